@@ -1,0 +1,77 @@
+"""Users, roles and membership, in the tenant schema (one row set per tenant, RLS-scoped)."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKeyConstraint,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, TenantScoped
+
+#: the roles every tenant starts with (issue 4 gives them their permissions)
+ROLE_NAMES = ("Admin", "Managers", "Cashiers")
+
+
+class User(TenantScoped, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "username"),
+        UniqueConstraint("tenant_id", "email"),
+    )
+
+    username: Mapped[str] = mapped_column(Text)  # stored lower-case
+    email: Mapped[str | None] = mapped_column(Text)  # stored lower-case
+    full_name: Mapped[str] = mapped_column(Text, default="", server_default="")
+    password_hash: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="false"
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    roles: Mapped[list[Role]] = relationship(
+        secondary="user_roles",
+        primaryjoin="and_(User.tenant_id == UserRole.tenant_id, User.id == UserRole.user_id)",
+        secondaryjoin="and_(Role.tenant_id == UserRole.tenant_id, Role.id == UserRole.role_id)",
+        viewonly=True,
+        lazy="selectin",
+    )
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        return frozenset(role.name for role in self.roles)
+
+
+class Role(TenantScoped, Base):
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    name: Mapped[str] = mapped_column(Text)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "role_id"], ["roles.tenant_id", "roles.id"], ondelete="CASCADE"
+        ),
+    )
+
+    tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    role_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=False)

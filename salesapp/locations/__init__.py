@@ -1,0 +1,5 @@
+"""Locations of a tenant: where stock is kept and sales are made."""
+
+
+def includeme(config):
+    pass

@@ -1,0 +1,17 @@
+"""Locations (shops, warehouses) of a tenant; a single-location tenant has one default."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, TenantScoped
+
+
+class Location(TenantScoped, Base):
+    __tablename__ = "locations"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    name: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")

@@ -1,0 +1,104 @@
+"""Sessions and the security policy, both bound to the tenant.
+
+Session cookies are signed with a key derived for the one tenant that minted them, so
+a cookie from demo's host is worthless on acme's (and the session also names its
+tenant, checked on every request). Cookies are host-only, HttpOnly, SameSite=Lax, and
+Secure when ``salesapp.secure_cookies`` (the default in production).
+"""
+from __future__ import annotations
+
+from pyramid.security import Allowed, Denied
+from pyramid.csrf import SessionCSRFStoragePolicy
+from pyramid.session import JSONSerializer, SignedCookieSessionFactory
+
+from .accounts.services import AccountService, make_password_hasher
+from .tenancy.crypto import signing_secret
+
+SESSION_COOKIE = "salesapp_session"
+
+#: permission -> roles that hold it; "workspace.view" is any signed-in user
+PERMISSIONS = {
+    "workspace.view": None,
+}
+
+
+class TenantSessionFactory:
+    """One signed-cookie session factory per tenant (and one for the public site)."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self._factories = {}
+
+    def _factory(self, scope: str):
+        factory = self._factories.get(scope)
+        if factory is None:
+            factory = self._factories[scope] = SignedCookieSessionFactory(
+                signing_secret(self.settings.secret_key, f"session:{scope}"),
+                cookie_name=SESSION_COOKIE,
+                secure=self.settings.secure_cookies,
+                httponly=True,
+                samesite="Lax",
+                timeout=8 * 3600,
+                reissue_time=300,
+                serializer=JSONSerializer(),
+            )
+        return factory
+
+    def __call__(self, request):
+        tenant = request.tenant
+        return self._factory(f"tenant:{tenant.id}" if tenant else "public")(request)
+
+
+def user_for_request(request):
+    """``request.user``: the signed-in user of this tenant, or None."""
+    tenant = request.tenant
+    if tenant is None:
+        return None
+    session = request.session
+    if session.get("tenant_id") != tenant.id or not session.get("user_id"):
+        return None
+    user = request.find_service(AccountService).get_user(session["user_id"])
+    if user is None or not user.is_active:
+        return None
+    return user
+
+
+class SecurityPolicy:
+    def identity(self, request):
+        return request.user
+
+    def authenticated_userid(self, request):
+        user = request.user
+        return str(user.id) if user is not None else None
+
+    def permits(self, request, context, permission):
+        user = request.user
+        if user is None:
+            return Denied("not signed in")
+        if permission not in PERMISSIONS:
+            return Denied(f"unknown permission {permission}")
+        roles = PERMISSIONS[permission]
+        if roles is None or user.role_names & roles:
+            return Allowed(f"{permission} granted")
+        return Denied(f"{permission} needs one of {sorted(roles)}")
+
+    def remember(self, request, userid, **kw):
+        session = request.session
+        session.invalidate()  # a fresh session (and CSRF token) at every sign-in
+        session["tenant_id"] = request.tenant.id
+        session["user_id"] = str(userid)
+        return []
+
+    def forget(self, request, **kw):
+        request.session.invalidate()
+        return []
+
+
+def includeme(config):
+    settings = config.registry.salesapp_settings
+    config.registry.password_hasher = make_password_hasher(settings)
+    config.set_session_factory(TenantSessionFactory(settings))
+    config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
+    config.set_default_csrf_options(require_csrf=True)
+    config.set_security_policy(SecurityPolicy())
+    config.add_request_method(user_for_request, "user", reify=True)

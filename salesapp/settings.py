@@ -1,0 +1,174 @@
+"""Parse and validate the application settings.
+
+Every setting lives under the ``salesapp.`` prefix in the ini file. Secrets and
+deployment-specific values may come from the environment instead, so that
+production.ini holds no secret: an environment variable wins over the ini value.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Values that only development may use; `salesapp check` flags them in production.
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use-in-production"
+
+#: ini key -> environment variable that overrides it
+ENVIRONMENT = {
+    "salesapp.catalog_url": "SALESAPP_CATALOG_URL",
+    "salesapp.server_admin_url": "SALESAPP_SERVER_ADMIN_URL",
+    "salesapp.secret_key": "SALESAPP_SECRET_KEY",
+    "salesapp.base_domains": "SALESAPP_BASE_DOMAINS",
+    "salesapp.app_password": "SALESAPP_APP_PASSWORD",
+    "salesapp.owner_password": "SALESAPP_OWNER_PASSWORD",
+    "salesapp.trusted_proxies": "SALESAPP_TRUSTED_PROXIES",
+    "salesapp.role_prefix": "SALESAPP_ROLE_PREFIX",
+}
+
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _bool(value, default=False) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"expected true or false, got {value!r}")
+
+
+def _int(name, value, default) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _list(value) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(item.strip().lower() for item in re.split(r"[\s,]+", str(value)) if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated settings the tenancy machinery runs on."""
+
+    catalog_url: str | None
+    server_admin_url: str | None
+    secret_key: str
+    base_domains: tuple[str, ...]
+    role_prefix: str
+    app_password: str | None
+    owner_password: str | None
+    var_dir: Path
+    trusted_proxies: tuple[str, ...] = ()
+    production: bool = False
+    demo_tenants: bool = False
+    cache_ttl: float = 60.0
+    listen: bool = True
+    pool_size: int = 5
+    max_overflow: int = 5
+    max_dedicated_engines: int = 20
+    connect_timeout: int = 5
+    secure_cookies: bool = False
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def embedded(self) -> bool:
+        """True when no catalog URL is configured: an embedded PostgreSQL serves."""
+        return not self.catalog_url
+
+    @property
+    def owner_role(self) -> str:
+        return f"{self.role_prefix}_owner"
+
+    @property
+    def app_role(self) -> str:
+        return f"{self.role_prefix}_app"
+
+    def database_name(self, purpose: str) -> str:
+        """Name of one of the deployment's databases: catalog, pool1, template, t_<slug>..."""
+        return f"{self.role_prefix}_{purpose}"
+
+
+def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
+    """Build :class:`Settings` from ini values, letting the environment override them."""
+    environ = os.environ if environ is None else environ
+    values = dict(raw)
+    for key, env in ENVIRONMENT.items():
+        if environ.get(env):
+            values[key] = environ[env]
+
+    def get(key, default=None):
+        value = values.get(f"salesapp.{key}", default)
+        return value.strip() if isinstance(value, str) else value
+
+    production = _bool(get("production"), False)
+    secret = get("secret_key") or ""
+    if not secret:
+        if production:
+            raise SettingsError(
+                "salesapp.secret_key is not set: set SALESAPP_SECRET_KEY to a long random "
+                "string (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        secret = DEVELOPMENT_SECRET
+    if production and secret == DEVELOPMENT_SECRET:
+        raise SettingsError(
+            "salesapp.secret_key is the development value: set SALESAPP_SECRET_KEY in production"
+        )
+
+    prefix = get("role_prefix") or "salesapp"
+    if not _PREFIX_RE.match(prefix):
+        raise SettingsError(
+            f"salesapp.role_prefix {prefix!r} must start with a letter and hold only "
+            "lower-case letters, digits and underscores (at most 40)"
+        )
+
+    here = Path(values.get("here") or os.getcwd())
+    var_dir = Path(get("var_dir") or here / "var")
+    if not var_dir.is_absolute():
+        var_dir = here / var_dir
+
+    base_domains = _list(get("base_domains", "localhost"))
+    if not base_domains:
+        raise SettingsError("salesapp.base_domains is empty: name at least one, e.g. localhost")
+
+    return Settings(
+        catalog_url=get("catalog_url") or None,
+        server_admin_url=get("server_admin_url") or None,
+        secret_key=secret,
+        base_domains=tuple(d.rstrip(".") for d in base_domains),
+        role_prefix=prefix,
+        app_password=get("app_password") or None,
+        owner_password=get("owner_password") or None,
+        var_dir=var_dir,
+        trusted_proxies=_list(get("trusted_proxies")),
+        production=production,
+        demo_tenants=_bool(get("demo_tenants"), False),
+        cache_ttl=float(get("cache_ttl") or 60),
+        listen=_bool(get("listen"), True),
+        pool_size=_int("salesapp.pool_size", get("pool_size"), 5),
+        max_overflow=_int("salesapp.max_overflow", get("max_overflow"), 5),
+        max_dedicated_engines=_int(
+            "salesapp.max_dedicated_engines", get("max_dedicated_engines"), 20
+        ),
+        connect_timeout=_int("salesapp.connect_timeout", get("connect_timeout"), 5),
+        secure_cookies=_bool(get("secure_cookies"), production),
+        argon2_time_cost=_int("salesapp.argon2_time_cost", get("argon2_time_cost"), 3),
+        argon2_memory_cost=_int("salesapp.argon2_memory_cost", get("argon2_memory_cost"), 65536),
+        raw=values,
+    )

@@ -1,0 +1,37 @@
+"""What the app does before it serves: the embedded server and the demo tenants."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def prepare(settings: Settings) -> Settings:
+    """With no catalog URL, start the embedded PostgreSQL and initialise it (idempotent).
+
+    With ``salesapp.demo_tenants`` on (development), make sure the demo tenants exist
+    and print their admin credentials once, freshly generated at each start.
+    """
+    if settings.embedded:
+        from .tenancy import bootstrap, embedded
+
+        admin_url = embedded.start(settings.var_dir / "pgdata")
+        settings = bootstrap.init_deployment(
+            dataclasses.replace(settings, server_admin_url=admin_url)
+        )
+    if settings.demo_tenants:
+        from .workspace import ensure_demo_tenants
+
+        port = settings.raw.get("salesapp.demo_port", 6543)
+        shown = ensure_demo_tenants(settings, port=port)
+        lines = ["", "salesapp demo workspaces (passwords are generated at every start):"]
+        lines += [
+            f"  {url:<32} user {user:<6} password {password}   ({kind})"
+            for url, user, password, kind in shown
+        ]
+        print("\n".join(lines) + "\n", file=sys.stderr, flush=True)
+    return settings

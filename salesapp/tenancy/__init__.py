@@ -1,0 +1,90 @@
+"""All tenant machinery: catalog, host resolution, stores and engines, the tween,
+provisioning. No sales logic lives here, and no business domain is imported."""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from .directory import Directory, TenantSnapshot
+from .hosts import HostMatch, classify, normalize_host
+from .stores import StoreEngines
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the request's host names: 'tenant' (with its snapshot), 'public' or 'unknown'."""
+
+    kind: str
+    host: str | None
+    tenant: TenantSnapshot | None = None
+    base_domain: str | None = None
+
+
+def request_host(request, trusted_proxies) -> str | None:
+    """The host the client asked for.
+
+    ``X-Forwarded-Host`` counts only when the direct peer is a configured trusted proxy;
+    from anyone else it is ignored, so a client cannot pick another tenant with it.
+    """
+    if trusted_proxies and request.remote_addr in trusted_proxies:
+        forwarded = request.headers.get("X-Forwarded-Host")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.environ.get("HTTP_HOST")
+
+
+def site_for_request(request) -> Site:
+    settings = request.registry.salesapp_settings
+    host = normalize_host(request_host(request, settings.trusted_proxies))
+    match = classify(host, settings.base_domains)
+    if match is None:
+        return Site("unknown", host)
+    if match.kind == "public":
+        base = next(b for b in settings.base_domains if host in (b, f"www.{b}"))
+        return Site("public", host, base_domain=base)
+    tenant = request.registry.directory.lookup(match)
+    if tenant is None:
+        return Site("unknown", host)
+    return Site("tenant", host, tenant=tenant)
+
+
+def tenant_for_request(request) -> TenantSnapshot | None:
+    """``request.tenant``: the tenant of this host, or None on the public site."""
+    return request.site.tenant
+
+
+class SitePredicate:
+    """Route predicate ``site="tenant"`` or ``site="public"``."""
+
+    def __init__(self, value, config):
+        if value not in ("tenant", "public"):
+            raise ValueError(f"site predicate takes 'tenant' or 'public', not {value!r}")
+        self.value = value
+
+    def text(self):
+        return f"site = {self.value}"
+
+    phash = text
+
+    def __call__(self, info, request):
+        return request.site.kind == self.value
+
+
+def includeme(config):
+    settings = config.registry.salesapp_settings
+    for proxy in settings.trusted_proxies:
+        ipaddress.ip_address(proxy)  # fail at start-up, not per request
+    directory = Directory(settings)
+    config.registry.directory = directory
+    config.registry.stores = StoreEngines(settings)
+    if settings.listen:
+        directory.start_listener()
+    config.add_request_method(site_for_request, "site", reify=True)
+    config.add_request_method(tenant_for_request, "tenant", reify=True)
+    config.add_route_predicate("site", SitePredicate)
+    config.add_tween(
+        "salesapp.tenancy.tween.tenant_tween_factory", over="pyramid_tm.tm_tween_factory"
+    )
+
+
+__all__ = ["HostMatch", "Site", "TenantSnapshot", "classify", "normalize_host"]

@@ -1,0 +1,152 @@
+"""Set up a deployment: roles, the catalog, the default pooled store and the template.
+
+``init_deployment`` is idempotent: run it on every start of the embedded default and
+by ``salesapp init`` on real servers. With a server-admin URL it creates the roles and
+databases itself; without one it expects a DBA to have run docs/roles.sql.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import select
+
+from ..settings import Settings
+from . import migrations, urls
+from .catalog import Catalog
+from .models import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POOLED_STORE = "pool1"
+
+
+def admin_connection(url: str, database: str = "postgres") -> psycopg.Connection:
+    """An autocommit connection for DDL that cannot run in a transaction block."""
+    return psycopg.connect(urls.libpq_url(urls.with_database(url, database)), autocommit=True)
+
+
+def ensure_roles(admin_url: str, settings: Settings) -> None:
+    """Create (or correct) the owner and app roles.
+
+    owner: LOGIN CREATEDB, owns every schema object, runs migrations, never serves requests.
+    app: LOGIN and nothing else: not superuser, no BYPASSRLS, owns nothing, DML grants only.
+    """
+    roles = (
+        (settings.owner_role, settings.owner_password, "CREATEDB"),
+        (settings.app_role, settings.app_password, "NOCREATEDB"),
+    )
+    with admin_connection(admin_url) as conn:
+        for role, password, createdb in roles:
+            exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            statement = sql.SQL(
+                "{verb} ROLE {role} LOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS NOREPLICATION "
+                + createdb
+            ).format(verb=sql.SQL(verb), role=sql.Identifier(role))
+            if password:
+                statement = sql.SQL("{} PASSWORD {}").format(statement, sql.Literal(password))
+            conn.execute(statement)
+
+
+def database_exists(conn: psycopg.Connection, name: str) -> bool:
+    return conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone() is not None
+
+
+def create_database(
+    conn: psycopg.Connection, name: str, owner: str, app_role: str, template: str | None = None
+) -> None:
+    """CREATE DATABASE (cloned from ``template`` if given), reachable only by our roles."""
+    statement = sql.SQL("CREATE DATABASE {} OWNER {}").format(
+        sql.Identifier(name), sql.Identifier(owner)
+    )
+    if template:
+        statement = sql.SQL("{} TEMPLATE {}").format(statement, sql.Identifier(template))
+    conn.execute(statement)
+    restrict_database(conn, name, owner, app_role)
+
+
+def restrict_database(conn: psycopg.Connection, name: str, owner: str, app_role: str | None) -> None:
+    conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+    grantees = [owner] + ([app_role] if app_role else [])
+    conn.execute(
+        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
+            sql.Identifier(name), sql.SQL(", ").join(map(sql.Identifier, grantees))
+        )
+    )
+
+
+def drop_database(conn: psycopg.Connection, name: str) -> None:
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def owner_server_url(settings: Settings) -> str:
+    """The catalog server as the owner role (for CREATE DATABASE and migrations)."""
+    return urls.with_role(settings.catalog_url, settings.owner_role, settings.owner_password)
+
+
+def init_deployment(settings: Settings) -> Settings:
+    """Create or upgrade roles, catalog, default pooled store and template; idempotent.
+
+    Returns the settings with ``catalog_url`` filled in when it was derived from the
+    server-admin URL.
+    """
+    admin_url = settings.server_admin_url
+    if not settings.catalog_url:
+        if not admin_url:
+            raise ValueError("set SALESAPP_CATALOG_URL (or a server-admin URL) to initialise")
+        catalog_url = urls.with_role(
+            urls.with_database(admin_url, settings.database_name("catalog")),
+            settings.owner_role,
+            settings.owner_password,
+        )
+        settings = dataclasses.replace(settings, catalog_url=catalog_url)
+
+    owner_url = owner_server_url(settings)
+    catalog_db = urls.database_of(settings.catalog_url)
+    pool_db = settings.database_name(DEFAULT_POOLED_STORE)
+    template_db = settings.database_name("template")
+
+    if admin_url:
+        ensure_roles(admin_url, settings)
+    with admin_connection(admin_url or owner_url) as conn:
+        for name in (catalog_db, pool_db, template_db):
+            if not database_exists(conn, name):
+                log.info("creating database %s", name)
+                create_database(conn, name, settings.owner_role, settings.app_role)
+        # Only the owner connects to the template, and only to migrate it: CREATE DATABASE
+        # ... TEMPLATE refuses while anything is connected to it.
+        conn.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM {}").format(
+            sql.Identifier(template_db), sql.Identifier(settings.app_role)))
+
+    migrations.upgrade("control", settings.catalog_url, settings.app_role)
+    pool_url = urls.with_database(owner_url, pool_db)
+    template_url = urls.with_database(owner_url, template_db)
+    migrations.upgrade("tenant", template_url, settings.app_role)
+    pool_revision = migrations.upgrade("tenant", pool_url, settings.app_role)
+
+    catalog = Catalog(settings)
+    try:
+        with catalog.session() as session:
+            store = session.scalars(select(Store).where(Store.name == DEFAULT_POOLED_STORE)).first()
+            if store is None:
+                session.add(
+                    Store(
+                        name=DEFAULT_POOLED_STORE,
+                        kind="pooled",
+                        url_encrypted=catalog.box.encrypt(pool_url),
+                        is_default=True,
+                        schema_revision=pool_revision,
+                    )
+                )
+            else:
+                store.schema_revision = pool_revision
+    finally:
+        catalog.dispose()
+    return settings
+
+
+def template_database(settings: Settings) -> str:
+    return settings.database_name("template")

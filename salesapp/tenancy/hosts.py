@@ -1,0 +1,70 @@
+"""Host names: normalisation and what a host names (a tenant subdomain, a custom domain,
+the public site, or nothing we serve)."""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def normalize_host(raw: str | None) -> str | None:
+    """Lower-case, port and trailing dot removed, IDNA-encoded; None if not a host name.
+
+    IP literals (v4, v6 in brackets) return None: no tenant is ever served by address.
+    """
+    if not raw:
+        return None
+    host = raw.strip()
+    if not host or len(host) > 300:
+        return None
+    if host.startswith("["):  # [v6] or [v6]:port
+        return None
+    if host.count(":") > 1:  # a bare IPv6 literal
+        return None
+    host = host.rsplit(":", 1)[0] if ":" in host else host
+    host = host.rstrip(".")
+    if not host:
+        return None
+    try:
+        host = host.encode("idna").decode("ascii").lower()
+    except (UnicodeError, ValueError):
+        return None
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    if len(host) > 253 or not all(_LABEL_RE.match(label) for label in host.split(".")):
+        return None
+    return host
+
+
+@dataclass(frozen=True)
+class HostMatch:
+    """What a normalised host names: kind is 'public', 'subdomain' or 'custom'."""
+
+    kind: str
+    host: str
+    label: str | None = None
+
+
+def classify(host: str | None, base_domains: tuple[str, ...]) -> HostMatch | None:
+    """Classify a normalised host against the configured base domains.
+
+    ``tenant.example.com`` under base ``example.com`` is a subdomain; the bare base is
+    the public site (``www.`` too); anything else may be a custom domain.
+    """
+    if host is None:
+        return None
+    for base in base_domains:
+        if host == base or host == f"www.{base}":
+            return HostMatch("public", host)
+        suffix = "." + base
+        if host.endswith(suffix):
+            label = host[: -len(suffix)]
+            if "." in label:  # a.b.example.com: not a workspace
+                return None
+            return HostMatch("subdomain", host, label)
+    return HostMatch("custom", host)

@@ -1,0 +1,114 @@
+"""Catalog (control database) models: tenants, domains, stores, placements, operations.
+
+The catalog never holds a tenant user account. Store connection URLs are encrypted
+at rest (see crypto.SecretBox).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from ..db import NAMING_CONVENTION
+
+TENANT_STATUSES = ("provisioning", "active", "suspended")
+STORE_KINDS = ("pooled", "dedicated")
+PLACEMENT_STATES = ("active", "moving")
+
+#: the channel catalog triggers notify on; payload: tenant id, or empty for "reload all"
+NOTIFY_CHANNEL = "salesapp_catalog"
+
+
+class CatalogBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _now_column():
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class Tenant(CatalogBase):
+    __tablename__ = "tenants"
+    __table_args__ = (
+        CheckConstraint(f"status in {TENANT_STATUSES}", name="status"),
+        CheckConstraint("max_users > 0", name="max_users_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    admin_email: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, default="provisioning")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    max_users: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
+    multi_location: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    trial_ends_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = _now_column()
+    updated_at: Mapped[dt.datetime] = _now_column()
+
+    domains: Mapped[list[Domain]] = relationship(back_populates="tenant", cascade="all")
+    placement: Mapped[Placement | None] = relationship(back_populates="tenant", cascade="all")
+
+
+class Domain(CatalogBase):
+    __tablename__ = "domains"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str] = mapped_column(Text, unique=True)
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+    tenant: Mapped[Tenant] = relationship(back_populates="domains")
+
+
+class Store(CatalogBase):
+    __tablename__ = "stores"
+    __table_args__ = (CheckConstraint(f"kind in {STORE_KINDS}", name="kind"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(Text)
+    url_encrypted: Mapped[str] = mapped_column(Text)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    schema_revision: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _now_column()
+
+
+class Placement(CatalogBase):
+    __tablename__ = "placements"
+    __table_args__ = (CheckConstraint(f"state in {PLACEMENT_STATES}", name="state"),)
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
+    state: Mapped[str] = mapped_column(Text, default="active", server_default="active")
+    updated_at: Mapped[dt.datetime] = _now_column()
+
+    tenant: Mapped[Tenant] = relationship(back_populates="placement")
+    store: Mapped[Store] = relationship()
+
+
+class Operation(CatalogBase):
+    __tablename__ = "operations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = _now_column()
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    tenant_slug: Mapped[str | None] = mapped_column(Text, index=True)
+    store_name: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")

@@ -1,0 +1,357 @@
+"""Create tenants, pooled or dedicated, atomically.
+
+A tenant is first written to the catalog in state ``provisioning`` (invisible to the
+resolver), then its store is prepared and seeded, then it becomes ``active`` together
+with its placement in one catalog transaction. Any failure undoes every earlier step,
+so no half-created tenant, database or catalog row is left behind.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from pyramid.path import DottedNameResolver
+from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy.pool import NullPool
+
+from . import bootstrap, urls
+from .catalog import Catalog
+from .hosts import normalize_host
+from .models import Domain, Placement, Store, Tenant
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+RESERVED_SLUGS = frozenset(
+    "www admin api app static assets media mail smtp imap pop ftp ns ns1 ns2 dns mx "
+    "help support status docs blog public login auth account accounts billing dashboard "
+    "cdn test dev staging demo-admin root postgres".split()
+)
+DEFAULT_SEED = "salesapp.workspace:seed"
+
+
+class ProvisioningError(ValueError):
+    """The request to create a tenant was refused; the message says why and what to do."""
+
+
+@dataclass
+class TenantRequest:
+    name: str
+    slug: str
+    admin_email: str
+    placement: str = "pooled"  # pooled | dedicated
+    store_name: str | None = None
+    database_url: str | None = None
+    admin_username: str = "admin"
+    admin_password: str | None = None
+    max_users: int = 50
+    multi_location: bool = False
+    trial_days: int | None = None
+    domains: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProvisionedTenant:
+    id: int
+    slug: str
+    name: str
+    store_name: str
+    store_kind: str
+    admin_username: str
+    admin_password: str
+    generated_password: bool
+
+
+def generate_password() -> str:
+    """A one-off password: 16 URL-safe characters, about 96 bits."""
+    return secrets.token_urlsafe(12)
+
+
+def validate(catalog: Catalog, request: TenantRequest) -> TenantRequest:
+    """Check everything before anything is touched; raise ProvisioningError with the fix."""
+    slug = (request.slug or "").strip().lower()
+    if not SLUG_RE.match(slug):
+        raise ProvisioningError(
+            f"subdomain {request.slug!r} is not a DNS label: use 1-63 lower-case letters, "
+            "digits and hyphens, not starting or ending with a hyphen"
+        )
+    if slug in RESERVED_SLUGS:
+        raise ProvisioningError(f"subdomain {slug!r} is reserved; choose another")
+    name = (request.name or "").strip()
+    if not name:
+        raise ProvisioningError("the tenant name is empty; give the business's name")
+    email = (request.admin_email or "").strip().lower()
+    if not EMAIL_RE.match(email):
+        raise ProvisioningError(f"admin e-mail {request.admin_email!r} is not a valid address")
+    if request.placement not in ("pooled", "dedicated"):
+        raise ProvisioningError(f"placement must be pooled or dedicated, got {request.placement!r}")
+    if request.max_users < 1:
+        raise ProvisioningError(f"max users must be at least 1, got {request.max_users}")
+    username = (request.admin_username or "").strip().lower()
+    if not re.match(r"^[a-z0-9][a-z0-9._-]{0,62}$", username):
+        raise ProvisioningError(
+            f"admin username {request.admin_username!r} must be 1-63 letters, digits, . _ or -"
+        )
+    domains = []
+    for host in request.domains:
+        normal = normalize_host(host)
+        if normal is None or "." not in normal:
+            raise ProvisioningError(f"domain {host!r} is not a valid host name")
+        if any(normal == b or normal.endswith("." + b) for b in catalog.settings.base_domains):
+            raise ProvisioningError(
+                f"domain {normal!r} is under a base domain; the subdomain already serves it"
+            )
+        domains.append(normal)
+    with catalog.session() as session:
+        if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+            raise ProvisioningError(f"subdomain {slug!r} is taken; choose another")
+        taken = session.scalars(select(Domain.host).where(Domain.host.in_(domains))).all()
+        if taken:
+            raise ProvisioningError(f"domain {taken[0]!r} already belongs to a tenant")
+        if request.placement == "pooled" and request.store_name:
+            store = catalog.store_by_name(session, request.store_name)
+            if store is None or store.kind != "pooled":
+                raise ProvisioningError(
+                    f"no pooled store named {request.store_name!r}; see `salesapp store list`"
+                )
+    if request.database_url:
+        try:
+            urls.parse(request.database_url)
+        except ValueError as exc:
+            raise ProvisioningError(f"database URL: {exc}") from None
+    return TenantRequest(
+        **{
+            **request.__dict__,
+            "slug": slug,
+            "name": name,
+            "admin_email": email,
+            "admin_username": username,
+            "domains": domains,
+        }
+    )
+
+
+def dedicated_database_name(catalog: Catalog, slug: str) -> str:
+    name = catalog.settings.database_name(f"t_{slug.replace('-', '_')}")
+    if len(name) > 63:
+        name = catalog.settings.database_name("t_" + hashlib.sha256(slug.encode()).hexdigest()[:16])
+    return name
+
+
+def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_at=None):
+    """Create a tenant as ``request`` says; return :class:`ProvisionedTenant`.
+
+    ``fail_at`` names a step at which to raise, for tests of atomicity.
+    """
+    request = validate(catalog, request)
+    seed = DottedNameResolver().maybe_resolve(seed or DEFAULT_SEED)
+    password = request.admin_password or generate_password()
+    settings = catalog.settings
+    undo = []  # compensating actions, run newest first on failure
+
+    def checkpoint(step):
+        if fail_at == step:
+            raise RuntimeError(f"injected failure at {step}")
+
+    try:
+        with catalog.session() as session:
+            tenant = Tenant(
+                slug=request.slug,
+                name=request.name,
+                admin_email=request.admin_email,
+                status="provisioning",
+                max_users=request.max_users,
+                multi_location=request.multi_location,
+                trial_ends_at=(
+                    dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=request.trial_days)
+                    if request.trial_days
+                    else None
+                ),
+            )
+            tenant.domains = [
+                Domain(host=host, is_primary=i == 0) for i, host in enumerate(request.domains)
+            ]
+            session.add(tenant)
+            session.flush()
+            tenant_id = tenant.id
+        undo.append(lambda: _delete_tenant_row(catalog, tenant_id))
+        checkpoint("catalog")
+
+        if request.placement == "dedicated":
+            store_name = f"dedicated-{request.slug}"
+            owner_url = _prepare_dedicated_database(catalog, request, undo)
+            store_id = None
+        else:
+            with catalog.session() as session:
+                store = (
+                    catalog.store_by_name(session, request.store_name)
+                    if request.store_name
+                    else catalog.default_pooled_store(session)
+                )
+                if store is None:
+                    raise ProvisioningError("no pooled store exists; run `salesapp init` first")
+                store_name, store_id = store.name, store.id
+                owner_url = catalog.store_url(store)
+        checkpoint("database")
+
+        engine = create_engine(urls.sqlalchemy_url(owner_url), poolclass=NullPool)
+        try:
+            undo.append(lambda: _delete_tenant_rows(engine, tenant_id))
+            from ..db import tenant_session
+
+            with tenant_session(engine, tenant_id) as store_session, store_session.begin():
+                seed(
+                    store_session,
+                    tenant_id,
+                    admin_username=request.admin_username,
+                    admin_email=request.admin_email,
+                    admin_password=password,
+                    settings=settings,
+                )
+            checkpoint("seed")
+
+            with catalog.session() as session:
+                if store_id is None:
+                    from . import migrations
+
+                    with engine.connect() as conn:
+                        revision = migrations.current_revision(conn)
+                    store = Store(
+                        name=store_name,
+                        kind="dedicated",
+                        url_encrypted=catalog.box.encrypt(owner_url),
+                        schema_revision=revision,
+                    )
+                    session.add(store)
+                    session.flush()
+                    store_id = store.id
+                session.add(Placement(tenant_id=tenant_id, store_id=store_id, state="active"))
+                session.get(Tenant, tenant_id).status = "active"
+                checkpoint("activate")
+        finally:
+            engine.dispose()
+    except BaseException as exc:
+        for action in reversed(undo):
+            try:
+                action()
+            except Exception:  # keep undoing; the original error is what the caller needs
+                pass
+        catalog.record(
+            "tenant.create", "failed", tenant_slug=request.slug, error=str(exc)[:500]
+        )
+        raise
+
+    catalog.record(
+        "tenant.create",
+        "ok",
+        tenant_slug=request.slug,
+        store_name=store_name,
+        placement=request.placement,
+    )
+    return ProvisionedTenant(
+        id=tenant_id,
+        slug=request.slug,
+        name=request.name,
+        store_name=store_name,
+        store_kind=request.placement,
+        admin_username=request.admin_username,
+        admin_password=password,
+        generated_password=request.admin_password is None,
+    )
+
+
+def _prepare_dedicated_database(catalog: Catalog, request: TenantRequest, undo: list) -> str:
+    """Make the dedicated database; return its owner URL.
+
+    On the catalog's own server the empty store is cloned from the template database
+    (fast: a file copy); at another URL the database is created if missing and migrated.
+    """
+    settings = catalog.settings
+    if request.database_url:
+        owner_url = urls.plain(request.database_url)
+        name = urls.database_of(owner_url)
+        try:
+            with bootstrap.admin_connection(owner_url) as conn:
+                created = not bootstrap.database_exists(conn, name)
+                if created:
+                    bootstrap.create_database(conn, name, urls.parse(owner_url).username,
+                                              settings.app_role)
+        except Exception as exc:
+            raise ProvisioningError(
+                f"cannot reach the database server at {urls.parse(owner_url).render_as_string()}:"
+                f" {str(exc).strip().splitlines()[0]}; check the URL and that the server runs"
+            ) from None
+        if created:
+            undo.append(lambda: _drop(owner_url, name))
+        else:
+            _require_empty(owner_url, name)
+        from . import migrations
+
+        migrations.upgrade("tenant", owner_url, settings.app_role)
+        return owner_url
+
+    server_url = bootstrap.owner_server_url(settings)
+    name = dedicated_database_name(catalog, request.slug)
+    with bootstrap.admin_connection(server_url) as conn:
+        if bootstrap.database_exists(conn, name):
+            raise ProvisioningError(
+                f"database {name} already exists on the server; remove it or choose another "
+                "subdomain"
+            )
+        bootstrap.create_database(
+            conn, name, settings.owner_role, settings.app_role,
+            template=bootstrap.template_database(settings),
+        )
+    undo.append(lambda: _drop(server_url, name))
+    return urls.with_database(server_url, name)
+
+
+def _require_empty(owner_url: str, name: str) -> None:
+    engine = create_engine(urls.sqlalchemy_url(owner_url), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            count = conn.scalar(
+                text(
+                    "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                    "where n.nspname = 'public' and c.relkind in ('r','p','v','m','S')"
+                )
+            )
+    finally:
+        engine.dispose()
+    if count:
+        raise ProvisioningError(
+            f"database {name} is not empty ({count} relations in schema public); give an empty "
+            "database or a new name"
+        )
+
+
+def _drop(server_url: str, name: str) -> None:
+    with bootstrap.admin_connection(server_url) as conn:
+        bootstrap.drop_database(conn, name)
+
+
+def _delete_tenant_row(catalog: Catalog, tenant_id: int) -> None:
+    with catalog.session() as session:
+        session.execute(delete(Placement).where(Placement.tenant_id == tenant_id))
+        session.execute(delete(Tenant).where(Tenant.id == tenant_id))
+
+
+def _delete_tenant_rows(engine, tenant_id: int) -> None:
+    """Remove every row of one tenant from a store (children first), under its setting."""
+    from ..db import tenant_session
+
+    with tenant_session(engine, tenant_id) as session, session.begin():
+        for table in reversed(tenant_tables(session.connection())):
+            session.execute(table.delete().where(table.c.tenant_id == tenant_id))
+
+
+def tenant_tables(connection) -> list:
+    """The store's tables that hold tenant rows, parents before children (by reflection,
+    so the tenancy machinery needs no knowledge of the business domains)."""
+    from sqlalchemy import MetaData
+
+    metadata = MetaData()
+    metadata.reflect(connection, schema=None)
+    return [t for t in metadata.sorted_tables if "tenant_id" in t.c]

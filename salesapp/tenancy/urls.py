@@ -1,0 +1,48 @@
+"""Database URL helpers: one URL form in the catalog and settings (``postgresql://``),
+converted for SQLAlchemy or libpq, re-pointed at another database or role."""
+from __future__ import annotations
+
+from sqlalchemy.engine import URL, make_url
+
+
+def parse(url: str | URL) -> URL:
+    """Parse a database URL, refusing anything but PostgreSQL with an actionable message."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except Exception:
+        raise ValueError(
+            "not a database URL; expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+        ) from None
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        raise ValueError(
+            f"only PostgreSQL is supported, got a {parsed.get_backend_name()!r} URL; "
+            "use postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+        )
+    return parsed
+
+
+def sqlalchemy_url(url: str | URL) -> URL:
+    """The URL for SQLAlchemy's psycopg 3 dialect."""
+    return parse(url).set(drivername="postgresql+psycopg")
+
+
+def libpq_url(url: str | URL) -> str:
+    """The URL as a libpq connection string, for psycopg.connect()."""
+    return parse(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def plain(url: str | URL) -> str:
+    """The URL in the form kept in settings and the catalog, password included."""
+    return libpq_url(url)
+
+
+def with_database(url: str | URL, database: str) -> str:
+    return plain(parse(url).set(database=database))
+
+
+def with_role(url: str | URL, user: str, password: str | None) -> str:
+    return plain(parse(url).set(username=user, password=password))
+
+
+def database_of(url: str | URL) -> str:
+    return parse(url).database or ""

@@ -1,0 +1,52 @@
+"""Views that belong to the platform rather than to a tenant: the public site, health."""
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPFound
+from pyramid.view import view_config
+from sqlalchemy import text
+
+from .hosts import normalize_host
+from .provisioning import SLUG_RE
+
+
+@view_config(route_name="public.home", renderer="public/home.jinja2")
+def public_home(request):
+    return {"error": None, "workspace": "", "base_domain": request.site.base_domain}
+
+
+@view_config(route_name="public.find", renderer="public/home.jinja2")
+def find_workspace(request):
+    """Redirect to the workspace typed in. Never lists tenants, never says which exist."""
+    label = (request.params.get("workspace") or "").strip().lower()
+    base = request.site.base_domain
+    if label.endswith("." + base):
+        label = label[: -len(base) - 1]
+    if not SLUG_RE.match(label) or normalize_host(f"{label}.{base}") is None:
+        request.response.status_int = 400
+        return {
+            "error": "Type your workspace's name: letters, digits and hyphens, as in "
+            f"yourshop.{base}",
+            "workspace": label,
+            "base_domain": base,
+        }
+    port = request.host_port
+    default = {"http": "80", "https": "443"}.get(request.scheme)
+    netloc = f"{label}.{base}" + ("" if port == default else f":{port}")
+    return HTTPFound(location=f"{request.scheme}://{netloc}/login")
+
+
+@view_config(route_name="healthz", renderer="json")
+def healthz(request):
+    """Liveness for load balancers: the catalog, and on a tenant host its store."""
+    checks = {"catalog": "ok" if request.registry.directory.ping() else "unreachable"}
+    if request.site.kind == "tenant":
+        try:
+            # A connection of its own: no tenant data is read, no transaction is joined.
+            with request.registry.stores.engine_for(request.tenant).connect() as conn:
+                conn.execute(text("select 1"))
+            checks["store"] = "ok"
+        except Exception:
+            checks["store"] = "unreachable"
+    healthy = all(value == "ok" for value in checks.values())
+    request.response.status_int = 200 if healthy else 503
+    return {"status": "ok" if healthy else "degraded", **checks}

@@ -1,0 +1,40 @@
+"""salesapp: a multi-tenant sales-management web application on Pyramid."""
+from setuptools import find_namespace_packages, setup
+
+requires = [
+    "alembic>=1.13",
+    "argon2-cffi>=23.1",
+    "click>=8.1",
+    "cryptography>=42",
+    "pgserver>=0.1.4",
+    "psycopg[binary]>=3.1",
+    "pyramid>=2.0",
+    "pyramid_jinja2>=2.10",
+    "pyramid_services>=2.2",
+    "pyramid_tm>=2.5",
+    "SQLAlchemy>=2.0",
+    "transaction>=4.0",
+    "waitress>=3.0",
+    "zope.sqlalchemy>=3.1",
+]
+
+testing_requires = [
+    "pytest>=8",
+    "WebTest>=3.0",
+]
+
+setup(
+    name="salesapp",
+    version="0.1.0",
+    description="Multi-tenant sales management: point of sale, stock, customers, reports",
+    python_requires=">=3.11",
+    packages=find_namespace_packages(include=["salesapp", "salesapp.*"]),
+    include_package_data=True,
+    zip_safe=False,
+    install_requires=requires,
+    extras_require={"testing": testing_requires},
+    entry_points={
+        "paste.app_factory": ["main = salesapp:main"],
+        "console_scripts": ["salesapp = salesapp.cli:main"],
+    },
+)
