@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from pyramid.config import Configurator
 
-from .settings import parse_settings
+from .settings import Settings, parse_settings
 
 
 def main(global_config, **raw_settings):
-    """The WSGI application; reads like a table of contents."""
-    settings = parse_settings({**global_config, **raw_settings})
+    """The WSGI application factory that pserve calls."""
     from .startup import prepare  # starts the embedded server when no catalog is configured
 
-    settings = prepare(settings)
-    with Configurator(settings=raw_settings) as config:
+    settings = prepare(parse_settings({**global_config, **raw_settings}))
+    return make_app(settings)
+
+
+def make_app(settings: Settings):
+    """The WSGI application for validated settings; reads like a table of contents."""
+    with Configurator(settings=settings.raw) as config:
         config.registry.salesapp_settings = settings
         config.include("pyramid_jinja2")
         config.add_jinja2_search_path("salesapp:templates", name=".jinja2")
@@ -24,5 +28,12 @@ def main(global_config, **raw_settings):
         config.include(".accounts")
         config.include(".locations")
         config.include(".routes")
-        config.scan(ignore=["salesapp.cli", "salesapp.tests"])
+        config.scan(ignore=["salesapp.cli"])
     return config.make_wsgi_app()
+
+
+def close_app(app) -> None:
+    """Stop the app's catalog listener and close its engines (tests, shutdown)."""
+    registry = app.registry
+    registry.directory.close()
+    registry.stores.dispose()

@@ -1,0 +1,182 @@
+"""Test fixtures: one PostgreSQL server per test session, uniquely named databases
+and roles created for the session and dropped at its end.
+
+With SALESAPP_TEST_DATABASE_URL (a superuser URL of a real server) the tests run there;
+otherwise the embedded PostgreSQL (pgserver) starts under var/pgtest.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from pathlib import Path
+
+import psycopg
+import pytest
+import webtest
+from psycopg import sql
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+from salesapp import close_app, make_app
+from salesapp.settings import parse_settings
+from salesapp.tenancy import bootstrap, embedded, provisioning, urls
+from salesapp.tenancy.catalog import Catalog
+
+REPO = Path(__file__).resolve().parents[1]
+BASE_DOMAIN = "example.test"
+TRUSTED_PROXY = "10.0.0.1"
+
+
+@pytest.fixture(scope="session")
+def server_admin_url():
+    url = os.environ.get("SALESAPP_TEST_DATABASE_URL")
+    if url:
+        return urls.plain(url)
+    return embedded.start(REPO / "var" / "pgtest")
+
+
+def _drop_everything(admin_url: str, prefix: str) -> None:
+    with bootstrap.admin_connection(admin_url) as conn:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "select datname from pg_database where datname like %s", (prefix + "\\_%",)
+            )
+        ]
+        for name in names:
+            conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name)))
+            bootstrap.drop_database(conn, name)
+        for role in (f"{prefix}_app", f"{prefix}_owner"):
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture(scope="session")
+def settings(server_admin_url):
+    prefix = "sat_" + secrets.token_hex(4)
+    raw = {
+        "here": str(REPO),
+        "salesapp.role_prefix": prefix,
+        "salesapp.base_domains": f"{BASE_DOMAIN} localhost",
+        "salesapp.trusted_proxies": TRUSTED_PROXY,
+        # cheap hashes: the suite signs in often; production keeps argon2's defaults
+        "salesapp.argon2_time_cost": "1",
+        "salesapp.argon2_memory_cost": "1024",
+        "salesapp.max_dedicated_engines": "3",
+    }
+    base = parse_settings(raw, environ={})
+    base = dataclasses.replace(base, server_admin_url=server_admin_url)
+    try:
+        yield bootstrap.init_deployment(base)
+    finally:
+        _drop_everything(server_admin_url, prefix)
+
+
+@pytest.fixture(scope="session")
+def catalog(settings):
+    catalog = Catalog(settings)
+    yield catalog
+    catalog.dispose()
+
+
+@pytest.fixture(scope="session")
+def make_tenant(catalog):
+    """Create a tenant with a unique subdomain; returns provisioning's result."""
+
+    def make(placement="pooled", **kw):
+        slug = kw.pop("slug", None) or f"t{secrets.token_hex(4)}"
+        request = provisioning.TenantRequest(
+            name=kw.pop("name", f"Tenant {slug}"),
+            slug=slug,
+            admin_email=kw.pop("admin_email", f"admin@{slug}.example.org"),
+            placement=placement,
+            **kw,
+        )
+        return provisioning.create_tenant(catalog, request)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tenant_a(make_tenant):
+    return make_tenant("pooled")
+
+
+@pytest.fixture(scope="session")
+def tenant_b(make_tenant):
+    return make_tenant("pooled")
+
+
+@pytest.fixture(scope="session")
+def tenant_d(make_tenant):
+    """A dedicated tenant."""
+    return make_tenant("dedicated")
+
+
+@pytest.fixture(scope="session")
+def app(settings, tenant_a, tenant_b, tenant_d):
+    app = make_app(settings)
+    yield app
+    close_app(app)
+
+
+def host_of(tenant) -> str:
+    return f"{tenant.slug}.{BASE_DOMAIN}"
+
+
+@pytest.fixture
+def client_for(app):
+    """A webtest client for one host (a tenant or any host string)."""
+
+    def make(tenant_or_host, **environ):
+        host = tenant_or_host if isinstance(tenant_or_host, str) else host_of(tenant_or_host)
+        return webtest.TestApp(app, extra_environ={"HTTP_HOST": host, **environ})
+
+    return make
+
+
+def sign_in(client, username, password, status=303):
+    form = client.get("/login").forms[0]
+    form["username"] = username
+    form["password"] = password
+    return form.submit(status=status)
+
+
+@pytest.fixture
+def owner_engine(catalog):
+    """Engines on a store as the owner role (to look, never to test isolation)."""
+    engines = []
+
+    def make(store_name):
+        with catalog.session() as session:
+            url = catalog.store_url(catalog.store_by_name(session, store_name))
+        engine = create_engine(urls.sqlalchemy_url(url), poolclass=NullPool)
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
+def app_engine(catalog):
+    """Engines on a store as the app role: what isolation tests must connect as."""
+    engines = []
+
+    def make(store_name, **kw):
+        with catalog.session() as session:
+            url = catalog.store_url(catalog.store_by_name(session, store_name))
+        engine = create_engine(urls.sqlalchemy_url(catalog.app_url(url)), **kw)
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
+def admin_conn(server_admin_url):
+    with psycopg.connect(urls.libpq_url(server_admin_url), autocommit=True) as conn:
+        yield conn
