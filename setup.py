@@ -1,4 +1,5 @@
 """salesapp: a multi-tenant sales-management web application on Pyramid."""
+
 from setuptools import find_namespace_packages, setup
 
 requires = [
@@ -20,6 +21,7 @@ requires = [
 
 testing_requires = [
     "pytest>=8",
+    "ruff>=0.6",
     "WebTest>=3.0",
 ]
 

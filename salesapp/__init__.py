@@ -1,4 +1,5 @@
 """salesapp: multi-tenant sales management on Pyramid."""
+
 from __future__ import annotations
 
 from pyramid.config import Configurator

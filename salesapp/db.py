@@ -6,6 +6,7 @@ statement to the request's tenant and the setting can never outlive the transact
 (nor leak to the next user of a pooled connection, nor break behind pgbouncer in
 transaction mode).
 """
+
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,5 @@
 """Error pages: not found, forbidden (or: sign in first), a stale form (CSRF)."""
+
 from __future__ import annotations
 
 from pyramid.exceptions import BadCSRFToken

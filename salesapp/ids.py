@@ -3,6 +3,7 @@
 They never collide when a tenant moves between stores, need no sequence fix-up,
 and reveal nothing about other tenants' volume (DESIGN.md, RLS rules).
 """
+
 from __future__ import annotations
 
 import os

@@ -5,10 +5,11 @@ a cookie from demo's host is worthless on acme's (and the session also names its
 tenant, checked on every request). Cookies are host-only, HttpOnly, SameSite=Lax, and
 Secure when ``salesapp.secure_cookies`` (the default in production).
 """
+
 from __future__ import annotations
 
-from pyramid.security import Allowed, Denied
 from pyramid.csrf import SessionCSRFStoragePolicy
+from pyramid.security import Allowed, Denied
 from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 
 from .accounts.services import AccountService, make_password_hasher

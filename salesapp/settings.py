@@ -4,6 +4,7 @@ Every setting lives under the ``salesapp.`` prefix in the ini file. Secrets and
 deployment-specific values may come from the environment instead, so that
 production.ini holds no secret: an environment variable wins over the ini value.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """What the app does before it serves: the embedded server and the demo tenants."""
+
 from __future__ import annotations
 
 import dataclasses

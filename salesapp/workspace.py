@@ -3,6 +3,7 @@
 Provisioning (salesapp.tenancy) calls :func:`seed` by dotted name, so the tenancy
 machinery never imports a business domain.
 """
+
 from __future__ import annotations
 
 import logging
@@ -74,13 +75,15 @@ def ensure_demo_tenants(settings, port: int | str = 6543) -> list[tuple[str, str
                 )
             else:
                 tenant_id, store = row
-                engine = create_engine(
-                    _sa(catalog.store_url(store)), poolclass=NullPool
-                )
+                engine = create_engine(_sa(catalog.store_url(store)), poolclass=NullPool)
                 try:
                     with tenant_session(engine, tenant_id) as session, session.begin():
-                        accounts = AccountService(session, tenant_id, make_password_hasher(settings))
-                        admin = session.scalars(select(User).where(User.username == "admin")).first()
+                        accounts = AccountService(
+                            session, tenant_id, make_password_hasher(settings)
+                        )
+                        admin = session.scalars(
+                            select(User).where(User.username == "admin")
+                        ).first()
                         if admin is None:
                             continue
                         accounts.set_password(admin, password)

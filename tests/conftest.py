@@ -4,6 +4,7 @@ and roles created for the session and dropped at its end.
 With SALESAPP_TEST_DATABASE_URL (a superuser URL of a real server) the tests run there;
 otherwise the embedded PostgreSQL (pgserver) starts under var/pgtest.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -45,7 +46,9 @@ def _drop_everything(admin_url: str, prefix: str) -> None:
             )
         ]
         for name in names:
-            conn.execute(sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name))
+            )
             bootstrap.drop_database(conn, name)
         for role in (f"{prefix}_app", f"{prefix}_owner"):
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))

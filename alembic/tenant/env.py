@@ -1,6 +1,6 @@
 """Store (tenant schema) migrations: run once per store, pooled or dedicated."""
-from alembic import context
 
+from alembic import context
 from salesapp.models import Base
 from salesapp.tenancy.migrations import run_env
 

@@ -1,4 +1,5 @@
 """Users, roles and membership, in the tenant schema (one row set per tenant, RLS-scoped)."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Account logic: password hashing, authentication, user and role creation."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -68,7 +69,7 @@ class AccountService:
             return None
         if self.hasher.check_needs_rehash(user.password_hash):
             user.password_hash = self.hasher.hash(password)
-        user.last_login_at = dt.datetime.now(dt.timezone.utc)
+        user.last_login_at = dt.datetime.now(dt.UTC)
         return user
 
     def _burn_time(self, password: str) -> None:

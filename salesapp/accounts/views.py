@@ -1,4 +1,5 @@
 """Sign-in, sign-out and the signed-in home page of a tenant's workspace."""
+
 from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPFound, HTTPSeeOther

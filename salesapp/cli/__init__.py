@@ -3,6 +3,7 @@
 Commands parse, confirm and print; the work is done by functions in
 ``salesapp.tenancy`` that the tests call directly.
 """
+
 from __future__ import annotations
 
 import dataclasses

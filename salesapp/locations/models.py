@@ -1,4 +1,5 @@
 """Locations (shops, warehouses) of a tenant; a single-location tenant has one default."""
+
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Text, UniqueConstraint

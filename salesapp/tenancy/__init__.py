@@ -1,5 +1,6 @@
 """All tenant machinery: catalog, host resolution, stores and engines, the tween,
 provisioning. No sales logic lives here, and no business domain is imported."""
+
 from __future__ import annotations
 
 import ipaddress

@@ -4,6 +4,7 @@
 by ``salesapp init`` on real servers. With a server-admin URL it creates the roles and
 databases itself; without one it expects a DBA to have run docs/roles.sql.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,7 +53,9 @@ def ensure_roles(admin_url: str, settings: Settings) -> None:
 
 
 def database_exists(conn: psycopg.Connection, name: str) -> bool:
-    return conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone() is not None
+    return (
+        conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone() is not None
+    )
 
 
 def create_database(
@@ -68,7 +71,9 @@ def create_database(
     restrict_database(conn, name, owner, app_role)
 
 
-def restrict_database(conn: psycopg.Connection, name: str, owner: str, app_role: str | None) -> None:
+def restrict_database(
+    conn: psycopg.Connection, name: str, owner: str, app_role: str | None
+) -> None:
     conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
     grantees = [owner] + ([app_role] if app_role else [])
     conn.execute(
@@ -118,8 +123,11 @@ def init_deployment(settings: Settings) -> Settings:
                 create_database(conn, name, settings.owner_role, settings.app_role)
         # Only the owner connects to the template, and only to migrate it: CREATE DATABASE
         # ... TEMPLATE refuses while anything is connected to it.
-        conn.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM {}").format(
-            sql.Identifier(template_db), sql.Identifier(settings.app_role)))
+        conn.execute(
+            sql.SQL("REVOKE CONNECT ON DATABASE {} FROM {}").format(
+                sql.Identifier(template_db), sql.Identifier(settings.app_role)
+            )
+        )
 
     migrations.upgrade("control", settings.catalog_url, settings.app_role)
     pool_url = urls.with_database(owner_url, pool_db)

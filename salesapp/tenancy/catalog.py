@@ -3,6 +3,7 @@
 Operations connect as the owner role; web requests read the catalog through the
 directory (directory.py) as the app role.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -26,7 +27,9 @@ class Catalog:
 
     def __init__(self, settings: Settings):
         if not settings.catalog_url:
-            raise ValueError("no catalog URL: start the embedded server or set SALESAPP_CATALOG_URL")
+            raise ValueError(
+                "no catalog URL: start the embedded server or set SALESAPP_CATALOG_URL"
+            )
         self.settings = settings
         self.box = SecretBox(settings.secret_key)
         self.engine = create_engine(

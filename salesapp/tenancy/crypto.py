@@ -1,5 +1,6 @@
 """Secrets at rest: store URLs in the catalog are encrypted with a key derived from
 ``salesapp.secret_key``; URLs are masked wherever they are printed or logged."""
+
 from __future__ import annotations
 
 import base64

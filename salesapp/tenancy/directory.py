@@ -5,6 +5,7 @@ warm request, and a request for a host we do not serve, makes no catalog query. 
 kept fresh by LISTEN/NOTIFY on the catalog (a trigger notifies on every change; the
 payload names the tenant), with a TTL backstop that reloads everything.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -124,7 +125,9 @@ class Directory:
             self._stale_ids.add(tenant_id)
 
     def _refresh_if_stale(self) -> None:
-        expired = self._loaded_at is None or time.monotonic() - self._loaded_at > self.settings.cache_ttl
+        expired = (
+            self._loaded_at is None or time.monotonic() - self._loaded_at > self.settings.cache_ttl
+        )
         if not (expired or self._stale_all or self._stale_ids):
             return
         with self._lock:
@@ -196,7 +199,12 @@ class Directory:
                 by_host[host] = by_id[tenant_id]
                 grouped.setdefault(tenant_id, []).append(host)
         hosts_of.update({k: tuple(v) for k, v in grouped.items()})
-        self._by_slug, self._by_host, self._by_id, self._hosts_of = by_slug, by_host, by_id, hosts_of
+        self._by_slug, self._by_host, self._by_id, self._hosts_of = (
+            by_slug,
+            by_host,
+            by_id,
+            hosts_of,
+        )
         if ids is None:
             self._loaded_at = time.monotonic()
 

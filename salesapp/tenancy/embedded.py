@@ -3,6 +3,7 @@
 It listens on a unix socket only (no TCP port to collide with or expose). With no
 catalog URL configured, the app and the tests use it; never SQLite.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """Host names: normalisation and what a host names (a tenant subdomain, a custom domain,
 the public site, or nothing we serve)."""
+
 from __future__ import annotations
 
 import ipaddress

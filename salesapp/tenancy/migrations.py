@@ -5,16 +5,18 @@ the same transaction grants the app role exactly what it needs (DML on tenant ta
 SELECT on the catalog's lookup tables), so every new table is covered without a
 migration having to know the deployment's role names.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
+
+from alembic import command
 
 from . import urls
 
@@ -64,7 +66,9 @@ def grant_app_role(connection, kind: str, app_role: str | None) -> None:
         return
     if kind == "tenant":
         connection.execute(
-            text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app_role}")
+            text(
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app_role}"
+            )
         )
         connection.execute(text(f"REVOKE ALL ON alembic_version FROM {app_role}"))
     else:

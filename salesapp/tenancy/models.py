@@ -3,6 +3,7 @@
 The catalog never holds a tenant user account. Store connection URLs are encrypted
 at rest (see crypto.SecretBox).
 """
+
 from __future__ import annotations
 
 import datetime as dt

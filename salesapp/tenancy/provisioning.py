@@ -5,6 +5,7 @@ resolver), then its store is prepared and seeded, then it becomes ``active`` tog
 with its placement in one catalog transaction. Any failure undoes every earlier step,
 so no half-created tenant, database or catalog row is left behind.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -165,7 +166,7 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
                 max_users=request.max_users,
                 multi_location=request.multi_location,
                 trial_ends_at=(
-                    dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=request.trial_days)
+                    dt.datetime.now(dt.UTC) + dt.timedelta(days=request.trial_days)
                     if request.trial_days
                     else None
                 ),
@@ -238,9 +239,7 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
                 action()
             except Exception:  # keep undoing; the original error is what the caller needs
                 pass
-        catalog.record(
-            "tenant.create", "failed", tenant_slug=request.slug, error=str(exc)[:500]
-        )
+        catalog.record("tenant.create", "failed", tenant_slug=request.slug, error=str(exc)[:500])
         raise
 
     catalog.record(
@@ -276,8 +275,9 @@ def _prepare_dedicated_database(catalog: Catalog, request: TenantRequest, undo: 
             with bootstrap.admin_connection(owner_url) as conn:
                 created = not bootstrap.database_exists(conn, name)
                 if created:
-                    bootstrap.create_database(conn, name, urls.parse(owner_url).username,
-                                              settings.app_role)
+                    bootstrap.create_database(
+                        conn, name, urls.parse(owner_url).username, settings.app_role
+                    )
         except Exception as exc:
             raise ProvisioningError(
                 f"cannot reach the database server at {urls.parse(owner_url).render_as_string()}:"
@@ -301,7 +301,10 @@ def _prepare_dedicated_database(catalog: Catalog, request: TenantRequest, undo: 
                 "subdomain"
             )
         bootstrap.create_database(
-            conn, name, settings.owner_role, settings.app_role,
+            conn,
+            name,
+            settings.owner_role,
+            settings.app_role,
             template=bootstrap.template_database(settings),
         )
     undo.append(lambda: _drop(server_url, name))

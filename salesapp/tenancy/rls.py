@@ -1,5 +1,6 @@
 """Row-level security for tenant tables: the policies every tenant table gets, and the
 audit that proves every store has them (used by tests and by ``salesapp check``)."""
+
 from __future__ import annotations
 
 from sqlalchemy import text

@@ -4,6 +4,7 @@ Pooled stores keep their engine for the life of the process. Dedicated stores' e
 are kept in a bounded LRU: the least recently used is disposed when the bound is
 reached, so database connections stay bounded whatever the number of tenants.
 """
+
 from __future__ import annotations
 
 import threading
@@ -44,7 +45,9 @@ class StoreEngines:
             engine = self._pooled.get(key)
             if engine is None:
                 with self._lock:
-                    engine = self._pooled.get(key) or self._pooled.setdefault(key, self._create(store))
+                    engine = self._pooled.get(key) or self._pooled.setdefault(
+                        key, self._create(store)
+                    )
             return engine
         with self._lock:
             engine = self._dedicated.get(key)

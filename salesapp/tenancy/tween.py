@@ -1,5 +1,6 @@
 """The tenant tween: answer hosts we do not serve, suspended tenants and writes to a
 tenant being moved, before any transaction or database session exists."""
+
 from __future__ import annotations
 
 from pyramid.renderers import render_to_response

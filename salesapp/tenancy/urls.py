@@ -1,5 +1,6 @@
 """Database URL helpers: one URL form in the catalog and settings (``postgresql://``),
 converted for SQLAlchemy or libpq, re-pointed at another database or role."""
+
 from __future__ import annotations
 
 from sqlalchemy.engine import URL, make_url

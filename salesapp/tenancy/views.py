@@ -1,4 +1,5 @@
 """Views that belong to the platform rather than to a tenant: the public site, health."""
+
 from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPFound

@@ -1,4 +1,5 @@
 """GET /healthz on any host."""
+
 from tests.conftest import BASE_DOMAIN
 
 

@@ -1,4 +1,5 @@
 """Sign-in, sign-out and sessions bound to their tenant, pooled and dedicated."""
+
 import pytest
 
 from tests.conftest import host_of, sign_in

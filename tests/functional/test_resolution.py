@@ -1,5 +1,6 @@
 """Host resolution through the whole app: which hosts reach which tenant, and what
 every other host gets."""
+
 import time
 
 import pytest
@@ -28,8 +29,16 @@ def test_host_variants_reach_the_tenant(client_for, tenant_a, variant):
 
 @pytest.mark.parametrize(
     "host",
-    ["127.0.0.1", "127.0.0.1:6543", "[::1]:6543", "nobody." + BASE_DOMAIN,
-     "a.b." + BASE_DOMAIN, "unknown-shop.org", "bad_host." + BASE_DOMAIN, ""],
+    [
+        "127.0.0.1",
+        "127.0.0.1:6543",
+        "[::1]:6543",
+        "nobody." + BASE_DOMAIN,
+        "a.b." + BASE_DOMAIN,
+        "unknown-shop.org",
+        "bad_host." + BASE_DOMAIN,
+        "",
+    ],
 )
 def test_unknown_hosts_get_a_404_that_reveals_nothing(client_for, tenant_a, host, app):
     stores = app.registry.stores
@@ -109,8 +118,11 @@ def test_suspension_reaches_the_app_by_notify(app, catalog, client_for, make_ten
     assert client.get("/login").status_int == 200  # cached now
     assert _wait_for(app.registry.directory.listening.is_set)
     with catalog.session() as session:
-        session.execute(update(Tenant).where(Tenant.id == tenant.id).values(
-            status="suspended", status_reason="unpaid"))
+        session.execute(
+            update(Tenant)
+            .where(Tenant.id == tenant.id)
+            .values(status="suspended", status_reason="unpaid")
+        )
     # the TTL is 60 s: only the NOTIFY can make this happen quickly
     assert _wait_for(lambda: client.get("/login", expect_errors=True).status_int == 403, 5)
     res = client.get("/", status=403)
@@ -146,7 +158,9 @@ def test_moving_tenant_reads_but_refuses_writes(app, catalog, make_tenant, clien
     tenant = make_tenant("pooled")
     client = client_for(tenant)
     with catalog.session() as session:
-        session.execute(update(Placement).where(Placement.tenant_id == tenant.id).values(state="moving"))
+        session.execute(
+            update(Placement).where(Placement.tenant_id == tenant.id).values(state="moving")
+        )
     app.registry.directory.invalidate(tenant.id)
     assert client.get("/login").status_int == 200
     res = client.post("/login", {"username": "admin", "password": "x"}, status=503)

@@ -1,4 +1,5 @@
 """Host normalisation and classification."""
+
 import pytest
 
 from salesapp.tenancy.hosts import HostMatch, classify, normalize_host
@@ -50,7 +51,9 @@ def test_normalize_host_refuses_ip_literals_and_garbage(raw):
 
 
 def test_classify_subdomain_public_and_custom():
-    assert classify("demo.example.test", BASES) == HostMatch("subdomain", "demo.example.test", "demo")
+    assert classify("demo.example.test", BASES) == HostMatch(
+        "subdomain", "demo.example.test", "demo"
+    )
     assert classify("demo.localhost", BASES) == HostMatch("subdomain", "demo.localhost", "demo")
     assert classify("example.test", BASES) == HostMatch("public", "example.test")
     assert classify("www.example.test", BASES) == HostMatch("public", "www.example.test")

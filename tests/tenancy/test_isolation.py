@@ -1,5 +1,6 @@
 """Row-level security, tested as the app role (a superuser or the table owner would
 bypass RLS and make these pass falsely), in a pooled and in a dedicated store."""
+
 import uuid
 
 import pytest
@@ -21,7 +22,9 @@ def _as_tenant(conn, tenant_id):
 def test_engine_connects_as_the_app_role(app_engine, tenant_a, settings):
     engine = app_engine(store_of(tenant_a))
     with engine.connect() as conn:
-        who = conn.execute(text("select current_user, usesuper from pg_user where usename = current_user")).one()
+        who = conn.execute(
+            text("select current_user, usesuper from pg_user where usename = current_user")
+        ).one()
     assert who == (settings.app_role, False)
 
 
@@ -41,7 +44,9 @@ def test_reads_see_only_own_rows(case, app_engine, tenant_a, tenant_b):
         tenant_ids = {row[0] for row in conn.execute(text("select tenant_id from users"))}
         assert tenant_ids == {own.id}
         for table in ("users", "roles", "user_roles", "locations"):
-            count = conn.scalar(text(f"select count(*) from {table} where tenant_id = :t"), {"t": foreign_id})
+            count = conn.scalar(
+                text(f"select count(*) from {table} where tenant_id = :t"), {"t": foreign_id}
+            )
             assert count == 0, table
     if store == tenant_a.store_name:
         # the pooled store really does hold tenant B's rows: visible only under B's setting
@@ -71,7 +76,9 @@ def test_update_of_tenant_id_is_refused(case, app_engine):
             conn.execute(text("update locations set tenant_id = :f"), {"f": foreign_id})
 
 
-def test_foreign_key_to_another_tenants_row_is_refused(app_engine, tenant_a, tenant_b, owner_engine):
+def test_foreign_key_to_another_tenants_row_is_refused(
+    app_engine, tenant_a, tenant_b, owner_engine
+):
     # B's Admin role id, read as the owner (under B's setting: the owner is forced too)
     with owner_engine(tenant_b.store_name).begin() as conn:
         _as_tenant(conn, tenant_b.id)
@@ -166,7 +173,9 @@ def test_pooled_connection_carries_nothing_to_the_next_tenant(app_engine, tenant
                 s.execute(text("select 1/0"))
     with engine.begin() as conn:
         assert conn.scalar(text("select pg_backend_pid()")) == pid_a
-        assert conn.scalar(text("select coalesce(current_setting('app.tenant_id', true), '')")) == ""
+        assert (
+            conn.scalar(text("select coalesce(current_setting('app.tenant_id', true), '')")) == ""
+        )
         assert conn.scalar(text("select count(*) from users")) == 0
 
     # and B after A's failed transaction sees B only

@@ -1,4 +1,5 @@
 """Tenant creation: validation before anything is touched, and atomicity."""
+
 import psycopg
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -58,8 +59,10 @@ def test_dedicated_tenant_gets_its_own_database_cloned_from_the_template(
         ({"slug": "ok-shop", "store_name": "nope"}, "no pooled store named"),
         ({"slug": "ok-shop", "domains": ["shop.example.test"]}, "under a base domain"),
         ({"slug": "ok-shop", "domains": ["not a host"]}, "not a valid host name"),
-        ({"slug": "ok-shop", "database_url": "mysql://x@y/z", "placement": "dedicated"},
-         "only PostgreSQL"),
+        (
+            {"slug": "ok-shop", "database_url": "mysql://x@y/z", "placement": "dedicated"},
+            "only PostgreSQL",
+        ),
     ],
 )
 def test_invalid_requests_are_refused_before_anything_is_written(catalog, kw, message):
@@ -77,7 +80,9 @@ def test_taken_subdomain_and_domain_are_refused(catalog, make_tenant):
     with pytest.raises(provisioning.ProvisioningError, match="is taken"):
         provisioning.create_tenant(catalog, request_for(tenant.slug.upper()))
     with pytest.raises(provisioning.ProvisioningError, match="already belongs"):
-        provisioning.create_tenant(catalog, request_for("other-slug-x", domains=["TAKEN.example.org."]))
+        provisioning.create_tenant(
+            catalog, request_for("other-slug-x", domains=["TAKEN.example.org."])
+        )
 
 
 def _nothing_left(catalog, admin_conn, slug, server_admin_url):
@@ -90,7 +95,10 @@ def _nothing_left(catalog, admin_conn, slug, server_admin_url):
         ).all()
         assert [op.outcome for op in failed] == ["failed"]
     name = provisioning.dedicated_database_name(catalog, slug)
-    assert admin_conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone() is None
+    assert (
+        admin_conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+        is None
+    )
     # no orphan rows in the pooled store: looked at as the superuser, who sees all rows
     with catalog.session() as session:
         known = set(session.scalars(select(Tenant.id)))
@@ -114,7 +122,9 @@ def test_failure_at_any_step_leaves_nothing(catalog, admin_conn, server_admin_ur
     _nothing_left(catalog, admin_conn, slug, server_admin_url)
 
 
-def test_dedicated_at_an_explicit_url_creates_and_migrates(catalog, settings, make_tenant, admin_conn):
+def test_dedicated_at_an_explicit_url_creates_and_migrates(
+    catalog, settings, make_tenant, admin_conn
+):
     server = bootstrap.owner_server_url(settings)
     url = urls.with_database(server, settings.database_name("explicit_x"))
     tenant = make_tenant("dedicated", database_url=url)

@@ -1,5 +1,6 @@
 """The catalog meta-test: every store the catalog knows (and the template) has every
 tenant table under forced RLS with both policies, and the app role is least-privileged."""
+
 import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
@@ -37,9 +38,14 @@ def test_every_store_has_forced_rls_and_both_policies(catalog, tenant_a, tenant_
                 assert audit_problems(rows, catalog.settings.app_role) == [], name
                 assert role_problems(conn, catalog.settings.app_role) == [], name
                 # every table in the store, not only those we expect, carries tenant_id
-                tables = set(conn.scalars(text(
-                    "select tablename from pg_tables where schemaname = 'public' "
-                    "and tablename <> 'alembic_version'")))
+                tables = set(
+                    conn.scalars(
+                        text(
+                            "select tablename from pg_tables where schemaname = 'public' "
+                            "and tablename <> 'alembic_version'"
+                        )
+                    )
+                )
                 assert tables == {r["table_name"] for r in rows}, name
         finally:
             engine.dispose()
@@ -49,10 +55,22 @@ def test_every_store_has_forced_rls_and_both_policies(catalog, tenant_a, tenant_
 def test_audit_detects_what_it_should(catalog, admin_conn, settings):
     """The meta-test can fail: a table without forced RLS or policies is reported."""
     rows = [
-        {"table_name": "t1", "enabled": True, "forced": False, "owner": settings.owner_role,
-         "has_permissive": True, "has_restrictive": False},
-        {"table_name": "t2", "enabled": False, "forced": True, "owner": settings.app_role,
-         "has_permissive": False, "has_restrictive": True},
+        {
+            "table_name": "t1",
+            "enabled": True,
+            "forced": False,
+            "owner": settings.owner_role,
+            "has_permissive": True,
+            "has_restrictive": False,
+        },
+        {
+            "table_name": "t2",
+            "enabled": False,
+            "forced": True,
+            "owner": settings.app_role,
+            "has_permissive": False,
+            "has_restrictive": True,
+        },
     ]
     problems = audit_problems(rows, settings.app_role)
     assert "t1: row-level security is not forced" in problems

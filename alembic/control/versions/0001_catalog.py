@@ -4,9 +4,11 @@ Revision ID: c0001
 Revises:
 Create Date: 2026-11-23
 """
+
 import sqlalchemy as sa
-from alembic import op
 from sqlalchemy.dialects import postgresql
+
+from alembic import op
 
 revision = "c0001"
 down_revision = None
@@ -67,7 +69,9 @@ def upgrade() -> None:
             sa.ForeignKey("tenants.id", ondelete="CASCADE"),
             primary_key=True,
         ),
-        sa.Column("store_id", sa.BigInteger, sa.ForeignKey("stores.id"), nullable=False, index=True),
+        sa.Column(
+            "store_id", sa.BigInteger, sa.ForeignKey("stores.id"), nullable=False, index=True
+        ),
         sa.Column("state", sa.Text, nullable=False, server_default="active"),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
         sa.CheckConstraint("state in ('active', 'moving')", name="ck_placements_state"),

@@ -4,9 +4,10 @@ Revision ID: t0001
 Revises:
 Create Date: 2026-11-23
 """
-import sqlalchemy as sa
-from alembic import op
 
+import sqlalchemy as sa
+
+from alembic import op
 from salesapp.tenancy.rls import enable_rls_sql
 
 revision = "t0001"
