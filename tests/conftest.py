@@ -145,18 +145,27 @@ def sign_in(client, username, password, status=303):
     return form.submit(status=status)
 
 
-@pytest.fixture
-def owner_engine(catalog):
-    """Engines on a store as the owner role (to look, never to test isolation)."""
+def _store_engines(catalog, as_app: bool):
     engines = []
 
-    def make(store_name):
+    def make(store_name, **kw):
         with catalog.session() as session:
             url = catalog.store_url(catalog.store_by_name(session, store_name))
-        engine = create_engine(urls.sqlalchemy_url(url), poolclass=NullPool)
+        if as_app:
+            url = catalog.app_url(url)
+        else:
+            kw.setdefault("poolclass", NullPool)
+        engine = create_engine(urls.sqlalchemy_url(url), **kw)
         engines.append(engine)
         return engine
 
+    return make, engines
+
+
+@pytest.fixture
+def owner_engine(catalog):
+    """Engines on a store as the owner role (to look, never to test isolation)."""
+    make, engines = _store_engines(catalog, as_app=False)
     yield make
     for engine in engines:
         engine.dispose()
@@ -165,15 +174,7 @@ def owner_engine(catalog):
 @pytest.fixture
 def app_engine(catalog):
     """Engines on a store as the app role: what isolation tests must connect as."""
-    engines = []
-
-    def make(store_name, **kw):
-        with catalog.session() as session:
-            url = catalog.store_url(catalog.store_by_name(session, store_name))
-        engine = create_engine(urls.sqlalchemy_url(catalog.app_url(url)), **kw)
-        engines.append(engine)
-        return engine
-
+    make, engines = _store_engines(catalog, as_app=True)
     yield make
     for engine in engines:
         engine.dispose()

@@ -1,4 +1,5 @@
 """The development start-up: demo tenants, fresh admin passwords at every start."""
+
 import webtest
 
 from salesapp import close_app, make_app

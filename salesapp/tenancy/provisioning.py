@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from . import bootstrap, urls
 from .catalog import Catalog
 from .hosts import normalize_host
 from .models import Domain, Placement, Store, Tenant
+
+log = logging.getLogger(__name__)
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -239,7 +242,12 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
                 action()
             except Exception:  # keep undoing; the original error is what the caller needs
                 pass
-        catalog.record("tenant.create", "failed", tenant_slug=request.slug, error=str(exc)[:500])
+        try:
+            catalog.record(
+                "tenant.create", "failed", tenant_slug=request.slug, error=str(exc)[:500]
+            )
+        except Exception:  # the catalog may be what failed; the original error matters more
+            log.exception("could not record the failed creation of %s", request.slug)
         raise
 
     catalog.record(

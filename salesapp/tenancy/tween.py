@@ -7,7 +7,8 @@ from pyramid.renderers import render_to_response
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: paths served whatever the host: they touch no tenant data
-HOST_INDEPENDENT_PREFIXES = ("/static/", "/healthz")
+HOST_INDEPENDENT_PATHS = frozenset({"/healthz"})
+HOST_INDEPENDENT_PREFIX = "/static/"
 
 
 def _page(request, template, status, **values):
@@ -22,7 +23,8 @@ def tenant_tween_factory(handler, registry):
     transaction, opens a session or touches a store."""
 
     def tenant_tween(request):
-        if request.path_info.startswith(HOST_INDEPENDENT_PREFIXES):
+        path = request.path_info
+        if path in HOST_INDEPENDENT_PATHS or path.startswith(HOST_INDEPENDENT_PREFIX):
             return handler(request)
         site = request.site
         if site.kind == "unknown":

@@ -1,4 +1,5 @@
 """One engine per store, and a bounded LRU of dedicated engines."""
+
 from salesapp.tenancy.directory import StoreRef
 from salesapp.tenancy.stores import StoreEngines
 
