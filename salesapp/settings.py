@@ -74,6 +74,7 @@ class Settings:
     app_password: str | None
     owner_password: str | None
     var_dir: Path
+    log_dir: Path = Path("logs")
     trusted_proxies: tuple[str, ...] = ()
     production: bool = False
     demo_tenants: bool = False
@@ -143,6 +144,9 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
     var_dir = Path(get("var_dir") or here / "var")
     if not var_dir.is_absolute():
         var_dir = here / var_dir
+    log_dir = Path(get("log_dir") or here / "logs")
+    if not log_dir.is_absolute():
+        log_dir = here / log_dir
 
     base_domains = _list(get("base_domains", "localhost"))
     if not base_domains:
@@ -157,6 +161,7 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
         app_password=get("app_password") or None,
         owner_password=get("owner_password") or None,
         var_dir=var_dir,
+        log_dir=log_dir,
         trusted_proxies=_list(get("trusted_proxies")),
         production=production,
         demo_tenants=_bool(get("demo_tenants"), False),

@@ -1,20 +1,24 @@
-"""What a new tenant's workspace starts with, and the development demo tenants.
+"""What a tenant's workspace starts with, the operators' account tools, and the
+development demo tenants.
 
-Provisioning (salesapp.tenancy) calls :func:`seed` by dotted name, so the tenancy
-machinery never imports a business domain.
+This module joins the tenancy machinery to the business domains: provisioning calls
+:func:`seed` by dotted name, so ``salesapp.tenancy`` never imports a business domain.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
-from sqlalchemy import create_engine, select
-from sqlalchemy.pool import NullPool
+from sqlalchemy import select
 
-from .accounts.models import User
+from .accounts.models import ROLE_NAMES, Role, User, UserRole
 from .accounts.services import AccountService, make_password_hasher
 from .db import tenant_session
 from .locations.models import Location
+from .tenancy import provisioning
+from .tenancy.catalog import Catalog
+from .tenancy.errors import NotFound, OperationError
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +26,25 @@ DEMO_TENANTS = (
     ("demo", "Demo Traders", "pooled"),
     ("acme", "Acme Supplies", "dedicated"),
 )
+DEMO_STAFF = (
+    ("manager", "Maria Manager", "Managers"),
+    ("cashier", "Carl Cashier", "Cashiers"),
+)
 
 
-def seed(session, tenant_id, *, admin_username, admin_email, admin_password, settings):
-    """Roles, the admin (with the Admin role) and the default location of a new tenant."""
+def seed(
+    session,
+    tenant_id,
+    *,
+    admin_username,
+    admin_email,
+    admin_password,
+    settings,
+    multi_location=False,
+    demo_data=False,
+):
+    """Roles, the admin (with the Admin role) and the default location of a new tenant;
+    with ``demo_data``, demo staff (and a second location for multi-location tenants)."""
     accounts = AccountService(session, tenant_id, make_password_hasher(settings))
     accounts.ensure_roles()
     accounts.create_user(
@@ -36,7 +55,124 @@ def seed(session, tenant_id, *, admin_username, admin_email, admin_password, set
         roles=("Admin",),
     )
     session.add(Location(tenant_id=tenant_id, name="Main", is_default=True))
+    if demo_data:
+        for username, full_name, role in DEMO_STAFF:
+            accounts.create_user(
+                username=username,
+                password=provisioning.generate_password(),
+                full_name=full_name,
+                roles=(role,),
+                must_change_password=True,
+            )
+        if multi_location:
+            session.add(Location(tenant_id=tenant_id, name="Warehouse"))
     session.flush()
+
+
+@contextmanager
+def tenant_accounts(catalog: Catalog, slug: str):
+    """(tenant, AccountService) on the tenant's store, in one transaction as the owner."""
+    with catalog.session() as session:
+        tenant = catalog.tenant(session, slug)
+        _, store = catalog.placement(session, tenant)
+        engine = catalog.owner_engine(store)
+    try:
+        with tenant_session(engine, tenant.id) as db, db.begin():
+            yield tenant, AccountService(db, tenant.id, make_password_hasher(catalog.settings))
+    finally:
+        engine.dispose()
+
+
+def _user_row(user: User) -> dict:
+    return {
+        "username": user.username,
+        "email": user.email,
+        "full_name": user.full_name,
+        "roles": sorted(user.role_names),
+        "active": user.is_active,
+        "must_change_password": user.must_change_password,
+        "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
+    }
+
+
+def check_users(catalog: Catalog, slug: str, *, fix=False) -> dict:
+    """List a tenant's users and roles and check them: the roles exist, the admin exists,
+    is active and has the Admin role, the active users fit max-users. With ``fix``,
+    repair: create missing roles, reactivate the admin and give it Admin, and deactivate
+    the most recently created non-admin users beyond max-users.
+    """
+    problems, repairs = [], []
+    with tenant_accounts(catalog, slug) as (tenant, accounts):
+        db = accounts.db
+        roles = {r.name for r in db.scalars(select(Role))}
+        missing = [name for name in ROLE_NAMES if name not in roles]
+        if missing:
+            problems.append(f"roles missing: {', '.join(missing)}")
+            if fix:
+                accounts.ensure_roles()
+                repairs.append(f"created roles {', '.join(missing)}")
+        users = db.scalars(select(User).order_by(User.created_at, User.username)).all()
+        admin = next((u for u in users if u.email == tenant.admin_email), None) or next(
+            (u for u in users if u.username == "admin"), None
+        )
+        if admin is None:
+            problems.append(f"no admin user (username admin or e-mail {tenant.admin_email})")
+        else:
+            if not admin.is_active:
+                problems.append(f"admin {admin.username!r} is deactivated")
+                if fix:
+                    admin.is_active = True
+                    repairs.append(f"reactivated {admin.username!r}")
+            if "Admin" not in admin.role_names:
+                problems.append(f"admin {admin.username!r} lacks the Admin role")
+                if fix:
+                    role = accounts.ensure_roles()["Admin"]
+                    db.add(UserRole(tenant_id=tenant.id, user_id=admin.id, role_id=role.id))
+                    db.flush()
+                    db.expire(admin, ["roles"])
+                    repairs.append(f"gave {admin.username!r} the Admin role")
+        active = [u for u in users if u.is_active]
+        if len(active) > tenant.max_users:
+            excess = len(active) - tenant.max_users
+            problems.append(f"{len(active)} active users exceed max-users {tenant.max_users}")
+            if fix:
+                newest = [u for u in reversed(active) if u is not admin][:excess]
+                for user in newest:
+                    user.is_active = False
+                repairs.append("deactivated " + ", ".join(repr(u.username) for u in newest))
+        db.flush()
+        rows = [_user_row(u) for u in users]
+        slug, max_users = tenant.slug, tenant.max_users
+    if fix and repairs:
+        catalog.record("tenant.users.fix", "ok", tenant_slug=slug, repairs=repairs)
+    return {
+        "slug": slug,
+        "max_users": max_users,
+        "users": rows,
+        "problems": problems,
+        "repairs": repairs,
+    }
+
+
+def reset_password(catalog: Catalog, slug: str, login: str) -> str:
+    """Give a user a one-time password, to be changed at the next sign-in; return it."""
+    password = provisioning.generate_password()
+    with tenant_accounts(catalog, slug) as (tenant, accounts):
+        user = accounts.find_by_login(login)
+        if user is None:
+            raise NotFound(
+                f"no user {login!r} in tenant {tenant.slug!r}; see `salesapp tenant users "
+                f"{tenant.slug}`"
+            )
+        if not user.is_active:
+            raise OperationError(
+                f"user {user.username!r} is deactivated; an Admin of the workspace must "
+                "reactivate it first"
+            )
+        accounts.set_password(user, password, must_change=True)
+        slug, username = tenant.slug, user.username
+    catalog.record("tenant.reset-password", "ok", tenant_slug=slug, username=username)
+    return password
 
 
 def ensure_demo_tenants(settings, port: int | str = 6543) -> list[tuple[str, str, str, str]]:
@@ -44,24 +180,18 @@ def ensure_demo_tenants(settings, port: int | str = 6543) -> list[tuple[str, str
 
     Returns (url, username, password, kind) per demo tenant; the caller prints it once.
     """
-    from .tenancy import provisioning
-    from .tenancy.catalog import Catalog
-    from .tenancy.models import Placement, Store, Tenant
-
     catalog = Catalog(settings)
     base = settings.base_domains[0]
     shown = []
     try:
         for slug, name, kind in DEMO_TENANTS:
             password = provisioning.generate_password()
-            with catalog.session() as session:
-                row = session.execute(
-                    select(Tenant.id, Store)
-                    .join(Placement, Placement.tenant_id == Tenant.id)
-                    .join(Store, Store.id == Placement.store_id)
-                    .where(Tenant.slug == slug, Tenant.status != "provisioning")
-                ).first()
-            if row is None:
+            try:
+                with tenant_accounts(catalog, slug) as (_, accounts):
+                    admin = accounts.find_by_login("admin")
+                    if admin is not None:
+                        accounts.set_password(admin, password)
+            except NotFound:
                 provisioning.create_tenant(
                     catalog,
                     provisioning.TenantRequest(
@@ -71,31 +201,10 @@ def ensure_demo_tenants(settings, port: int | str = 6543) -> list[tuple[str, str
                         placement=kind,
                         admin_password=password,
                         multi_location=kind == "dedicated",
+                        demo_data=True,
                     ),
                 )
-            else:
-                tenant_id, store = row
-                engine = create_engine(_sa(catalog.store_url(store)), poolclass=NullPool)
-                try:
-                    with tenant_session(engine, tenant_id) as session, session.begin():
-                        accounts = AccountService(
-                            session, tenant_id, make_password_hasher(settings)
-                        )
-                        admin = session.scalars(
-                            select(User).where(User.username == "admin")
-                        ).first()
-                        if admin is None:
-                            continue
-                        accounts.set_password(admin, password)
-                finally:
-                    engine.dispose()
             shown.append((f"http://{slug}.{base}:{port}/", "admin", password, kind))
     finally:
         catalog.dispose()
     return shown
-
-
-def _sa(url):
-    from .tenancy.urls import sqlalchemy_url
-
-    return sqlalchemy_url(url)

@@ -9,17 +9,46 @@ from __future__ import annotations
 import getpass
 import logging
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import create_engine, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from ..settings import Settings
 from . import urls
-from .crypto import SecretBox, mask_url
-from .models import Operation, Store
+from .crypto import SecretBox, mask_secrets
+from .errors import NotFound
+from .models import Operation, Placement, Store, Tenant
 
 log = logging.getLogger("salesapp.operations")
+
+OPERATIONS_LOG = "tenant_operations.log"
+_file_handlers: dict[Path, logging.Handler] = {}
+
+
+def _ensure_file_log(log_dir: Path) -> None:
+    """Append operations to ``<log_dir>/tenant_operations.log`` (once per process)."""
+    path = (log_dir / OPERATIONS_LOG).resolve()
+    if path in _file_handlers:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    _file_handlers[path] = handler
+
+
+def _mask(value):
+    if isinstance(value, str):
+        return mask_secrets(value)
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(v) for v in value]
+    return value
 
 
 class Catalog:
@@ -38,6 +67,7 @@ class Catalog:
             connect_args={"connect_timeout": settings.connect_timeout},
         )
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        _ensure_file_log(settings.log_dir)
 
     @contextmanager
     def session(self) -> Session:
@@ -45,7 +75,24 @@ class Catalog:
         with self._sessions() as session, session.begin():
             yield session
 
-    # -- stores ---------------------------------------------------------------------
+    # -- tenants ---------------------------------------------------------------------
+    def tenant(self, session: Session, slug: str) -> Tenant:
+        """The tenant with this subdomain, or NotFound with what to do."""
+        slug = (slug or "").strip().lower()
+        tenant = session.scalars(
+            select(Tenant).where(Tenant.slug == slug, Tenant.status != "provisioning")
+        ).first()
+        if tenant is None:
+            raise NotFound(f"no tenant with subdomain {slug!r}; see `salesapp tenant list`")
+        return tenant
+
+    def placement(self, session: Session, tenant: Tenant) -> tuple[Placement, Store]:
+        placement = session.get(Placement, tenant.id)
+        if placement is None:
+            raise NotFound(f"tenant {tenant.slug!r} has no placement; it was never activated")
+        return placement, session.get(Store, placement.store_id)
+
+    # -- stores ----------------------------------------------------------------------
     def store_url(self, store: Store) -> str:
         """The store's owner-role URL, decrypted."""
         return self.box.decrypt(store.url_encrypted)
@@ -53,6 +100,14 @@ class Catalog:
     def app_url(self, owner_url: str) -> str:
         """The same database as the app role."""
         return urls.with_role(owner_url, self.settings.app_role, self.settings.app_password)
+
+    def owner_engine(self, store: Store) -> Engine:
+        """A pool-less engine on a store as the owner role; dispose it when done."""
+        return create_engine(
+            urls.sqlalchemy_url(self.store_url(store)),
+            poolclass=NullPool,
+            connect_args={"connect_timeout": self.settings.connect_timeout},
+        )
 
     def default_pooled_store(self, session: Session) -> Store | None:
         return session.scalars(
@@ -62,16 +117,19 @@ class Catalog:
     def store_by_name(self, session: Session, name: str) -> Store | None:
         return session.scalars(select(Store).where(Store.name == name)).first()
 
-    # -- operations log -------------------------------------------------------------
-    def record(self, action: str, outcome: str, *, tenant_slug=None, store_name=None, **detail):
-        """Append to the operations log (catalog table and the ``salesapp.operations`` log).
+    def store_named(self, session: Session, name: str) -> Store:
+        store = self.store_by_name(session, name)
+        if store is None:
+            raise NotFound(f"no store named {name!r}; see `salesapp store list`")
+        return store
 
-        Anything that looks like a database URL in ``detail`` is masked first.
+    # -- operations log --------------------------------------------------------------
+    def record(self, action: str, outcome: str, *, tenant_slug=None, store_name=None, **detail):
+        """Append to the operations log: the catalog table and logs/tenant_operations.log.
+
+        Every password in ``detail`` (in URLs or ``password=``) is masked first.
         """
-        clean = {
-            key: mask_url(value) if isinstance(value, str) and "://" in value else value
-            for key, value in detail.items()
-        }
+        clean = _mask(detail)
         try:
             actor = getpass.getuser()
         except Exception:
@@ -87,7 +145,15 @@ class Catalog:
                     detail=clean,
                 )
             )
-        log.info("%s %s tenant=%s store=%s %s", action, outcome, tenant_slug, store_name, clean)
+        log.info(
+            "%s %s actor=%s tenant=%s store=%s %s",
+            action,
+            outcome,
+            actor,
+            tenant_slug,
+            store_name,
+            clean,
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -45,6 +46,16 @@ def mask_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL at all: show nothing of it
         return "<unparseable database URL>"
+
+
+_URL_PASSWORD_RE = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)@", re.I)
+_CONNINFO_PASSWORD_RE = re.compile(r"(?P<head>password\s*=\s*)(?P<pw>'[^']*'|\S+)", re.I)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every URL password and ``password=`` value replaced by ***."""
+    text = _URL_PASSWORD_RE.sub(lambda m: f"{m['head']}***@" if m["pw"] else m[0], text)
+    return _CONNINFO_PASSWORD_RE.sub(lambda m: f"{m['head']}***", text)
 
 
 def signing_secret(secret_key: str, purpose: str) -> str:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from ..db import NAMING_CONVENTION
 
 TENANT_STATUSES = ("provisioning", "active", "suspended")
-STORE_KINDS = ("pooled", "dedicated")
+STORE_KINDS = ("pooled", "dedicated", "dedicated-server")
 PLACEMENT_STATES = ("active", "moving")
 
 #: the channel catalog triggers notify on; payload: tenant id, or empty for "reload all"
@@ -84,6 +84,9 @@ class Store(CatalogBase):
     url_encrypted: Mapped[str] = mapped_column(Text)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     schema_revision: Mapped[str | None] = mapped_column(Text)
+    migration_status: Mapped[str | None] = mapped_column(Text)  # ok | failed | running
+    migration_error: Mapped[str | None] = mapped_column(Text)
+    migrated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = _now_column()
 
 

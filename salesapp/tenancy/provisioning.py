@@ -8,6 +8,7 @@ so no half-created tenant, database or catalog row is left behind.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -16,11 +17,12 @@ import secrets
 from dataclasses import dataclass, field
 
 from pyramid.path import DottedNameResolver
-from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy import MetaData, create_engine, delete, select, text
 from sqlalchemy.pool import NullPool
 
-from . import bootstrap, urls
+from . import bootstrap, migrations, urls
 from .catalog import Catalog
+from .errors import OperationError
 from .hosts import normalize_host
 from .models import Domain, Placement, Store, Tenant
 
@@ -28,15 +30,16 @@ log = logging.getLogger(__name__)
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 RESERVED_SLUGS = frozenset(
     "www admin api app static assets media mail smtp imap pop ftp ns ns1 ns2 dns mx "
     "help support status docs blog public login auth account accounts billing dashboard "
-    "cdn test dev staging demo-admin root postgres".split()
+    "cdn test dev staging root postgres localhost".split()
 )
 DEFAULT_SEED = "salesapp.workspace:seed"
 
 
-class ProvisioningError(ValueError):
+class ProvisioningError(OperationError):
     """The request to create a tenant was refused; the message says why and what to do."""
 
 
@@ -46,14 +49,15 @@ class TenantRequest:
     slug: str
     admin_email: str
     placement: str = "pooled"  # pooled | dedicated
-    store_name: str | None = None
-    database_url: str | None = None
+    store_name: str | None = None  # a pooled store, or a dedicated-server store
+    database_url: str | None = None  # dedicated only: exactly this database
     admin_username: str = "admin"
     admin_password: str | None = None
     max_users: int = 50
     multi_location: bool = False
     trial_days: int | None = None
     domains: list[str] = field(default_factory=list)
+    demo_data: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,28 @@ class ProvisionedTenant:
     admin_username: str
     admin_password: str
     generated_password: bool
+    database: str | None = None
 
 
 def generate_password() -> str:
     """A one-off password: 16 URL-safe characters, about 96 bits."""
     return secrets.token_urlsafe(12)
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else exc.__class__.__name__
+
+
+def _reachable(url: str, what: str) -> None:
+    try:
+        with bootstrap.admin_connection(url, urls.database_of(url) or "postgres"):
+            pass
+    except Exception as exc:
+        raise ProvisioningError(
+            f"cannot reach {what} at {urls.parse(url).render_as_string()}: {_first_line(exc)}; "
+            "check the URL, the password and that the server runs"
+        ) from None
 
 
 def validate(catalog: Catalog, request: TenantRequest) -> TenantRequest:
@@ -84,20 +105,28 @@ def validate(catalog: Catalog, request: TenantRequest) -> TenantRequest:
     if slug in RESERVED_SLUGS:
         raise ProvisioningError(f"subdomain {slug!r} is reserved; choose another")
     name = (request.name or "").strip()
-    if not name:
-        raise ProvisioningError("the tenant name is empty; give the business's name")
+    if not name or len(name) > 200:
+        raise ProvisioningError("the tenant name must be 1-200 characters: the business's name")
     email = (request.admin_email or "").strip().lower()
-    if not EMAIL_RE.match(email):
+    if not EMAIL_RE.match(email) or len(email) > 254:
         raise ProvisioningError(f"admin e-mail {request.admin_email!r} is not a valid address")
     if request.placement not in ("pooled", "dedicated"):
         raise ProvisioningError(f"placement must be pooled or dedicated, got {request.placement!r}")
-    if request.max_users < 1:
+    if not 1 <= request.max_users <= 100_000:
         raise ProvisioningError(f"max users must be at least 1, got {request.max_users}")
+    if request.trial_days is not None and not 0 < request.trial_days <= 3650:
+        raise ProvisioningError(f"trial days must be 1-3650, got {request.trial_days}")
     username = (request.admin_username or "").strip().lower()
-    if not re.match(r"^[a-z0-9][a-z0-9._-]{0,62}$", username):
+    if not USERNAME_RE.match(username):
         raise ProvisioningError(
             f"admin username {request.admin_username!r} must be 1-63 letters, digits, . _ or -"
         )
+    if request.admin_password is not None and len(request.admin_password) < 10:
+        raise ProvisioningError("the admin password must be at least 10 characters")
+    if request.placement == "pooled" and request.database_url:
+        raise ProvisioningError("a database URL makes a dedicated tenant; add --dedicated")
+    if request.database_url and request.store_name:
+        raise ProvisioningError("give either a database URL or a store, not both")
     domains = []
     for host in request.domains:
         normal = normalize_host(host)
@@ -107,6 +136,8 @@ def validate(catalog: Catalog, request: TenantRequest) -> TenantRequest:
             raise ProvisioningError(
                 f"domain {normal!r} is under a base domain; the subdomain already serves it"
             )
+        if normal in domains:
+            raise ProvisioningError(f"domain {normal!r} is given twice")
         domains.append(normal)
     with catalog.session() as session:
         if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
@@ -114,26 +145,33 @@ def validate(catalog: Catalog, request: TenantRequest) -> TenantRequest:
         taken = session.scalars(select(Domain.host).where(Domain.host.in_(domains))).all()
         if taken:
             raise ProvisioningError(f"domain {taken[0]!r} already belongs to a tenant")
-        if request.placement == "pooled" and request.store_name:
+        server_url = None
+        if request.store_name:
             store = catalog.store_by_name(session, request.store_name)
-            if store is None or store.kind != "pooled":
+            wanted = "pooled" if request.placement == "pooled" else "dedicated-server"
+            if store is None or store.kind != wanted:
                 raise ProvisioningError(
-                    f"no pooled store named {request.store_name!r}; see `salesapp store list`"
+                    f"no {wanted} store named {request.store_name!r}; see `salesapp store list`"
                 )
+            if wanted == "dedicated-server":
+                server_url = catalog.store_url(store)
     if request.database_url:
         try:
             urls.parse(request.database_url)
         except ValueError as exc:
             raise ProvisioningError(f"database URL: {exc}") from None
-    return TenantRequest(
-        **{
-            **request.__dict__,
-            "slug": slug,
-            "name": name,
-            "admin_email": email,
-            "admin_username": username,
-            "domains": domains,
-        }
+        if not urls.database_of(request.database_url):
+            raise ProvisioningError("the database URL names no database: add /DATABASE_NAME")
+        _reachable(urls.with_database(request.database_url, "postgres"), "the database server")
+    elif server_url:
+        _reachable(server_url, f"store {request.store_name}")
+    return dataclasses.replace(
+        request,
+        slug=slug,
+        name=name,
+        admin_email=email,
+        admin_username=username,
+        domains=domains,
     )
 
 
@@ -144,16 +182,56 @@ def dedicated_database_name(catalog: Catalog, slug: str) -> str:
     return name
 
 
+def plan(catalog: Catalog, request: TenantRequest) -> list[str]:
+    """What create_tenant would do, one line a step; validates fully, changes nothing."""
+    request = validate(catalog, request)
+    steps = [f"add tenant {request.slug!r} ({request.name}) to the catalog"]
+    if request.placement == "pooled":
+        with catalog.session() as session:
+            store = (
+                catalog.store_by_name(session, request.store_name)
+                if request.store_name
+                else catalog.default_pooled_store(session)
+            )
+            steps.append(f"add its rows to pooled store {store.name if store else '(none!)'}")
+    elif request.database_url:
+        steps.append(
+            f"use database {urls.parse(request.database_url).render_as_string()} "
+            "(created if missing, must be empty), migrate it to head"
+        )
+    else:
+        where = f"store {request.store_name}" if request.store_name else "the catalog's server"
+        steps.append(
+            f"create database {dedicated_database_name(catalog, request.slug)} on "
+            f"{where}, cloned from the template where the server has it"
+        )
+    password = "given" if request.admin_password else "generated and printed once"
+    steps.append(
+        f"create admin {request.admin_username!r} <{request.admin_email}>, "
+        f"password {password}; roles Admin, Managers, Cashiers; location Main"
+    )
+    if request.demo_data:
+        steps.append("add demo data")
+    for host in request.domains:
+        steps.append(f"serve it at {host}")
+    steps.append(
+        f"max users {request.max_users}"
+        + (f", trial of {request.trial_days} days" if request.trial_days else "")
+    )
+    return steps
+
+
 def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_at=None):
     """Create a tenant as ``request`` says; return :class:`ProvisionedTenant`.
 
-    ``fail_at`` names a step at which to raise, for tests of atomicity.
+    ``fail_at`` names a step ("catalog", "database", "seed", "activate") at which to
+    raise, for tests of atomicity.
     """
     request = validate(catalog, request)
     seed = DottedNameResolver().maybe_resolve(seed or DEFAULT_SEED)
     password = request.admin_password or generate_password()
-    settings = catalog.settings
     undo = []  # compensating actions, run newest first on failure
+    database = None
 
     def checkpoint(step):
         if fail_at == step:
@@ -184,9 +262,9 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
         checkpoint("catalog")
 
         if request.placement == "dedicated":
-            store_name = f"dedicated-{request.slug}"
+            store_name, store_id = f"dedicated-{request.slug}", None
             owner_url = _prepare_dedicated_database(catalog, request, undo)
-            store_id = None
+            database = urls.database_of(owner_url)
         else:
             with catalog.session() as session:
                 store = (
@@ -202,7 +280,7 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
 
         engine = create_engine(urls.sqlalchemy_url(owner_url), poolclass=NullPool)
         try:
-            undo.append(lambda: _delete_tenant_rows(engine, tenant_id))
+            undo.append(lambda: delete_tenant_rows(engine, tenant_id))
             from ..db import tenant_session
 
             with tenant_session(engine, tenant_id) as store_session, store_session.begin():
@@ -212,14 +290,14 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
                     admin_username=request.admin_username,
                     admin_email=request.admin_email,
                     admin_password=password,
-                    settings=settings,
+                    settings=catalog.settings,
+                    multi_location=request.multi_location,
+                    demo_data=request.demo_data,
                 )
             checkpoint("seed")
 
             with catalog.session() as session:
                 if store_id is None:
-                    from . import migrations
-
                     with engine.connect() as conn:
                         revision = migrations.current_revision(conn)
                     store = Store(
@@ -227,6 +305,7 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
                         kind="dedicated",
                         url_encrypted=catalog.box.encrypt(owner_url),
                         schema_revision=revision,
+                        migration_status="ok",
                     )
                     session.add(store)
                     session.flush()
@@ -241,14 +320,18 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
             try:
                 action()
             except Exception:  # keep undoing; the original error is what the caller needs
-                pass
+                log.exception("undoing the creation of %s", request.slug)
         try:
             catalog.record(
                 "tenant.create", "failed", tenant_slug=request.slug, error=str(exc)[:500]
             )
         except Exception:  # the catalog may be what failed; the original error matters more
             log.exception("could not record the failed creation of %s", request.slug)
-        raise
+        if isinstance(exc, OperationError | RuntimeError | KeyboardInterrupt):
+            raise
+        raise ProvisioningError(
+            f"creating {request.slug!r} failed and was undone: {_first_line(exc)}"
+        ) from exc
 
     catalog.record(
         "tenant.create",
@@ -256,6 +339,7 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
         tenant_slug=request.slug,
         store_name=store_name,
         placement=request.placement,
+        database=database,
     )
     return ProvisionedTenant(
         id=tenant_id,
@@ -266,57 +350,55 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
         admin_username=request.admin_username,
         admin_password=password,
         generated_password=request.admin_password is None,
+        database=database,
     )
 
 
 def _prepare_dedicated_database(catalog: Catalog, request: TenantRequest, undo: list) -> str:
     """Make the dedicated database; return its owner URL.
 
-    On the catalog's own server the empty store is cloned from the template database
-    (fast: a file copy); at another URL the database is created if missing and migrated.
+    Where the server has the template database, the store is cloned from it (a file
+    copy: fast); elsewhere it is created empty and migrated. An explicit database URL may
+    name an existing database, which must then be empty.
     """
     settings = catalog.settings
     if request.database_url:
         owner_url = urls.plain(request.database_url)
         name = urls.database_of(owner_url)
-        try:
-            with bootstrap.admin_connection(owner_url) as conn:
-                created = not bootstrap.database_exists(conn, name)
-                if created:
-                    bootstrap.create_database(
-                        conn, name, urls.parse(owner_url).username, settings.app_role
-                    )
-        except Exception as exc:
-            raise ProvisioningError(
-                f"cannot reach the database server at {urls.parse(owner_url).render_as_string()}:"
-                f" {str(exc).strip().splitlines()[0]}; check the URL and that the server runs"
-            ) from None
-        if created:
-            undo.append(lambda: _drop(owner_url, name))
-        else:
+        owner = urls.parse(owner_url).username or settings.owner_role
+        with bootstrap.admin_connection(owner_url) as conn:
+            created = not bootstrap.database_exists(conn, name)
+            if created:
+                bootstrap.create_database(conn, name, owner, settings.app_role)
+                undo.append(lambda: _drop(owner_url, name))
+        if not created:
             _require_empty(owner_url, name)
-        from . import migrations
-
         migrations.upgrade("tenant", owner_url, settings.app_role)
         return owner_url
 
-    server_url = bootstrap.owner_server_url(settings)
+    if request.store_name:
+        with catalog.session() as session:
+            server_url = catalog.store_url(catalog.store_by_name(session, request.store_name))
+    else:
+        server_url = bootstrap.owner_server_url(settings)
     name = dedicated_database_name(catalog, request.slug)
+    template = bootstrap.template_database(settings)
+    owner = urls.parse(server_url).username or settings.owner_role
     with bootstrap.admin_connection(server_url) as conn:
         if bootstrap.database_exists(conn, name):
             raise ProvisioningError(
-                f"database {name} already exists on the server; remove it or choose another "
+                f"database {name} already exists on that server; remove it or choose another "
                 "subdomain"
             )
+        has_template = bootstrap.database_exists(conn, template)
         bootstrap.create_database(
-            conn,
-            name,
-            settings.owner_role,
-            settings.app_role,
-            template=bootstrap.template_database(settings),
+            conn, name, owner, settings.app_role, template=template if has_template else None
         )
+    owner_url = urls.with_database(server_url, name)
     undo.append(lambda: _drop(server_url, name))
-    return urls.with_database(server_url, name)
+    if not has_template:
+        migrations.upgrade("tenant", owner_url, settings.app_role)
+    return owner_url
 
 
 def _require_empty(owner_url: str, name: str) -> None:
@@ -349,20 +431,22 @@ def _delete_tenant_row(catalog: Catalog, tenant_id: int) -> None:
         session.execute(delete(Tenant).where(Tenant.id == tenant_id))
 
 
-def _delete_tenant_rows(engine, tenant_id: int) -> None:
-    """Remove every row of one tenant from a store (children first), under its setting."""
+def delete_tenant_rows(engine, tenant_id: int) -> dict[str, int]:
+    """Remove every row of one tenant from a store (children first), in one transaction
+    under the tenant's setting; return rows deleted per table."""
     from ..db import tenant_session
 
+    deleted = {}
     with tenant_session(engine, tenant_id) as session, session.begin():
         for table in reversed(tenant_tables(session.connection())):
-            session.execute(table.delete().where(table.c.tenant_id == tenant_id))
+            result = session.execute(table.delete().where(table.c.tenant_id == tenant_id))
+            deleted[table.name] = result.rowcount
+    return deleted
 
 
 def tenant_tables(connection) -> list:
     """The store's tables that hold tenant rows, parents before children (by reflection,
     so the tenancy machinery needs no knowledge of the business domains)."""
-    from sqlalchemy import MetaData
-
     metadata = MetaData()
-    metadata.reflect(connection, schema=None)
+    metadata.reflect(connection)
     return [t for t in metadata.sorted_tables if "tenant_id" in t.c]

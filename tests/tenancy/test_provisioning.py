@@ -53,7 +53,7 @@ def test_dedicated_tenant_gets_its_own_database_cloned_from_the_template(
         ({"slug": "www"}, "is reserved"),
         ({"slug": "a" * 64}, "is not a DNS label"),
         ({"slug": "ok-shop", "admin_email": "nope"}, "is not a valid address"),
-        ({"slug": "ok-shop", "name": "  "}, "name is empty"),
+        ({"slug": "ok-shop", "name": "  "}, "name must be 1-200 characters"),
         ({"slug": "ok-shop", "max_users": 0}, "at least 1"),
         ({"slug": "ok-shop", "placement": "elsewhere"}, "pooled or dedicated"),
         ({"slug": "ok-shop", "store_name": "nope"}, "no pooled store named"),
