@@ -1,44 +1,126 @@
 """The ``salesapp`` console script: operators' and DBAs' commands (click).
 
 Commands parse, confirm and print; the work is done by functions in
-``salesapp.tenancy`` that the tests call directly.
+``salesapp.tenancy`` (and ``salesapp.workspace``) that the tests call directly.
+Expected failures print one line saying what was wrong and what to do, and exit 1.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 
 import click
 from plaster import get_settings
 from plaster.exceptions import PlasterError
+from sqlalchemy.exc import OperationalError as SAOperationalError
+
+from ..settings import SettingsError, parse_settings
 
 
 class Context:
+    """What every command shares: the settings from the ini file and the catalog."""
+
     def __init__(self, config_path: str):
         self.config_path = config_path
         self._settings = None
+        self._catalog = None
+
+    @property
+    def raw_settings(self):
+        path = os.path.abspath(self.config_path)
+        if not os.path.exists(path):
+            raise click.ClickException(
+                f"config file {self.config_path} not found; pass -c INI or set SALESAPP_CONFIG"
+            )
+        try:
+            raw = get_settings(path, "main")
+        except PlasterError as exc:
+            raise click.ClickException(f"cannot read {self.config_path}: {exc}") from None
+        return parse_settings({"here": os.path.dirname(path), **raw})
 
     @property
     def settings(self):
+        """Validated settings; with no catalog URL, the embedded server is started."""
         if self._settings is None:
-            from ..settings import parse_settings
+            settings = self.raw_settings
+            if settings.embedded:
+                from ..tenancy import bootstrap, embedded
 
-            path = os.path.abspath(self.config_path)
-            if not os.path.exists(path):
-                raise click.ClickException(
-                    f"config file {self.config_path} not found; pass -c INI or set SALESAPP_CONFIG"
+                admin_url = embedded.start(settings.var_dir / "pgdata")
+                settings = bootstrap.with_catalog_url(
+                    dataclasses.replace(settings, server_admin_url=admin_url)
                 )
-            try:
-                raw = get_settings(path, "main")
-            except PlasterError as exc:
-                raise click.ClickException(f"cannot read {self.config_path}: {exc}") from None
-            self._settings = parse_settings({"here": os.path.dirname(path), **raw})
+            self._settings = settings
         return self._settings
 
+    @property
+    def catalog(self):
+        if self._catalog is None:
+            from ..tenancy.catalog import Catalog
 
-@click.group()
+            self._catalog = Catalog(self.settings)
+        return self._catalog
+
+    def close(self):
+        if self._catalog is not None:
+            self._catalog.dispose()
+
+
+class SalesappGroup(click.Group):
+    """Turns expected errors into a one-line message and exit status 1."""
+
+    def invoke(self, ctx):
+        from ..tenancy.errors import OperationError
+
+        try:
+            return super().invoke(ctx)
+        except (OperationError, SettingsError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except SAOperationalError as exc:
+            first = str(exc.orig or exc).strip().splitlines()[0]
+            raise click.ClickException(
+                f"a database did not answer: {first}; check that it runs, or run `salesapp check`"
+            ) from None
+
+
+def emit_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def print_table(rows: list[dict], columns: list[tuple[str, str]]) -> None:
+    """Rows as aligned columns; ``columns`` is [(key, heading)]."""
+    cells = [[heading for _, heading in columns]] + [
+        ["" if row.get(key) is None else str(row.get(key)) for key, _ in columns] for row in rows
+    ]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    for line in cells:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
+
+
+def progress(length: int, label: str):
+    """A progress bar on a terminal; on a pipe, nothing (the results speak)."""
+    if sys.stderr.isatty():
+        return click.progressbar(length=length, label=label, file=sys.stderr)
+    return _NoProgress()
+
+
+class _NoProgress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+
+@click.group(cls=SalesappGroup)
 @click.option(
     "-c",
     "--config",
@@ -51,9 +133,12 @@ class Context:
 def cli(ctx, config_path):
     """Operate salesapp: tenants, stores, migrations and checks.
 
-    Example: salesapp -c production.ini init
+    \b
+    Example:
+      salesapp -c production.ini tenant list
     """
     ctx.obj = Context(config_path)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @cli.command("init")
@@ -61,19 +146,36 @@ def cli(ctx, config_path):
 def init(obj):
     """Create or upgrade the catalog, roles, default pooled store and template. Idempotent.
 
-    Example: salesapp -c production.ini init
+    \b
+    Example:
+      salesapp -c production.ini init
     """
-    from ..tenancy import bootstrap, embedded
+    from ..tenancy import bootstrap
 
-    settings = obj.settings
+    settings = obj.raw_settings
     if settings.embedded:
-        admin_url = embedded.start(settings.var_dir / "pgdata")
-        settings = dataclasses.replace(settings, server_admin_url=admin_url)
+        settings = dataclasses.replace(settings, server_admin_url=obj.settings.server_admin_url)
     try:
         settings = bootstrap.init_deployment(settings)
-    except Exception as exc:
-        raise click.ClickException(f"init failed: {exc}") from None
+    except (ValueError, SAOperationalError) as exc:
+        raise click.ClickException(f"init failed: {str(exc).splitlines()[0]}") from None
+    from ..tenancy.catalog import Catalog
+
+    catalog = Catalog(settings)
+    try:
+        catalog.record("init", "ok")
+    finally:
+        catalog.dispose()
     click.echo("catalog, default pooled store and template database are at head")
+
+
+from . import deploy, store, tenant  # noqa: E402  (commands register on import)
+
+cli.add_command(tenant.tenant)
+cli.add_command(store.store)
+cli.add_command(deploy.migrate)
+cli.add_command(deploy.check)
+cli.add_command(deploy.stats)
 
 
 def main(argv=None):

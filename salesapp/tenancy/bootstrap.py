@@ -92,6 +92,21 @@ def owner_server_url(settings: Settings) -> str:
     return urls.with_role(settings.catalog_url, settings.owner_role, settings.owner_password)
 
 
+def with_catalog_url(settings: Settings) -> Settings:
+    """Fill in ``catalog_url`` from the server-admin URL when it is not set (embedded
+    server, tests): the catalog database on that server, as the owner role."""
+    if settings.catalog_url:
+        return settings
+    if not settings.server_admin_url:
+        raise ValueError("set SALESAPP_CATALOG_URL (or a server-admin URL) to initialise")
+    catalog_url = urls.with_role(
+        urls.with_database(settings.server_admin_url, settings.database_name("catalog")),
+        settings.owner_role,
+        settings.owner_password,
+    )
+    return dataclasses.replace(settings, catalog_url=catalog_url)
+
+
 def init_deployment(settings: Settings) -> Settings:
     """Create or upgrade roles, catalog, default pooled store and template; idempotent.
 
@@ -99,16 +114,7 @@ def init_deployment(settings: Settings) -> Settings:
     server-admin URL.
     """
     admin_url = settings.server_admin_url
-    if not settings.catalog_url:
-        if not admin_url:
-            raise ValueError("set SALESAPP_CATALOG_URL (or a server-admin URL) to initialise")
-        catalog_url = urls.with_role(
-            urls.with_database(admin_url, settings.database_name("catalog")),
-            settings.owner_role,
-            settings.owner_password,
-        )
-        settings = dataclasses.replace(settings, catalog_url=catalog_url)
-
+    settings = with_catalog_url(settings)
     owner_url = owner_server_url(settings)
     catalog_db = urls.database_of(settings.catalog_url)
     pool_db = settings.database_name(DEFAULT_POOLED_STORE)

@@ -7,6 +7,7 @@ catalog URL configured, the app and the tests use it; never SQLite.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,11 @@ def start(data_dir: Path) -> str:
 
     The server stops when the last process that started it exits.
     """
-    import pgserver  # imported here: only the embedded default needs it
+    with warnings.catch_warnings():
+        # pgserver keeps its lock file under the user's runtime dir; without
+        # XDG_RUNTIME_DIR (as root, in CI) platformdirs warns and uses /tmp: harmless.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pgserver  # imported here: only the embedded default needs it
 
     data_dir = Path(data_dir).resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)

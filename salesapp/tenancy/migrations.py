@@ -8,17 +8,22 @@ migration having to know the deployment's role names.
 
 from __future__ import annotations
 
+import io
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
 from alembic import command
 
 from . import urls
+from .crypto import mask_secrets
 
 ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
 KINDS = ("control", "tenant")
@@ -60,19 +65,16 @@ def upgrade(kind: str, url: str, app_role: str, revision: str = "head") -> str:
         engine.dispose()
 
 
-def grant_app_role(connection, kind: str, app_role: str | None) -> None:
-    """Grant the app role its least privileges on the schema just migrated."""
+def grant_sql(kind: str, app_role: str | None) -> list[str]:
+    """The grants that give the app role its least privileges on a migrated schema."""
     if not app_role:
-        return
+        return []
     if kind == "tenant":
-        connection.execute(
-            text(
-                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app_role}"
-            )
-        )
-        connection.execute(text(f"REVOKE ALL ON alembic_version FROM {app_role}"))
-    else:
-        connection.execute(text(f"GRANT SELECT ON {', '.join(CATALOG_READABLE)} TO {app_role}"))
+        return [
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app_role}",
+            f"REVOKE ALL ON alembic_version FROM {app_role}",
+        ]
+    return [f"GRANT SELECT ON {', '.join(CATALOG_READABLE)} TO {app_role}"]
 
 
 def run_env(context, target_metadata) -> None:
@@ -90,13 +92,16 @@ def run_env(context, target_metadata) -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            for statement in grant_sql(kind, app_role):
+                context.execute(statement)
         return
 
     def run(connection):
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
             context.run_migrations()
-            grant_app_role(connection, kind, app_role)
+            for statement in grant_sql(kind, app_role):
+                connection.execute(text(statement))
 
     connection = config.attributes.get("connection")
     if connection is not None:
@@ -106,3 +111,178 @@ def run_env(context, target_metadata) -> None:
     with engine.begin() as connection:
         run(connection)
     engine.dispose()
+
+
+# -- the whole deployment ---------------------------------------------------------------
+@dataclass
+class StoreMigration:
+    """One database's result in `salesapp migrate`."""
+
+    name: str
+    kind: str
+    before: str | None = None
+    after: str | None = None
+    status: str = "pending"  # migrated | at head | behind | failed
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("failed", "behind")
+
+
+def _revision_at(url: str) -> str | None:
+    engine = create_engine(urls.sqlalchemy_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return current_revision(connection)
+    finally:
+        engine.dispose()
+
+
+def _migrate_one(result: StoreMigration, kind: str, url: str, app_role: str, check: bool):
+    started = time.monotonic()
+    try:
+        result.before = _revision_at(url)
+        head = head_revision(kind)
+        if check:
+            result.after = result.before
+            result.status = "at head" if result.before == head else "behind"
+        else:
+            result.after = upgrade(kind, url, app_role)
+            result.status = "migrated" if result.before != result.after else "at head"
+    except Exception as exc:
+        result.status = "failed"
+        result.error = mask_secrets(_first_line(exc))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0] if lines else exc.__class__.__name__
+
+
+def migrate_deployment(
+    catalog,
+    *,
+    tenant: str | None = None,
+    store: str | None = None,
+    jobs: int = 1,
+    check: bool = False,
+    on_result=None,
+) -> list[StoreMigration]:
+    """Bring the catalog, then every store (or one tenant's, or one named store), to head.
+
+    Each pooled store is migrated once, whatever its tenant count; dedicated stores run
+    ``jobs`` at a time. One store's failure does not stop the others. Each store's
+    status (running, ok, failed and why) is kept in the catalog, so a rerun after a
+    crash resumes: stores at head are a no-op. The template database is kept at head.
+    ``check`` changes nothing and reports what is behind. ``on_result`` is called as
+    each database finishes (for progress output).
+    """
+    from .bootstrap import owner_server_url, template_database
+    from .models import Store
+
+    settings = catalog.settings
+    on_result = on_result or (lambda result: None)
+    results = [
+        _migrate_one(
+            StoreMigration("catalog", "catalog"),
+            "control",
+            settings.catalog_url,
+            settings.app_role,
+            check,
+        )
+    ]
+    on_result(results[0])
+    if results[0].status == "failed":
+        return results  # the stores' bookkeeping lives in the catalog
+
+    with catalog.session() as session:
+        if tenant:
+            _, chosen = catalog.placement(session, catalog.tenant(session, tenant))
+            stores = [chosen]
+        elif store:
+            chosen = catalog.store_named(session, store)
+            if chosen.kind == "dedicated-server":
+                from .errors import OperationError
+
+                raise OperationError(
+                    f"store {store!r} is a dedicated-server: it holds no schema of its own; "
+                    "its dedicated stores are migrated by name or with the whole deployment"
+                )
+            stores = [chosen]
+        else:
+            stores = session.scalars(
+                select(Store)
+                .where(Store.kind.in_(("pooled", "dedicated")))
+                .order_by(Store.kind.desc(), Store.name)
+            ).all()
+        targets = [(s.id, StoreMigration(s.name, s.kind), catalog.store_url(s)) for s in stores]
+        if not check:
+            for store_id, _, _ in targets:
+                session.get(Store, store_id).migration_status = "running"
+    if not tenant and not store:
+        template_url = urls.with_database(owner_server_url(settings), template_database(settings))
+        targets.insert(0, (None, StoreMigration("<template>", "template"), template_url))
+
+    def run(target):
+        store_id, result, url = target
+        _migrate_one(result, "tenant", url, settings.app_role, check)
+        if store_id is not None and not check:
+            with catalog.session() as session:
+                row = session.get(Store, store_id)
+                row.migration_status = "failed" if result.status == "failed" else "ok"
+                row.migration_error = result.error
+                if result.status != "failed":
+                    row.schema_revision = result.after
+                    row.migrated_at = func.now()
+        on_result(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results += list(pool.map(run, targets))
+    if not check:
+        failed = [r.name for r in results if r.status == "failed"]
+        catalog.record(
+            "migrate",
+            "failed" if failed else "ok",
+            store_name=store,
+            tenant_slug=tenant,
+            failed=failed,
+            migrated=[r.name for r in results if r.status == "migrated"],
+        )
+    return results
+
+
+def migration_sql(catalog) -> str:
+    """The SQL `salesapp migrate` would run: the catalog's, then the stores', grouped by
+    the revision each store is at. Changes nothing."""
+    from .models import Store
+
+    settings = catalog.settings
+    out = io.StringIO()
+
+    def emit(kind: str, revision: str | None, label: str):
+        head = head_revision(kind)
+        out.write(f"-- {label}: {revision or 'empty'} -> {head}\n")
+        if revision == head:
+            out.write("-- nothing to do\n\n")
+            return
+        config = alembic_config(kind, settings.catalog_url, settings.app_role)
+        config.output_buffer = out
+        command.upgrade(config, f"{revision}:head" if revision else "head", sql=True)
+        out.write("\n")
+
+    emit("control", _revision_at(settings.catalog_url), "catalog")
+    with catalog.session() as session:
+        stores = session.scalars(
+            select(Store).where(Store.kind.in_(("pooled", "dedicated"))).order_by(Store.name)
+        ).all()
+        by_revision: dict[str | None, list[str]] = {}
+        for store in stores:
+            by_revision.setdefault(_revision_at(catalog.store_url(store)), []).append(store.name)
+    for revision, names in by_revision.items():
+        emit("tenant", revision, "stores " + ", ".join(names))
+    return out.getvalue()

@@ -5,6 +5,7 @@ Revision ID: c0002
 Revises: c0001
 Create Date: 2026-11-23
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -1,0 +1,128 @@
+"""The pre-deploy check: one PASS/FAIL line per fact, each FAIL with its fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import create_engine, select
+from sqlalchemy.pool import NullPool
+
+from ..settings import DEVELOPMENT_SECRET
+from . import bootstrap, migrations, urls
+from .catalog import Catalog
+from .models import Store
+from .rls import audit_problems, audit_store, role_problems
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0] if lines else exc.__class__.__name__
+
+
+def _database_checks(label: str, url: str, kind: str, app_role: str) -> list[Check]:
+    """Reachable, at head, and (for stores) RLS forced with both policies everywhere."""
+    engine = create_engine(
+        urls.sqlalchemy_url(url), poolclass=NullPool, connect_args={"connect_timeout": 5}
+    )
+    try:
+        with engine.connect() as conn:
+            checks = [Check(f"{label} reachable", True)]
+            revision, head = migrations.current_revision(conn), migrations.head_revision(kind)
+            checks.append(
+                Check(
+                    f"{label} at head",
+                    revision == head,
+                    f"at {revision}, head is {head}",
+                    "run `salesapp migrate`",
+                )
+            )
+            if kind == "tenant":
+                rows = audit_store(conn)
+                problems = audit_problems(rows, app_role)
+                if not rows:
+                    problems.append("no tenant tables found")
+                checks.append(
+                    Check(
+                        f"{label} row-level security",
+                        not problems,
+                        "; ".join(problems) or f"{len(rows)} tables forced, both policies",
+                        "run `salesapp migrate`; if it persists, restore the policies from "
+                        "alembic/tenant",
+                    )
+                )
+            problems = role_problems(conn, app_role)
+            checks.append(
+                Check(
+                    f"{label} app role least-privileged",
+                    not problems,
+                    "; ".join(problems),
+                    f"ALTER ROLE {app_role} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
+                    "give owned objects to the owner role",
+                )
+            )
+            return checks
+    except Exception as exc:
+        return [
+            Check(
+                f"{label} reachable",
+                False,
+                _first_line(exc),
+                "check the server runs and the URL in the catalog is right",
+            )
+        ]
+    finally:
+        engine.dispose()
+
+
+def run_checks(catalog: Catalog) -> list[Check]:
+    settings = catalog.settings
+    checks = _database_checks("catalog", settings.catalog_url, "control", settings.app_role)
+    template = urls.with_database(
+        bootstrap.owner_server_url(settings), bootstrap.template_database(settings)
+    )
+    checks += _database_checks("template", template, "tenant", settings.app_role)
+    if checks[0].ok:
+        with catalog.session() as session:
+            stores = session.scalars(
+                select(Store).where(Store.kind.in_(("pooled", "dedicated"))).order_by(Store.name)
+            ).all()
+            targets = [(s.name, catalog.store_url(s)) for s in stores]
+        for name, url in targets:
+            checks += _database_checks(f"store {name}", url, "tenant", settings.app_role)
+
+    production = settings.production
+    checks.append(
+        Check(
+            "secret key not a development value",
+            not production
+            or (settings.secret_key != DEVELOPMENT_SECRET and len(settings.secret_key) >= 32),
+            "production" if production else "development: not required",
+            "set SALESAPP_SECRET_KEY to a random string of 32+ characters",
+        )
+    )
+    checks.append(
+        Check(
+            "secure cookies",
+            not production or settings.secure_cookies,
+            "production" if production else "development: not required",
+            "set salesapp.secure_cookies = true (and serve over HTTPS)",
+        )
+    )
+    real_domains = [d for d in settings.base_domains if d not in ("localhost", "example.test")]
+    checks.append(
+        Check(
+            "base domains configured",
+            not production or bool(real_domains),
+            ", ".join(settings.base_domains),
+            "set SALESAPP_BASE_DOMAINS to the domain(s) tenants live under",
+        )
+    )
+    return checks
