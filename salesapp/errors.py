@@ -17,6 +17,8 @@ def not_found(request):
 def forbidden(request):
     if request.tenant is not None and request.user is None:
         return HTTPFound(location=request.route_url("accounts.login"))
+    if request.user is not None and request.user.must_change_password:
+        return HTTPFound(location=request.route_url("accounts.password"))
     request.response.status_int = 403
     return {}
 

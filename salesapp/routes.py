@@ -11,3 +11,4 @@ def includeme(config):
     config.add_route("home", "/", site="tenant")
     config.add_route("accounts.login", "/login", site="tenant")
     config.add_route("accounts.logout", "/logout", site="tenant")
+    config.add_route("accounts.password", "/account/password", site="tenant")

@@ -20,7 +20,10 @@ SESSION_COOKIE = "salesapp_session"
 #: permission -> roles that hold it; "workspace.view" is any signed-in user
 PERMISSIONS = {
     "workspace.view": None,
+    "account.password": None,
 }
+#: all a user with a one-time password may do until it is changed
+ONE_TIME_PASSWORD_PERMISSIONS = frozenset({"account.password"})
 
 
 class TenantSessionFactory:
@@ -78,6 +81,8 @@ class SecurityPolicy:
             return Denied("not signed in")
         if permission not in PERMISSIONS:
             return Denied(f"unknown permission {permission}")
+        if user.must_change_password and permission not in ONE_TIME_PASSWORD_PERMISSIONS:
+            return Denied("the one-time password must be changed first")
         roles = PERMISSIONS[permission]
         if roles is None or user.role_names & roles:
             return Allowed(f"{permission} granted")

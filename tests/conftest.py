@@ -184,3 +184,32 @@ def app_engine(catalog):
 def admin_conn(server_admin_url):
     with psycopg.connect(urls.libpq_url(server_admin_url), autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture(scope="session")
+def ini_file(settings, tmp_path_factory):
+    """An ini file for the test deployment, as an operator's `-c INI` would be."""
+    path = tmp_path_factory.mktemp("ini") / "test.ini"
+    keys = ("role_prefix", "base_domains", "trusted_proxies", "argon2_time_cost",
+            "argon2_memory_cost", "max_dedicated_engines")
+    lines = ["[app:main]", "use = egg:salesapp", f"salesapp.catalog_url = {settings.catalog_url}",
+             f"salesapp.log_dir = {path.parent / 'logs'}"]
+    lines += [f"salesapp.{key} = {settings.raw[f'salesapp.{key}']}" for key in keys]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def cli(ini_file):
+    """Run `salesapp -c <test ini> ARGS...`; returns click's Result (exit_code, output)."""
+    from click.testing import CliRunner
+
+    from salesapp.cli import cli as salesapp_cli
+
+    def run(*args, input=None, expect=0):
+        result = CliRunner().invoke(salesapp_cli, ["-c", str(ini_file), *args], input=input)
+        if expect is not None:
+            assert result.exit_code == expect, (result.exit_code, result.output, result.exception)
+        return result
+
+    return run

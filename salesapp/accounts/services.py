@@ -22,6 +22,19 @@ def make_password_hasher(settings) -> PasswordHasher:
     )
 
 
+MIN_PASSWORD_LENGTH = 10
+
+
+def check_password_policy(password: str, user: User | None = None) -> None:
+    """At least 10 characters, at most 200, and not the username or e-mail."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > 200:
+        raise AccountError("A password may have at most 200 characters.")
+    if user is not None and password.lower() in {user.username, (user.email or "").lower()}:
+        raise AccountError("A password must not be your username or e-mail.")
+
+
 class AccountService:
     """Users and roles of one tenant, on that tenant's session."""
 
@@ -124,6 +137,19 @@ class AccountService:
         self.db.flush()
         self.db.expire(user, ["roles"])
         return user
+
+    def change_password(self, user: User, current: str, new: str, confirm: str) -> None:
+        """A user's own change: the current password, then a new one twice."""
+        try:
+            self.hasher.verify(user.password_hash, current or "")
+        except (VerificationError, InvalidHashError):
+            raise AccountError("The current password is wrong.") from None
+        if new != confirm:
+            raise AccountError("The new password and its repetition differ.")
+        check_password_policy(new, user)
+        if new == current:
+            raise AccountError("Choose a new password, not the current one.")
+        self.set_password(user, new)
 
     def set_password(self, user: User, password: str, *, must_change: bool = False) -> None:
         user.password_hash = self.hasher.hash(password)

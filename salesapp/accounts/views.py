@@ -6,7 +6,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
 from pyramid.security import forget, remember
 from pyramid.view import view_config, view_defaults
 
-from .services import AccountService
+from .services import AccountError, AccountService
 
 
 @view_defaults(route_name="accounts.login", renderer="accounts/login.jinja2")
@@ -36,7 +36,8 @@ class LoginView:
             request.response.status_int = 400
             return self._form("Wrong username or password.", login)
         headers = remember(request, user.id)
-        return HTTPSeeOther(location=request.route_url("home"), headers=headers)
+        target = "accounts.password" if user.must_change_password else "home"
+        return HTTPSeeOther(location=request.route_url(target), headers=headers)
 
 
 @view_config(route_name="accounts.logout", request_method="POST")
@@ -48,3 +49,37 @@ def logout(request):
 @view_config(route_name="home", renderer="home.jinja2", permission="workspace.view")
 def home(request):
     return {"tenant": request.tenant, "user": request.user}
+
+
+@view_defaults(
+    route_name="accounts.password",
+    renderer="accounts/password.jinja2",
+    permission="account.password",
+)
+class PasswordView:
+    """Change one's own password; required after a one-time password."""
+
+    def __init__(self, request):
+        self.request = request
+
+    @view_config(request_method="GET")
+    def get(self):
+        return {"error": None, "forced": self.request.user.must_change_password}
+
+    @view_config(request_method="POST")
+    def post(self):
+        request = self.request
+        user = request.user
+        forced = user.must_change_password
+        try:
+            request.find_service(AccountService).change_password(
+                user,
+                request.POST.get("current_password", ""),
+                request.POST.get("new_password", ""),
+                request.POST.get("confirm_password", ""),
+            )
+        except AccountError as exc:
+            request.response.status_int = 400
+            return {"error": str(exc), "forced": forced}
+        request.session.flash("Your password was changed.")
+        return HTTPSeeOther(location=request.route_url("home"))
