@@ -54,8 +54,8 @@ def _drop_everything(admin_url: str, prefix: str) -> None:
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
-@pytest.fixture(scope="session")
-def settings(server_admin_url):
+def new_deployment_settings(server_admin_url):
+    """Settings for a new deployment with its own role and database prefix."""
     prefix = "sat_" + secrets.token_hex(4)
     raw = {
         "here": str(REPO),
@@ -68,11 +68,32 @@ def settings(server_admin_url):
         "salesapp.max_dedicated_engines": "3",
     }
     base = parse_settings(raw, environ={})
-    base = dataclasses.replace(base, server_admin_url=server_admin_url)
+    return dataclasses.replace(base, server_admin_url=server_admin_url)
+
+
+@pytest.fixture(scope="session")
+def settings(server_admin_url):
+    base = new_deployment_settings(server_admin_url)
     try:
         yield bootstrap.init_deployment(base)
     finally:
-        _drop_everything(server_admin_url, prefix)
+        _drop_everything(server_admin_url, base.role_prefix)
+
+
+@pytest.fixture(scope="module")
+def make_deployment(server_admin_url):
+    """New, separate deployments (catalog, roles, pool, template) for tests that change
+    a whole deployment (migrations, checks); dropped at the end of the module."""
+    made = []
+
+    def make():
+        settings = bootstrap.init_deployment(new_deployment_settings(server_admin_url))
+        made.append(settings)
+        return settings
+
+    yield make
+    for settings in made:
+        _drop_everything(server_admin_url, settings.role_prefix)
 
 
 @pytest.fixture(scope="session")
@@ -186,30 +207,49 @@ def admin_conn(server_admin_url):
         yield conn
 
 
-@pytest.fixture(scope="session")
-def ini_file(settings, tmp_path_factory):
-    """An ini file for the test deployment, as an operator's `-c INI` would be."""
-    path = tmp_path_factory.mktemp("ini") / "test.ini"
-    keys = ("role_prefix", "base_domains", "trusted_proxies", "argon2_time_cost",
-            "argon2_memory_cost", "max_dedicated_engines")
-    lines = ["[app:main]", "use = egg:salesapp", f"salesapp.catalog_url = {settings.catalog_url}",
-             f"salesapp.log_dir = {path.parent / 'logs'}"]
+def write_ini(settings, path: Path) -> Path:
+    """An ini file for a test deployment, as an operator's `-c INI` would be."""
+    keys = (
+        "role_prefix",
+        "base_domains",
+        "trusted_proxies",
+        "argon2_time_cost",
+        "argon2_memory_cost",
+        "max_dedicated_engines",
+    )
+    lines = [
+        "[app:main]",
+        "use = egg:salesapp",
+        "salesapp.catalog_url = " + settings.catalog_url.replace("%", "%%"),  # ini interpolates %
+        f"salesapp.log_dir = {path.parent / 'logs'}",
+    ]
     lines += [f"salesapp.{key} = {settings.raw[f'salesapp.{key}']}" for key in keys]
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-@pytest.fixture
-def cli(ini_file):
-    """Run `salesapp -c <test ini> ARGS...`; returns click's Result (exit_code, output)."""
+@pytest.fixture(scope="session")
+def ini_file(settings, tmp_path_factory):
+    return write_ini(settings, tmp_path_factory.mktemp("ini") / "test.ini")
+
+
+def run_cli(ini_path, *args, input=None, expect=0):
+    """Run `salesapp -c INI ARGS...`; returns click's Result (exit_code, output)."""
     from click.testing import CliRunner
 
     from salesapp.cli import cli as salesapp_cli
 
+    result = CliRunner().invoke(salesapp_cli, ["-c", str(ini_path), *args], input=input)
+    if expect is not None:
+        assert result.exit_code == expect, (result.exit_code, result.output, result.exception)
+    return result
+
+
+@pytest.fixture
+def cli(ini_file):
+    """Run `salesapp -c <test ini> ARGS...`; returns click's Result (exit_code, output)."""
+
     def run(*args, input=None, expect=0):
-        result = CliRunner().invoke(salesapp_cli, ["-c", str(ini_file), *args], input=input)
-        if expect is not None:
-            assert result.exit_code == expect, (result.exit_code, result.output, result.exception)
-        return result
+        return run_cli(ini_file, *args, input=input, expect=expect)
 
     return run

@@ -36,7 +36,7 @@ class Context:
                 f"config file {self.config_path} not found; pass -c INI or set SALESAPP_CONFIG"
             )
         try:
-            raw = get_settings(path, "main")
+            raw = get_settings(path, "app:main")
         except PlasterError as exc:
             raise click.ClickException(f"cannot read {self.config_path}: {exc}") from None
         return parse_settings({"here": os.path.dirname(path), **raw})

@@ -9,8 +9,9 @@ migration having to know the deployment's role names.
 from __future__ import annotations
 
 import io
+import multiprocessing
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +33,13 @@ KINDS = ("control", "tenant")
 CATALOG_READABLE = ("tenants", "domains", "stores", "placements")
 
 
-def alembic_config(kind: str, url: str | None = None, app_role: str | None = None) -> Config:
+def alembic_config(
+    kind: str, url: str | None = None, app_role: str | None = None, alembic_dir=None
+) -> Config:
     if kind not in KINDS:
         raise ValueError(f"unknown schema kind {kind!r}; expected one of {KINDS}")
     config = Config()
-    config.set_main_option("script_location", str(ALEMBIC_DIR / kind))
+    config.set_main_option("script_location", str(Path(alembic_dir or ALEMBIC_DIR) / kind))
     if url:
         config.set_main_option("sqlalchemy.url", str(urls.sqlalchemy_url(url)).replace("%", "%%"))
     config.attributes["app_role"] = app_role
@@ -44,20 +47,26 @@ def alembic_config(kind: str, url: str | None = None, app_role: str | None = Non
     return config
 
 
-def head_revision(kind: str) -> str:
-    return ScriptDirectory.from_config(alembic_config(kind)).get_current_head()
+def head_revision(kind: str, alembic_dir=None) -> str:
+    return ScriptDirectory.from_config(
+        alembic_config(kind, alembic_dir=alembic_dir)
+    ).get_current_head()
 
 
 def current_revision(connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(kind: str, url: str, app_role: str, revision: str = "head") -> str:
-    """Migrate the database at ``url`` (owner role) to ``revision``; return the new revision."""
+def upgrade(kind: str, url: str, app_role: str, revision: str = "head", alembic_dir=None) -> str:
+    """Migrate the database at ``url`` (owner role) to ``revision``; return the new revision.
+
+    Alembic keeps its running context in a module global: one migration at a time per
+    process (migrate_deployment runs parallel jobs in worker processes).
+    """
     engine = create_engine(urls.sqlalchemy_url(url), poolclass=NullPool)
     try:
         with engine.begin() as connection:
-            config = alembic_config(kind, url, app_role)
+            config = alembic_config(kind, url, app_role, alembic_dir)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
             return current_revision(connection)
@@ -140,16 +149,20 @@ def _revision_at(url: str) -> str | None:
         engine.dispose()
 
 
-def _migrate_one(result: StoreMigration, kind: str, url: str, app_role: str, check: bool):
+def _migrate_one(
+    result: StoreMigration, kind: str, url: str, app_role: str, check: bool, alembic_dir
+) -> StoreMigration:
+    """Migrate (or check) one database; never raises: the result says what happened.
+    A top-level function so that worker processes can run it."""
     started = time.monotonic()
     try:
         result.before = _revision_at(url)
-        head = head_revision(kind)
+        head = head_revision(kind, alembic_dir)
         if check:
             result.after = result.before
             result.status = "at head" if result.before == head else "behind"
         else:
-            result.after = upgrade(kind, url, app_role)
+            result.after = upgrade(kind, url, app_role, alembic_dir=alembic_dir)
             result.status = "migrated" if result.before != result.after else "at head"
     except Exception as exc:
         result.status = "failed"
@@ -186,6 +199,7 @@ def migrate_deployment(
 
     settings = catalog.settings
     on_result = on_result or (lambda result: None)
+    alembic_dir = str(ALEMBIC_DIR)
     results = [
         _migrate_one(
             StoreMigration("catalog", "catalog"),
@@ -193,6 +207,7 @@ def migrate_deployment(
             settings.catalog_url,
             settings.app_role,
             check,
+            alembic_dir,
         )
     ]
     on_result(results[0])
@@ -227,9 +242,7 @@ def migrate_deployment(
         template_url = urls.with_database(owner_server_url(settings), template_database(settings))
         targets.insert(0, (None, StoreMigration("<template>", "template"), template_url))
 
-    def run(target):
-        store_id, result, url = target
-        _migrate_one(result, "tenant", url, settings.app_role, check)
+    def finish(store_id, result):
         if store_id is not None and not check:
             with catalog.session() as session:
                 row = session.get(Store, store_id)
@@ -241,8 +254,21 @@ def migrate_deployment(
         on_result(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results += list(pool.map(run, targets))
+    args = [(r, "tenant", url, settings.app_role, check, alembic_dir) for _, r, url in targets]
+    if jobs <= 1 or len(targets) <= 1:
+        done = [_migrate_one(*a) for a in args]
+        for (store_id, _, _), result in zip(targets, done, strict=True):
+            finish(store_id, result)
+    else:
+        done = [None] * len(targets)
+        context = multiprocessing.get_context("spawn")  # no inherited threads or sockets
+        with ProcessPoolExecutor(max_workers=min(jobs, len(targets)), mp_context=context) as pool:
+            futures = {pool.submit(_migrate_one, *a): i for i, a in enumerate(args)}
+            for future in as_completed(futures):
+                i = futures[future]
+                done[i] = finish(targets[i][0], future.result())
+    results += done
+
     if not check:
         failed = [r.name for r in results if r.status == "failed"]
         catalog.record(

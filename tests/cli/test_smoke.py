@@ -16,3 +16,10 @@ def test_missing_config_file_is_one_clear_line(cli, tmp_path):
     assert result.exit_code == 1
     assert "config file" in result.output and "not found" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_ini_file_is_read(cli, settings, ini_file):
+    from salesapp.cli import Context
+
+    assert Context(str(ini_file)).raw_settings.role_prefix == settings.role_prefix
+    assert Context(str(ini_file)).raw_settings.catalog_url == settings.catalog_url
