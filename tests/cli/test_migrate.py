@@ -3,6 +3,7 @@ parallel, one failing store in the middle stops nothing else, and a rerun finish
 
 A separate deployment is used, and a trivial new tenant revision is added to a copy of
 alembic/ for the duration of the module."""
+
 import shutil
 
 import pytest
@@ -36,11 +37,22 @@ def deployment(make_deployment, tmp_path_factory):
     settings = make_deployment()
     catalog = Catalog(settings)
     make = lambda placement, slug: provisioning.create_tenant(  # noqa: E731
-        catalog, provisioning.TenantRequest(name=slug, slug=slug, admin_email="a@b.org",
-                                            placement=placement))
-    tenants = {slug: make(kind, slug) for kind, slug in [
-        ("pooled", "p1"), ("pooled", "p2"), ("pooled", "p3"),
-        ("dedicated", "d1"), ("dedicated", "d2"), ("dedicated", "d3")]}
+        catalog,
+        provisioning.TenantRequest(
+            name=slug, slug=slug, admin_email="a@b.org", placement=placement
+        ),
+    )
+    tenants = {
+        slug: make(kind, slug)
+        for kind, slug in [
+            ("pooled", "p1"),
+            ("pooled", "p2"),
+            ("pooled", "p3"),
+            ("dedicated", "d1"),
+            ("dedicated", "d2"),
+            ("dedicated", "d3"),
+        ]
+    }
     ini = write_ini(settings, tmp_path_factory.mktemp("migrate") / "m.ini")
     yield settings, catalog, tenants, ini
     catalog.dispose()
@@ -70,8 +82,10 @@ def owner_exec(catalog, store_name, sql):
 
 def store_rows(catalog):
     with catalog.session() as session:
-        return {s.name: (s.schema_revision, s.migration_status, s.migration_error)
-                for s in session.scalars(select(Store))}
+        return {
+            s.name: (s.schema_revision, s.migration_status, s.migration_error)
+            for s in session.scalars(select(Store))
+        }
 
 
 def test_at_head_everything_is_a_no_op(deployment):
@@ -106,7 +120,9 @@ def test_failing_store_in_the_middle_then_rerun(deployment, new_revision):
         assert f"{old}  {new}" in lines[name] and "migrated" in lines[name], lines[name]
 
     rows = store_rows(catalog)
-    assert rows["dedicated-d2"][:2] == (old, "failed") and "already exists" in rows["dedicated-d2"][2]
+    assert (
+        rows["dedicated-d2"][:2] == (old, "failed") and "already exists" in rows["dedicated-d2"][2]
+    )
     for name in ("pool1", "dedicated-d1", "dedicated-d3"):
         assert rows[name] == (new, "ok", None)
 
@@ -130,8 +146,9 @@ def test_one_pooled_store_is_one_ddl_whatever_its_tenants(deployment, new_revisi
         engine = catalog.owner_engine(store)
     with engine.begin() as conn:
         for slug in ("p1", "p2", "p3"):
-            conn.execute(text("select set_config('app.tenant_id', :t, true)"),
-                         {"t": str(tenants[slug].id)})
+            conn.execute(
+                text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenants[slug].id)}
+            )
             assert conn.scalar(text("select count(note) from locations")) == 0
     engine.dispose()
 
@@ -142,15 +159,21 @@ def test_one_tenant_or_one_store(deployment, new_revision):
     assert [r.name for r in only] == ["catalog", "dedicated-d1"]
     only = migrations.migrate_deployment(catalog, store="pool1")
     assert [r.name for r in only] == ["catalog", "pool1"]
-    assert "no tenant with subdomain" in run_cli(ini, "migrate", "--tenant", "nope", expect=1).output
+    assert (
+        "no tenant with subdomain" in run_cli(ini, "migrate", "--tenant", "nope", expect=1).output
+    )
     assert "no store named" in run_cli(ini, "migrate", "--store", "nope", expect=1).output
     run_cli(ini, "migrate", "--tenant", "d1", "--store", "pool1", expect=2)
 
 
 def test_new_dedicated_tenants_clone_a_template_kept_at_head(deployment, new_revision):
     settings, catalog, tenants, ini = deployment
-    created = provisioning.create_tenant(catalog, provisioning.TenantRequest(
-        name="late", slug="late", admin_email="a@b.org", placement="dedicated"))
+    created = provisioning.create_tenant(
+        catalog,
+        provisioning.TenantRequest(
+            name="late", slug="late", admin_email="a@b.org", placement="dedicated"
+        ),
+    )
     with catalog.session() as session:
         store = catalog.store_by_name(session, created.store_name)
         assert store.schema_revision == new_revision[0]
