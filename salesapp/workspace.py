@@ -99,7 +99,8 @@ def check_users(catalog: Catalog, slug: str, *, fix=False) -> dict:
     """List a tenant's users and roles and check them: the roles exist, the admin exists,
     is active and has the Admin role, the active users fit max-users. With ``fix``,
     repair: create missing roles, reactivate the admin and give it Admin, and deactivate
-    the most recently created non-admin users beyond max-users.
+    the most recently created non-admin users beyond max-users. ``problems`` in the
+    result is what remains wrong afterwards (``found`` what was found before repairs).
     """
     problems, repairs = [], []
     with tenant_accounts(catalog, slug) as (tenant, accounts):
@@ -143,13 +144,19 @@ def check_users(catalog: Catalog, slug: str, *, fix=False) -> dict:
         db.flush()
         rows = [_user_row(u) for u in users]
         slug, max_users = tenant.slug, tenant.max_users
-    if fix and repairs:
-        catalog.record("tenant.users.fix", "ok", tenant_slug=slug, repairs=repairs)
+    remaining = problems
+    if fix:
+        if repairs:
+            catalog.record("tenant.users.fix", "ok", tenant_slug=slug, repairs=repairs)
+        # what --fix could not repair (e.g. no admin at all) is still a problem
+        after = check_users(catalog, slug)
+        remaining, rows = after["problems"], after["users"]
     return {
         "slug": slug,
         "max_users": max_users,
         "users": rows,
-        "problems": problems,
+        "problems": remaining,
+        "found": problems,
         "repairs": repairs,
     }
 

@@ -443,11 +443,14 @@ def users(obj, subdomain, fix, as_json):
         for repair in report["repairs"]:
             click.echo(f"FIXED   {repair}")
         for problem in report["problems"]:
-            if not fix:
-                click.echo(f"PROBLEM {problem}")
-        if report["problems"] and not fix:
-            click.echo(f"Run `salesapp tenant users {report['slug']} --fix` to repair.")
-    if report["problems"] and not fix:
+            click.echo(f"PROBLEM {problem}")
+        if report["problems"]:
+            click.echo(
+                f"Run `salesapp tenant users {report['slug']} --fix` to repair."
+                if not fix
+                else "These need an Admin of the workspace or an operator to fix by hand."
+            )
+    if report["problems"]:
         sys.exit(1)
 
 
