@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import time
 from pathlib import Path
 
 import psycopg
@@ -142,6 +143,16 @@ def app(settings, tenant_a, tenant_b, tenant_d):
     app = make_app(settings)
     yield app
     close_app(app)
+
+
+def wait_for(predicate, timeout=5.0) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds pass (NOTIFY is asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def host_of(tenant) -> str:

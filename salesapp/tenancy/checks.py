@@ -10,6 +10,7 @@ from sqlalchemy.pool import NullPool
 from ..settings import DEVELOPMENT_SECRET
 from . import bootstrap, migrations, urls
 from .catalog import Catalog
+from .errors import first_line
 from .models import Store
 from .rls import audit_problems, audit_store, role_problems
 
@@ -20,11 +21,6 @@ class Check:
     ok: bool
     detail: str = ""
     fix: str = ""
-
-
-def _first_line(exc: Exception) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return lines[0] if lines else exc.__class__.__name__
 
 
 def _database_checks(label: str, url: str, kind: str, app_role: str) -> list[Check]:
@@ -74,7 +70,7 @@ def _database_checks(label: str, url: str, kind: str, app_role: str) -> list[Che
             Check(
                 f"{label} reachable",
                 False,
-                _first_line(exc),
+                first_line(exc),
                 "check the server runs and the URL in the catalog is right",
             )
         ]

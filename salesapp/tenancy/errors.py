@@ -8,3 +8,9 @@ class OperationError(ValueError):
 
 class NotFound(OperationError):
     """A named tenant, store, domain or user does not exist."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message (database errors run long)."""
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0] if lines else exc.__class__.__name__

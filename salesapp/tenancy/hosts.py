@@ -69,3 +69,17 @@ def classify(host: str | None, base_domains: tuple[str, ...]) -> HostMatch | Non
                 return None
             return HostMatch("subdomain", host, label)
     return HostMatch("custom", host)
+
+
+def custom_domain(host: str, base_domains: tuple[str, ...]) -> str:
+    """A host that may serve as a tenant's custom domain, normalised; else OperationError."""
+    from .errors import OperationError
+
+    normal = normalize_host(host)
+    if normal is None or "." not in normal:
+        raise OperationError(f"domain {host!r} is not a valid host name, e.g. shop.example.com")
+    if any(normal == b or normal.endswith("." + b) for b in base_domains):
+        raise OperationError(
+            f"domain {normal!r} is under a base domain; the tenant's subdomain already serves it"
+        )
+    return normal

@@ -13,7 +13,7 @@ from sqlalchemy.pool import NullPool
 from . import bootstrap, urls
 from .catalog import Catalog
 from .errors import NotFound, OperationError
-from .hosts import normalize_host
+from .hosts import custom_domain, normalize_host
 from .models import Domain, Placement, Store, Tenant
 from .provisioning import delete_tenant_rows
 
@@ -166,14 +166,7 @@ def extend_trial(catalog: Catalog, slug: str, days: int) -> dict:
 
 # -- domains -------------------------------------------------------------------------
 def _valid_domain(catalog: Catalog, host: str) -> str:
-    normal = normalize_host(host)
-    if normal is None or "." not in normal:
-        raise OperationError(f"domain {host!r} is not a valid host name, e.g. shop.example.com")
-    if any(normal == b or normal.endswith("." + b) for b in catalog.settings.base_domains):
-        raise OperationError(
-            f"domain {normal!r} is under a base domain; the tenant's subdomain already serves it"
-        )
-    return normal
+    return custom_domain(host, catalog.settings.base_domains)
 
 
 def add_domain(catalog: Catalog, slug: str, host: str, primary=False) -> dict:

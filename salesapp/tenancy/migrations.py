@@ -25,6 +25,7 @@ from alembic import command
 
 from . import urls
 from .crypto import mask_secrets
+from .errors import first_line
 
 ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
 KINDS = ("control", "tenant")
@@ -166,14 +167,9 @@ def _migrate_one(
             result.status = "migrated" if result.before != result.after else "at head"
     except Exception as exc:
         result.status = "failed"
-        result.error = mask_secrets(_first_line(exc))
+        result.error = mask_secrets(first_line(exc))
     result.seconds = time.monotonic() - started
     return result
-
-
-def _first_line(exc: Exception) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return lines[0] if lines else exc.__class__.__name__
 
 
 def migrate_deployment(

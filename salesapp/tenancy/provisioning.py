@@ -22,8 +22,8 @@ from sqlalchemy.pool import NullPool
 
 from . import bootstrap, migrations, urls
 from .catalog import Catalog
-from .errors import OperationError
-from .hosts import normalize_host
+from .errors import OperationError, first_line
+from .hosts import custom_domain
 from .models import Domain, Placement, Store, Tenant
 
 log = logging.getLogger(__name__)
@@ -78,18 +78,13 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def _first_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else exc.__class__.__name__
-
-
 def _reachable(url: str, what: str) -> None:
     try:
         with bootstrap.admin_connection(url, urls.database_of(url) or "postgres"):
             pass
     except Exception as exc:
         raise ProvisioningError(
-            f"cannot reach {what} at {urls.parse(url).render_as_string()}: {_first_line(exc)}; "
+            f"cannot reach {what} at {urls.parse(url).render_as_string()}: {first_line(exc)}; "
             "check the URL, the password and that the server runs"
         ) from None
 
@@ -129,13 +124,10 @@ def validate(catalog: Catalog, request: TenantRequest) -> TenantRequest:
         raise ProvisioningError("give either a database URL or a store, not both")
     domains = []
     for host in request.domains:
-        normal = normalize_host(host)
-        if normal is None or "." not in normal:
-            raise ProvisioningError(f"domain {host!r} is not a valid host name")
-        if any(normal == b or normal.endswith("." + b) for b in catalog.settings.base_domains):
-            raise ProvisioningError(
-                f"domain {normal!r} is under a base domain; the subdomain already serves it"
-            )
+        try:
+            normal = custom_domain(host, catalog.settings.base_domains)
+        except OperationError as exc:
+            raise ProvisioningError(str(exc)) from None
         if normal in domains:
             raise ProvisioningError(f"domain {normal!r} is given twice")
         domains.append(normal)
@@ -330,7 +322,7 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
         if isinstance(exc, OperationError | RuntimeError | KeyboardInterrupt):
             raise
         raise ProvisioningError(
-            f"creating {request.slug!r} failed and was undone: {_first_line(exc)}"
+            f"creating {request.slug!r} failed and was undone: {first_line(exc)}"
         ) from exc
 
     catalog.record(

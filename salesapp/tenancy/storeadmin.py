@@ -9,16 +9,11 @@ from sqlalchemy.pool import NullPool
 
 from . import bootstrap, migrations, urls
 from .catalog import Catalog
-from .errors import OperationError
+from .errors import OperationError, first_line
 from .models import Placement, Store
 
 STORE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 ADDABLE_KINDS = ("pooled", "dedicated-server")
-
-
-def _first_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else exc.__class__.__name__
 
 
 def add_store(catalog: Catalog, name: str, url: str, kind: str) -> dict:
@@ -68,7 +63,7 @@ def add_store(catalog: Catalog, name: str, url: str, kind: str) -> dict:
         raise
     except Exception as exc:
         raise OperationError(
-            f"cannot reach {shown}: {_first_line(exc)}; check the URL, the password and "
+            f"cannot reach {shown}: {first_line(exc)}; check the URL, the password and "
             "that the server runs"
         ) from None
     if not has_app_role:
@@ -93,7 +88,7 @@ def add_store(catalog: Catalog, name: str, url: str, kind: str) -> dict:
                     bootstrap.drop_database(conn, database)
             if isinstance(exc, OperationError):
                 raise
-            raise OperationError(f"migrating {shown} failed: {_first_line(exc)}") from None
+            raise OperationError(f"migrating {shown} failed: {first_line(exc)}") from None
     with catalog.session() as session:
         session.add(
             Store(
@@ -148,7 +143,7 @@ def store_status(catalog: Catalog, store: Store) -> dict:
                 )
                 info["live_revision"] = migrations.current_revision(conn)
     except Exception as exc:
-        info["error"] = _first_line(exc)
+        info["error"] = first_line(exc)
     finally:
         engine.dispose()
     return info

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import re
 import secrets
-import time
 
 import psycopg
 import pytest
@@ -15,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from salesapp.tenancy import bootstrap, provisioning, urls
 from salesapp.tenancy.models import Domain, Operation, Tenant
-from tests.conftest import BASE_DOMAIN, sign_in
+from tests.conftest import BASE_DOMAIN, sign_in, wait_for
 
 SECRET = "S3cretPw"
 
@@ -41,15 +40,6 @@ def printed_password(output):
     match = re.search(r"Password:\s+(\S+)\s+\(generated", output)
     assert match, output
     return match.group(1)
-
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def serves(client, status=200, path="/login"):

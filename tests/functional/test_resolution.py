@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event, update
 
 from salesapp.tenancy.models import Tenant
-from tests.conftest import BASE_DOMAIN, TRUSTED_PROXY, host_of
+from tests.conftest import BASE_DOMAIN, TRUSTED_PROXY, host_of, wait_for
 
 
 @pytest.mark.parametrize(
@@ -103,20 +103,11 @@ def test_public_site_on_the_bare_base_domain(client_for, tenant_a):
     assert "letters, digits and hyphens" in bad.text
 
 
-def _wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_suspension_reaches_the_app_by_notify(app, catalog, client_for, make_tenant):
     tenant = make_tenant("pooled")
     client = client_for(tenant)
     assert client.get("/login").status_int == 200  # cached now
-    assert _wait_for(app.registry.directory.listening.is_set)
+    assert wait_for(app.registry.directory.listening.is_set)
     with catalog.session() as session:
         session.execute(
             update(Tenant)
@@ -124,12 +115,12 @@ def test_suspension_reaches_the_app_by_notify(app, catalog, client_for, make_ten
             .values(status="suspended", status_reason="unpaid")
         )
     # the TTL is 60 s: only the NOTIFY can make this happen quickly
-    assert _wait_for(lambda: client.get("/login", expect_errors=True).status_int == 403, 5)
+    assert wait_for(lambda: client.get("/login", expect_errors=True).status_int == 403, 5)
     res = client.get("/", status=403)
     assert "suspended" in res.text
     with catalog.session() as session:
         session.execute(update(Tenant).where(Tenant.id == tenant.id).values(status="active"))
-    assert _wait_for(lambda: client.get("/login", expect_errors=True).status_int == 200, 5)
+    assert wait_for(lambda: client.get("/login", expect_errors=True).status_int == 200, 5)
 
 
 def test_ttl_backstop_reloads_without_notify(settings, catalog, make_tenant, client_for):
