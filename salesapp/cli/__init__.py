@@ -103,9 +103,12 @@ def print_table(rows: list[dict], columns: list[tuple[str, str]]) -> None:
 
 
 def progress(length: int, label: str):
-    """A progress bar on a terminal; on a pipe, nothing (the results speak)."""
+    """A progress bar on a terminal (``set_length`` once the work is counted); on a
+    pipe, nothing: the results speak."""
     if sys.stderr.isatty():
-        return click.progressbar(length=length, label=label, file=sys.stderr)
+        bar = click.progressbar(length=max(length, 1), label=label, file=sys.stderr)
+        bar.set_length = lambda n: setattr(bar, "length", max(n, 1))
+        return bar
     return _NoProgress()
 
 
@@ -117,6 +120,9 @@ class _NoProgress:
         return False
 
     def update(self, n):
+        pass
+
+    def set_length(self, n):
         pass
 
 

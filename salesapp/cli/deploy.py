@@ -50,6 +50,7 @@ def migrate(obj, tenant_slug, store_name, check, sql, jobs, as_json):
             jobs=jobs,
             check=check,
             on_result=lambda result: bar.update(1),
+            on_plan=bar.set_length,
         )
     rows = [{**r.__dict__, "seconds": round(r.seconds, 2)} for r in results]
     if as_json:
@@ -123,7 +124,9 @@ def stats(obj, as_json):
     from ..tenancy.stats import tenant_stats
 
     with progress(0, "Counting") as bar:
-        rows = tenant_stats(obj.catalog, on_store=lambda name: bar.update(1))
+        rows = tenant_stats(
+            obj.catalog, on_store=lambda name: bar.update(1), on_plan=bar.set_length
+        )
     if as_json:
         emit_json(rows)
         return

@@ -180,6 +180,7 @@ def migrate_deployment(
     jobs: int = 1,
     check: bool = False,
     on_result=None,
+    on_plan=None,
 ) -> list[StoreMigration]:
     """Bring the catalog, then every store (or one tenant's, or one named store), to head.
 
@@ -187,8 +188,8 @@ def migrate_deployment(
     ``jobs`` at a time. One store's failure does not stop the others. Each store's
     status (running, ok, failed and why) is kept in the catalog, so a rerun after a
     crash resumes: stores at head are a no-op. The template database is kept at head.
-    ``check`` changes nothing and reports what is behind. ``on_result`` is called as
-    each database finishes (for progress output).
+    ``check`` changes nothing and reports what is behind. ``on_plan(n)`` is told how
+    many databases there are, ``on_result`` is called as each finishes (for progress).
     """
     from .bootstrap import owner_server_url, template_database
     from .models import Store
@@ -206,8 +207,8 @@ def migrate_deployment(
             alembic_dir,
         )
     ]
-    on_result(results[0])
     if results[0].status == "failed":
+        on_result(results[0])
         return results  # the stores' bookkeeping lives in the catalog
 
     with catalog.session() as session:
@@ -250,6 +251,9 @@ def migrate_deployment(
         on_result(result)
         return result
 
+    if on_plan:
+        on_plan(len(targets) + 1)  # and the catalog, done already
+    on_result(results[0])
     args = [(r, "tenant", url, settings.app_role, check, alembic_dir) for _, r, url in targets]
     if jobs <= 1 or len(targets) <= 1:
         done = [_migrate_one(*a) for a in args]

@@ -11,7 +11,7 @@ from .models import Placement, Store, Tenant
 from .provisioning import tenant_tables
 
 
-def tenant_stats(catalog: Catalog, on_store=None) -> list[dict]:
+def tenant_stats(catalog: Catalog, on_store=None, on_plan=None) -> list[dict]:
     settings = catalog.settings
     threshold_rows = int(settings.raw.get("salesapp.dedicated_threshold_rows", 1_000_000))
     threshold_mb = float(settings.raw.get("salesapp.dedicated_threshold_mb", 1024))
@@ -27,6 +27,8 @@ def tenant_stats(catalog: Catalog, on_store=None) -> list[dict]:
     for tenant_id, slug, status, store in rows:
         by_store.setdefault(store.id, (store, []))[1].append((tenant_id, slug, status))
 
+    if on_plan:
+        on_plan(len(by_store))
     result = []
     for store, tenants in by_store.values():
         engine = catalog.owner_engine(store)
