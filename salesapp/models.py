@@ -1,5 +1,9 @@
 """Every tenant-schema model, imported so ``Base.metadata`` is complete (alembic/tenant)."""
-
 from .accounts.models import Role, User, UserRole  # noqa: F401
+from .customers.models import Customer  # noqa: F401
 from .db import Base  # noqa: F401
+from .inventory.models import StockMovement  # noqa: F401
 from .locations.models import Location  # noqa: F401
+from .preferences.models import WorkspaceSettings  # noqa: F401
+from .products.models import Product  # noqa: F401
+from .sales.models import InvoiceCounter, Payment, Refund, RefundLine, Sale, SaleLine  # noqa: F401

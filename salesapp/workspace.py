@@ -16,6 +16,7 @@ from .accounts.models import ROLE_NAMES, Role, User, UserRole
 from .accounts.services import AccountService, make_password_hasher
 from .db import tenant_session
 from .locations.models import Location
+from .preferences.models import WorkspaceSettings
 from .tenancy import provisioning
 from .tenancy.catalog import Catalog
 from .tenancy.errors import NotFound, OperationError
@@ -55,6 +56,7 @@ def seed(
         roles=("Admin",),
     )
     session.add(Location(tenant_id=tenant_id, name="Main", is_default=True))
+    session.add(WorkspaceSettings(tenant_id=tenant_id))
     if demo_data:
         for username, full_name, role in DEMO_STAFF:
             accounts.create_user(

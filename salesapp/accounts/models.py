@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKeyConstraint,
+    Index,
     Text,
     UniqueConstraint,
     func,
@@ -41,6 +42,8 @@ class User(TenantScoped, Base):
         DateTime(timezone=True), server_default=func.now()
     )
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     roles: Mapped[list[Role]] = relationship(
         secondary="user_roles",
@@ -71,6 +74,7 @@ class UserRole(Base):
         ForeignKeyConstraint(
             ["tenant_id", "role_id"], ["roles.tenant_id", "roles.id"], ondelete="CASCADE"
         ),
+        Index("ix_user_roles_tenant_id_role_id", "tenant_id", "role_id"),
     )
 
     tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

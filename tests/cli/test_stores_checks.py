@@ -7,7 +7,7 @@ import json
 import pytest
 from psycopg import sql
 
-from salesapp.tenancy import bootstrap, provisioning, urls
+from salesapp.tenancy import bootstrap, migrations, provisioning, urls
 from salesapp.tenancy.catalog import Catalog
 from salesapp.tenancy.checks import run_checks
 from salesapp.tenancy.errors import OperationError
@@ -52,7 +52,7 @@ def test_add_a_pooled_store_creates_and_migrates_it(deployment, admin_conn):
     assert tenant.store_name == "pool2"
     rows = {r["name"]: r for r in json.loads(run_cli(ini, "store", "list", "--json").output)}
     assert rows["pool2"]["tenants"] == 1 and rows["pool2"]["reachable"] is True
-    assert rows["pool2"]["schema_revision"] == "t0001" and rows["pool2"]["size_bytes"] > 0
+    assert rows["pool2"]["schema_revision"] == migrations.head_revision("tenant") and rows["pool2"]["size_bytes"] > 0
     assert rows["pool1"]["default"] is True and rows["pool2"]["default"] is False
     table = run_cli(ini, "store", "list").output
     assert "pool2" in table and "yes" in table
@@ -110,7 +110,7 @@ def test_dedicated_server_store_receives_dedicated_tenants(deployment, admin_con
     try:
         tenant = create(catalog, "no-template", "dedicated", store_name="srv")
         with catalog.session() as session:
-            assert catalog.store_by_name(session, tenant.store_name).schema_revision == "t0001"
+            assert catalog.store_by_name(session, tenant.store_name).schema_revision == migrations.head_revision("tenant")
     finally:
         bootstrap.init_deployment(
             dataclasses.replace(settings, server_admin_url=settings.server_admin_url)
@@ -123,7 +123,7 @@ def test_check_passes_on_a_sound_deployment(deployment):
     settings, catalog, ini = deployment
     out = run_cli(ini, "check").output
     assert "FAIL" not in out and " 0 failed" in out
-    assert "PASS  store pool1 row-level security: 4 tables forced, both policies" in out
+    assert "PASS  store pool1 row-level security: 14 tables forced, both policies" in out
 
 
 def test_check_fails_on_unforced_rls_and_says_how_to_fix(deployment, server_admin_url):

@@ -1,0 +1,5 @@
+"""Workspace settings of a tenant (Admin): negative stock, currency, receipt footer."""
+
+
+def includeme(config):
+    config.scan(".")

@@ -1,0 +1,18 @@
+"""A tenant's workspace settings: one row per tenant."""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base
+
+
+class WorkspaceSettings(Base):
+    __tablename__ = "workspace_settings"
+
+    tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    allow_negative_stock: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="false"
+    )
+    currency: Mapped[str] = mapped_column(Text, default="USD", server_default="USD")
+    receipt_footer: Mapped[str] = mapped_column(Text, default="", server_default="")

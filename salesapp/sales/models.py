@@ -1,0 +1,163 @@
+"""Sales: the sale, its lines and payments, refunds, and the per-tenant invoice counter."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, TenantScoped
+from ..products.models import MONEY, QUANTITY
+
+PAYMENT_METHODS = ("cash", "card", "mobile_money")
+SALE_STATUSES = ("completed", "voided", "refunded", "partly_refunded")
+
+
+class InvoiceCounter(Base):
+    """The last invoice number of a tenant: gapless, because it is incremented in the
+    sale's own transaction (a rolled-back sale gives its number back)."""
+
+    __tablename__ = "invoice_counters"
+
+    tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    last_number: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class Sale(TenantScoped, Base):
+    __tablename__ = "sales"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        ForeignKeyConstraint(
+            ["tenant_id", "location_id"], ["locations.tenant_id", "locations.id"]
+        ),
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]
+        ),
+        ForeignKeyConstraint(["tenant_id", "voided_by"], ["users.tenant_id", "users.id"]),
+        Index("ix_sales_tenant_id_created_at", "tenant_id", "created_at"),
+        Index("ix_sales_tenant_id_user_id", "tenant_id", "user_id", "created_at"),
+        Index("ix_sales_tenant_id_customer_id", "tenant_id", "customer_id"),
+    )
+
+    number: Mapped[int] = mapped_column(BigInteger)
+    location_id: Mapped[uuid.UUID]
+    user_id: Mapped[uuid.UUID]
+    customer_id: Mapped[uuid.UUID | None]
+    status: Mapped[str] = mapped_column(Text, default="completed", server_default="completed")
+    subtotal: Mapped[Decimal] = mapped_column(MONEY)  # after line discounts, before tax
+    discount_total: Mapped[Decimal] = mapped_column(MONEY)
+    tax_total: Mapped[Decimal] = mapped_column(MONEY)
+    total: Mapped[Decimal] = mapped_column(MONEY)
+    paid_total: Mapped[Decimal] = mapped_column(MONEY)
+    change_due: Mapped[Decimal] = mapped_column(MONEY)
+    refunded_total: Mapped[Decimal] = mapped_column(MONEY, default=0, server_default="0")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    voided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_by: Mapped[uuid.UUID | None]
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+    lines: Mapped[list[SaleLine]] = relationship(
+        primaryjoin="and_(Sale.tenant_id == SaleLine.tenant_id, Sale.id == SaleLine.sale_id)",
+        foreign_keys="[SaleLine.tenant_id, SaleLine.sale_id]",
+        order_by="SaleLine.position",
+        lazy="selectin",
+        viewonly=True,
+    )
+    payments: Mapped[list[Payment]] = relationship(
+        primaryjoin="and_(Sale.tenant_id == Payment.tenant_id, Sale.id == Payment.sale_id)",
+        foreign_keys="[Payment.tenant_id, Payment.sale_id]",
+        order_by="Payment.position",
+        lazy="selectin",
+        viewonly=True,
+    )
+
+
+class SaleLine(TenantScoped, Base):
+    __tablename__ = "sale_lines"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "sale_id"], ["sales.tenant_id", "sales.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["tenant_id", "product_id"], ["products.tenant_id", "products.id"]),
+        Index("ix_sale_lines_tenant_id_sale_id", "tenant_id", "sale_id"),
+        Index("ix_sale_lines_tenant_id_product_id", "tenant_id", "product_id"),
+    )
+
+    sale_id: Mapped[uuid.UUID]
+    position: Mapped[int]
+    product_id: Mapped[uuid.UUID]
+    description: Mapped[str] = mapped_column(Text)  # the product's name at the time of sale
+    sku: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    unit_price: Mapped[Decimal] = mapped_column(MONEY)
+    unit_cost: Mapped[Decimal] = mapped_column(MONEY)  # cost at the time of sale (COGS)
+    discount: Mapped[Decimal] = mapped_column(MONEY)  # amount off this line
+    tax_rate: Mapped[Decimal] = mapped_column(MONEY)
+    tax_amount: Mapped[Decimal] = mapped_column(MONEY)
+    line_total: Mapped[Decimal] = mapped_column(MONEY)  # net + tax
+    refunded_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=0, server_default="0")
+
+
+class Payment(TenantScoped, Base):
+    __tablename__ = "payments"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "sale_id"], ["sales.tenant_id", "sales.id"], ondelete="CASCADE"
+        ),
+        Index("ix_payments_tenant_id_sale_id", "tenant_id", "sale_id"),
+    )
+
+    sale_id: Mapped[uuid.UUID]
+    position: Mapped[int]
+    method: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    reference: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class Refund(TenantScoped, Base):
+    __tablename__ = "refunds"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "sale_id"], ["sales.tenant_id", "sales.id"]),
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+        Index("ix_refunds_tenant_id_sale_id", "tenant_id", "sale_id"),
+    )
+
+    sale_id: Mapped[uuid.UUID]
+    user_id: Mapped[uuid.UUID]
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    method: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class RefundLine(TenantScoped, Base):
+    __tablename__ = "refund_lines"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "refund_id"], ["refunds.tenant_id", "refunds.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "sale_line_id"], ["sale_lines.tenant_id", "sale_lines.id"]
+        ),
+        Index("ix_refund_lines_tenant_id_refund_id", "tenant_id", "refund_id"),
+    )
+
+    refund_id: Mapped[uuid.UUID]
+    sale_line_id: Mapped[uuid.UUID]
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
