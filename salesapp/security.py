@@ -17,10 +17,31 @@ from .tenancy.crypto import signing_secret
 
 SESSION_COOKIE = "salesapp_session"
 
-#: permission -> roles that hold it; "workspace.view" is any signed-in user
+ADMIN = frozenset({"Admin"})
+MANAGERS = frozenset({"Admin", "Managers"})
+ANYONE = None  # any signed-in user of the tenant (Admin, Managers, Cashiers)
+
+#: permission -> the roles that hold it. Admin: everything; Managers: products, stock,
+#: customers, voids, refunds; Cashiers: the point of sale, their own sales, customer
+#: look-up.
 PERMISSIONS = {
-    "workspace.view": None,
-    "account.password": None,
+    "workspace.view": ANYONE,
+    "account.password": ANYONE,
+    "dashboard.view": MANAGERS,
+    "users.manage": ADMIN,
+    "settings.manage": ADMIN,
+    "locations.manage": ADMIN,
+    "products.view": ANYONE,
+    "products.edit": MANAGERS,
+    "stock.view": MANAGERS,
+    "stock.edit": MANAGERS,
+    "customers.view": ANYONE,
+    "customers.edit": MANAGERS,
+    "sales.create": ANYONE,
+    "sales.view": ANYONE,  # Cashiers see their own sales only (the sales service filters)
+    "sales.view_all": MANAGERS,
+    "sales.void": MANAGERS,
+    "sales.refund": MANAGERS,
 }
 #: all a user with a one-time password may do until it is changed
 ONE_TIME_PASSWORD_PERMISSIONS = frozenset({"account.password"})

@@ -1,0 +1,120 @@
+"""Parsing form and JSON input: every field gets bounds and a type, and every error
+names the field, says what was wrong and what is expected."""
+from __future__ import annotations
+
+import uuid
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+
+
+class FormError(ValueError):
+    """Bad input. ``errors`` maps field name -> message; str() joins them."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class Form:
+    """Collects per-field errors while fields are read; ``check()`` raises them together.
+
+        form = Form(request.POST)
+        name = form.text("name", required=True, max_length=200)
+        price = form.decimal("unit_price", places=2, minimum=0)
+        form.check()
+    """
+
+    def __init__(self, data):
+        self.data = data
+        self.errors: dict[str, str] = {}
+
+    def _raw(self, name) -> str:
+        value = self.data.get(name)
+        if value is None:
+            return ""
+        return value.strip() if isinstance(value, str) else str(value).strip()
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    def text(self, name, *, required=False, max_length=200, default="") -> str:
+        value = self._raw(name)
+        if not value:
+            if required:
+                self.error(name, "is required")
+            return default
+        if len(value) > max_length:
+            self.error(name, f"is too long ({len(value)} characters; at most {max_length})")
+            return value[:max_length]
+        return value
+
+    def decimal(self, name, *, places=2, minimum=None, maximum=None, required=True, default=None):
+        raw = self._raw(name).replace(",", ".") if isinstance(self._raw(name), str) else ""
+        if not raw:
+            if required and default is None:
+                self.error(name, "is required")
+            return default
+        try:
+            value = Decimal(raw)
+            if not value.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            self.error(name, f"must be a number, got {raw[:30]!r}")
+            return default
+        quantum = Decimal(1).scaleb(-places)
+        if value != value.quantize(quantum, rounding=ROUND_HALF_UP):
+            self.error(name, f"has more than {places} decimal places")
+            return default
+        if minimum is not None and value < minimum:
+            self.error(name, f"must be at least {minimum}")
+        if maximum is not None and value > maximum:
+            self.error(name, f"must be at most {maximum}")
+        return value.quantize(quantum)
+
+    def integer(self, name, *, minimum=None, maximum=None, required=True, default=None):
+        value = self.decimal(name, places=0, minimum=minimum, maximum=maximum,
+                             required=required, default=default)
+        return int(value) if value is not None else None
+
+    def choice(self, name, choices, *, required=True, default=None):
+        value = self._raw(name)
+        if not value:
+            if required and default is None:
+                self.error(name, "is required")
+            return default
+        if value not in choices:
+            self.error(name, f"must be one of {', '.join(choices)}")
+            return default
+        return value
+
+    def boolean(self, name) -> bool:
+        return self._raw(name).lower() in ("1", "true", "on", "yes")
+
+    def uuid(self, name, *, required=True):
+        value = self._raw(name)
+        if not value:
+            if required:
+                self.error(name, "is required")
+            return None
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            self.error(name, "is not a valid id")
+            return None
+
+    def check(self) -> None:
+        if self.errors:
+            raise FormError(self.errors)
+
+
+def money(value) -> Decimal:
+    """Round to cents, half up (as receipts and tax authorities do)."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def parse_uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError):
+        return None
