@@ -28,6 +28,12 @@ def make_app(settings: Settings):
         config.include(".security")  # tenant-bound sessions, request.user, permissions
         config.include(".accounts")
         config.include(".locations")
+        config.include(".preferences")
+        config.include(".products")
+        config.include(".inventory")
+        config.include(".customers")
+        config.include(".sales")
+        config.include(".dashboard")
         config.include(".routes")
         config.scan(ignore=["salesapp.cli"])
     return config.make_wsgi_app()

@@ -264,3 +264,49 @@ def cli(ini_file):
         return run_cli(ini_file, *args, input=input, expect=expect)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def make_user(catalog):
+    """Create a user with roles in a tenant (as the owner, under the tenant's setting);
+    returns (username, password)."""
+    from salesapp.accounts.services import AccountService, make_password_hasher
+    from salesapp.db import tenant_session
+
+    def make(tenant, roles=("Cashiers",), username=None, password=None, **kw):
+        username = username or f"u{secrets.token_hex(3)}"
+        password = password or secrets.token_urlsafe(12)
+        with catalog.session() as session:
+            store = catalog.store_by_name(session, tenant.store_name)
+            engine = catalog.owner_engine(store)
+        try:
+            with tenant_session(engine, tenant.id) as db, db.begin():
+                AccountService(db, tenant.id, make_password_hasher(catalog.settings)).create_user(
+                    username=username, password=password, roles=tuple(roles), **kw
+                )
+        finally:
+            engine.dispose()
+        return username, password
+
+    return make
+
+
+@pytest.fixture
+def staff(make_tenant, make_user, client_for):
+    """A fresh tenant with a signed-in client per role:
+    staff(placement) -> (tenant, {"Admin": client, "Managers": client, "Cashiers": client})."""
+
+    def make(placement="pooled", **kw):
+        tenant = make_tenant(placement, **kw)
+        clients = {}
+        for role in ("Admin", "Managers", "Cashiers"):
+            if role == "Admin":
+                username, password = "admin", tenant.admin_password
+            else:
+                username, password = make_user(tenant, (role,))
+            client = client_for(tenant)
+            sign_in(client, username, password)
+            clients[role] = client
+        return tenant, clients
+
+    return make

@@ -2,4 +2,4 @@
 
 
 def includeme(config):
-    config.scan(".")
+    pass

@@ -1,0 +1,5 @@
+"""Customers: one business domain (models, services, views)."""
+
+
+def includeme(config):
+    pass

@@ -1,0 +1,5 @@
+"""Dashboard: one business domain (models, services, views)."""
+
+
+def includeme(config):
+    pass

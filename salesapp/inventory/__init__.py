@@ -1,0 +1,5 @@
+"""Inventory: one business domain (models, services, views)."""
+
+
+def includeme(config):
+    pass

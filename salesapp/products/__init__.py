@@ -1,0 +1,5 @@
+"""Products: one business domain (models, services, views)."""
+
+
+def includeme(config):
+    pass

@@ -1,0 +1,5 @@
+"""Sales: one business domain (models, services, views)."""
+
+
+def includeme(config):
+    pass
