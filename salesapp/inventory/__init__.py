@@ -1,5 +1,7 @@
-"""Inventory: one business domain (models, services, views)."""
+"""Inventory: stock per product and location as an append-only ledger."""
 
 
 def includeme(config):
-    pass
+    from .services import InventoryService
+
+    config.register_service_factory(InventoryService.factory, iface=InventoryService)

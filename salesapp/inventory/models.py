@@ -1,4 +1,5 @@
 """Stock as an append-only ledger of movements; on hand is always their sum."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,9 +20,7 @@ class StockMovement(TenantScoped, Base):
     __tablename__ = "stock_movements"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "product_id"], ["products.tenant_id", "products.id"]),
-        ForeignKeyConstraint(
-            ["tenant_id", "location_id"], ["locations.tenant_id", "locations.id"]
-        ),
+        ForeignKeyConstraint(["tenant_id", "location_id"], ["locations.tenant_id", "locations.id"]),
         ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
         Index("ix_stock_movements_tenant_id_product_id", "tenant_id", "product_id", "location_id"),
         Index("ix_stock_movements_tenant_id_reference", "tenant_id", "reference"),

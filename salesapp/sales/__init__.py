@@ -1,5 +1,7 @@
-"""Sales: one business domain (models, services, views)."""
+"""Sales: the point of sale, sales, receipts, voids and refunds."""
 
 
 def includeme(config):
-    pass
+    from .services import SaleService
+
+    config.register_service_factory(SaleService.factory, iface=SaleService)

@@ -1,4 +1,5 @@
 """Sales: the sale, its lines and payments, refunds, and the per-tenant invoice counter."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,13 +38,9 @@ class Sale(TenantScoped, Base):
     __tablename__ = "sales"
     __table_args__ = (
         UniqueConstraint("tenant_id", "number"),
-        ForeignKeyConstraint(
-            ["tenant_id", "location_id"], ["locations.tenant_id", "locations.id"]
-        ),
+        ForeignKeyConstraint(["tenant_id", "location_id"], ["locations.tenant_id", "locations.id"]),
         ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
-        ForeignKeyConstraint(
-            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]
-        ),
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
         ForeignKeyConstraint(["tenant_id", "voided_by"], ["users.tenant_id", "users.id"]),
         Index("ix_sales_tenant_id_created_at", "tenant_id", "created_at"),
         Index("ix_sales_tenant_id_user_id", "tenant_id", "user_id", "created_at"),

@@ -1,0 +1,426 @@
+"""Selling: pricing a cart, completing a sale in one transaction, voids and refunds.
+
+Completing a sale writes the sale, its lines, its payments and its stock movements in
+the request's one transaction, with a per-tenant gapless invoice number: the counter
+row is incremented in that same transaction, so a sale that fails gives its number
+back, and a second till waits for the first to commit (numbers never repeat).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import func, select, text
+
+from ..customers.models import Customer
+from ..forms import FormError, money
+from ..ids import uuid7
+from ..inventory.services import InventoryService, StockError
+from ..products.models import Product
+from .models import PAYMENT_METHODS, Payment, Refund, RefundLine, Sale, SaleLine
+
+ZERO = Decimal("0")
+MAX_LINES = 50
+MAX_QUANTITY = Decimal("100000")
+
+NEXT_INVOICE_NUMBER = text(
+    "insert into invoice_counters (tenant_id, last_number) values (:tenant_id, 1) "
+    "on conflict (tenant_id) do update set last_number = invoice_counters.last_number + 1 "
+    "returning last_number"
+)
+
+
+class SaleError(FormError):
+    """A refused sale, void or refund; per-field messages."""
+
+
+@dataclass
+class CartLine:
+    product_id: uuid.UUID
+    quantity: Decimal
+    discount: Decimal = ZERO  # amount off the line, before tax
+
+
+@dataclass
+class PaymentInput:
+    method: str
+    amount: Decimal
+    reference: str = ""
+
+
+@dataclass
+class PricedLine:
+    product: Product
+    quantity: Decimal
+    discount: Decimal
+    gross: Decimal
+    net: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+@dataclass
+class Quote:
+    lines: list[PricedLine] = field(default_factory=list)
+    subtotal: Decimal = ZERO
+    discount_total: Decimal = ZERO
+    tax_total: Decimal = ZERO
+    total: Decimal = ZERO
+
+
+def price_line(product: Product, quantity: Decimal, discount: Decimal) -> PricedLine:
+    """Prices exclude tax; the discount comes off the line before tax; cents round half up."""
+    gross = money(quantity * product.unit_price)
+    net = gross - discount
+    tax = money(net * product.tax_rate / 100)
+    return PricedLine(product, quantity, discount, gross, net, tax, net + tax)
+
+
+class SaleService:
+    def __init__(self, dbsession, tenant_id: int, user, *, sees_all: bool):
+        self.db = dbsession
+        self.tenant_id = tenant_id
+        self.user = user
+        self.sees_all = sees_all  # Managers and Admin; Cashiers see their own sales
+        self.inventory = InventoryService(dbsession, tenant_id, user.id if user else None)
+
+    @classmethod
+    def factory(cls, context, request):
+        return cls(
+            request.dbsession,
+            request.tenant.id,
+            request.user,
+            sees_all=bool(request.has_permission("sales.view_all")),
+        )
+
+    # -- pricing ---------------------------------------------------------------------
+    def quote(self, lines: list[CartLine], *, lock=False) -> Quote:
+        """Price the cart against the current products; raise SaleError on bad lines."""
+        errors = {}
+        if not lines:
+            raise SaleError({"cart": "the cart is empty: add a product first"})
+        if len(lines) > MAX_LINES:
+            raise SaleError({"cart": f"a sale has at most {MAX_LINES} lines"})
+        ids = [line.product_id for line in lines]
+        if lock:
+            products = self.inventory.lock_products(ids)
+        else:
+            products = {
+                p.id: p for p in self.db.scalars(select(Product).where(Product.id.in_(ids)))
+            }
+        quote = Quote()
+        for i, line in enumerate(lines):
+            product = products.get(line.product_id)
+            if product is None or not product.is_active:
+                errors[f"line:{i}"] = "this product is not for sale any more; remove the line"
+                continue
+            if not ZERO < line.quantity <= MAX_QUANTITY:
+                errors[f"quantity:{i}"] = f"quantity of {product.name} must be more than 0"
+                continue
+            gross = money(line.quantity * product.unit_price)
+            if not ZERO <= line.discount <= gross:
+                errors[f"discount:{i}"] = (
+                    f"discount on {product.name} must be between 0 and the line's {gross}"
+                )
+                continue
+            priced = price_line(product, line.quantity, line.discount)
+            quote.lines.append(priced)
+            quote.subtotal += priced.net
+            quote.discount_total += priced.discount
+            quote.tax_total += priced.tax
+            quote.total += priced.total
+        if errors:
+            raise SaleError(errors)
+        return quote
+
+    # -- completing ------------------------------------------------------------------
+    def complete(
+        self,
+        lines: list[CartLine],
+        payments: list[PaymentInput],
+        *,
+        location_id,
+        customer_id=None,
+    ) -> Sale:
+        """Write the sale, lines, payments and stock movements; all or nothing."""
+        location = self.inventory.location(location_id)
+        if location is None or not location.is_active:
+            raise SaleError({"location_id": "choose an active location to sell from"})
+        if customer_id is not None and self.db.get(Customer, (self.tenant_id, customer_id)) is None:
+            raise SaleError({"customer_id": "no such customer; choose one from the list"})
+        quote = self.quote(lines, lock=True)
+
+        payments = [p for p in payments if p.amount]
+        errors = {}
+        for i, payment in enumerate(payments):
+            if payment.method not in PAYMENT_METHODS:
+                errors[f"payment:{i}"] = (
+                    f"payment method must be one of {', '.join(PAYMENT_METHODS)}"
+                )
+            elif payment.amount < 0:
+                errors[f"payment:{i}"] = f"the {payment.method} amount must not be negative"
+        if errors:
+            raise SaleError(errors)
+        paid = sum((p.amount for p in payments), ZERO)
+        cash = sum((p.amount for p in payments if p.method == "cash"), ZERO)
+        if paid < quote.total:
+            raise SaleError(
+                {
+                    "payments": f"{quote.total - paid} is still due: payments total {paid}, "
+                    f"the sale is {quote.total}"
+                }
+            )
+        change = paid - quote.total
+        if change > cash:
+            raise SaleError(
+                {
+                    "payments": "card and mobile money payments may not exceed the amount due; "
+                    "only cash gives change"
+                }
+            )
+
+        wanted: dict[uuid.UUID, Decimal] = {}
+        for priced in quote.lines:
+            wanted[priced.product.id] = wanted.get(priced.product.id, ZERO) + priced.quantity
+        try:
+            self.inventory.require_available(
+                {p.product.id: p.product for p in quote.lines}, wanted, location.id
+            )
+        except StockError as exc:
+            raise SaleError(exc.errors) from None
+
+        number = self.db.execute(NEXT_INVOICE_NUMBER, {"tenant_id": self.tenant_id}).scalar_one()
+        sale = Sale(
+            tenant_id=self.tenant_id,
+            id=uuid7(),
+            number=number,
+            location_id=location.id,
+            user_id=self.user.id,
+            customer_id=customer_id,
+            status="completed",
+            subtotal=quote.subtotal,
+            discount_total=quote.discount_total,
+            tax_total=quote.tax_total,
+            total=quote.total,
+            paid_total=paid,
+            change_due=change,
+        )
+        self.db.add(sale)
+        self.db.flush()  # the sale row before its children (composite foreign keys)
+        for position, priced in enumerate(quote.lines):
+            product = priced.product
+            self.db.add(
+                SaleLine(
+                    tenant_id=self.tenant_id,
+                    id=uuid7(),
+                    sale_id=sale.id,
+                    position=position,
+                    product_id=product.id,
+                    description=product.name,
+                    sku=product.sku,
+                    quantity=priced.quantity,
+                    unit_price=product.unit_price,
+                    unit_cost=product.cost,
+                    discount=priced.discount,
+                    tax_rate=product.tax_rate,
+                    tax_amount=priced.tax,
+                    line_total=priced.total,
+                )
+            )
+            self.inventory.record(
+                "sale", product.id, location.id, -priced.quantity, reference=sale.id
+            )
+        for position, payment in enumerate(payments):
+            self.db.add(
+                Payment(
+                    tenant_id=self.tenant_id,
+                    id=uuid7(),
+                    sale_id=sale.id,
+                    position=position,
+                    method=payment.method,
+                    amount=payment.amount,
+                    reference=payment.reference[:100],
+                )
+            )
+        self.db.flush()
+        self.db.expire(sale, ["lines", "payments"])
+        return sale
+
+    # -- reading ---------------------------------------------------------------------
+    def _visible(self, query):
+        return query if self.sees_all else query.where(Sale.user_id == self.user.id)
+
+    def get(self, sale_id) -> Sale | None:
+        """The sale, if this user may see it (Cashiers: only their own)."""
+        if sale_id is None:
+            return None
+        sale = self.db.get(Sale, (self.tenant_id, sale_id))
+        if sale is None or not (self.sees_all or sale.user_id == self.user.id):
+            return None
+        return sale
+
+    def by_number(self, number: int) -> Sale | None:
+        return self.db.scalars(self._visible(select(Sale).where(Sale.number == number))).first()
+
+    def list(
+        self, *, day_from: dt.date | None = None, day_to: dt.date | None = None, limit=50, offset=0
+    ) -> list[Sale]:
+        query = self._visible(select(Sale)).order_by(Sale.number.desc())
+        if day_from:
+            query = query.where(Sale.created_at >= dt.datetime.combine(day_from, dt.time(), dt.UTC))
+        if day_to:
+            end = dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(), dt.UTC)
+            query = query.where(Sale.created_at < end)
+        return list(self.db.scalars(query.limit(limit).offset(offset)))
+
+    def refunds(self, sale: Sale) -> list[Refund]:
+        return list(
+            self.db.scalars(
+                select(Refund).where(Refund.sale_id == sale.id).order_by(Refund.created_at)
+            )
+        )
+
+    def names(self, sale: Sale) -> dict:
+        """Who sold, where, to whom: for the receipt and the detail page."""
+        from ..accounts.models import User
+        from ..locations.models import Location
+
+        user = self.db.get(User, (self.tenant_id, sale.user_id))
+        location = self.db.get(Location, (self.tenant_id, sale.location_id))
+        customer = (
+            self.db.get(Customer, (self.tenant_id, sale.customer_id)) if sale.customer_id else None
+        )
+        return {
+            "cashier": (user.full_name or user.username) if user else "?",
+            "location": location.name if location else "?",
+            "customer": customer,
+        }
+
+    # -- voids and refunds -----------------------------------------------------------
+    def _lock(self, sale: Sale) -> Sale:
+        return self.db.scalars(
+            select(Sale)
+            .where(Sale.id == sale.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+
+    def void(self, sale: Sale, reason: str) -> Sale:
+        """Cancel a whole sale (a mistake at the till): every line back into stock."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise SaleError({"reason": "say why the sale is voided"})
+        sale = self._lock(sale)
+        if sale.status != "completed":
+            raise SaleError(
+                {
+                    "sale": f"sale {sale.number} is {sale.status.replace('_', ' ')}; "
+                    "only a completed sale without refunds can be voided"
+                }
+            )
+        for line in sale.lines:
+            self.inventory.record(
+                "void",
+                line.product_id,
+                sale.location_id,
+                line.quantity,
+                reference=sale.id,
+                reason=reason[:200],
+            )
+        sale.status = "voided"
+        sale.voided_at = func.now()
+        sale.voided_by = self.user.id
+        sale.void_reason = reason[:500]
+        self.db.flush()
+        return sale
+
+    def refund(self, sale: Sale, quantities: dict, *, method: str, reason: str = "") -> Refund:
+        """Return some or all of a sale's goods: back into stock, money back by ``method``.
+
+        ``quantities``: {sale_line_id: quantity}. The amount is each line's total in
+        proportion to the quantity returned.
+        """
+        sale = self._lock(sale)
+        if sale.status not in ("completed", "partly_refunded"):
+            raise SaleError(
+                {
+                    "sale": f"sale {sale.number} is {sale.status.replace('_', ' ')}; "
+                    "nothing left to refund"
+                }
+            )
+        if method not in PAYMENT_METHODS:
+            raise SaleError({"method": f"must be one of {', '.join(PAYMENT_METHODS)}"})
+        lines = {line.id: line for line in sale.lines}
+        errors, chosen = {}, []
+        for line_id, quantity in quantities.items():
+            line = lines.get(line_id)
+            if line is None:
+                errors[f"line:{line_id}"] = "not a line of this sale"
+                continue
+            if not quantity:
+                continue
+            left = line.quantity - line.refunded_quantity
+            if not ZERO < quantity <= left:
+                errors[f"quantity:{line_id}"] = (
+                    f"{line.description}: refund between 0 and {left.normalize():f}"
+                )
+                continue
+            chosen.append((line, quantity))
+        if errors:
+            raise SaleError(errors)
+        if not chosen:
+            raise SaleError({"quantities": "enter the quantity to refund on at least one line"})
+
+        refund = Refund(
+            tenant_id=self.tenant_id,
+            id=uuid7(),
+            sale_id=sale.id,
+            user_id=self.user.id,
+            amount=ZERO,
+            method=method,
+            reason=reason[:500],
+        )
+        self.db.add(refund)
+        self.db.flush()
+        total = ZERO
+        for line, quantity in chosen:
+            remaining_after = line.quantity - line.refunded_quantity - quantity
+            if remaining_after == 0:
+                # the last units take what is left, so the line refunds exactly its total
+                already = self.db.scalar(
+                    select(func.coalesce(func.sum(RefundLine.amount), 0)).where(
+                        RefundLine.sale_line_id == line.id
+                    )
+                )
+                amount = line.line_total - already
+            else:
+                amount = money(line.line_total * quantity / line.quantity)
+            self.db.add(
+                RefundLine(
+                    tenant_id=self.tenant_id,
+                    id=uuid7(),
+                    refund_id=refund.id,
+                    sale_line_id=line.id,
+                    quantity=quantity,
+                    amount=amount,
+                )
+            )
+            line.refunded_quantity = line.refunded_quantity + quantity
+            self.inventory.record(
+                "refund",
+                line.product_id,
+                sale.location_id,
+                quantity,
+                reference=refund.id,
+                reason=reason[:200],
+            )
+            total += amount
+        refund.amount = total
+        sale.refunded_total = sale.refunded_total + total
+        fully = all(line.refunded_quantity == line.quantity for line in sale.lines)
+        sale.status = "refunded" if fully else "partly_refunded"
+        self.db.flush()
+        return refund
