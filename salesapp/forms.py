@@ -1,5 +1,6 @@
 """Parsing form and JSON input: every field gets bounds and a type, and every error
 names the field, says what was wrong and what is expected."""
+
 from __future__ import annotations
 
 import uuid
@@ -19,10 +20,10 @@ class FormError(ValueError):
 class Form:
     """Collects per-field errors while fields are read; ``check()`` raises them together.
 
-        form = Form(request.POST)
-        name = form.text("name", required=True, max_length=200)
-        price = form.decimal("unit_price", places=2, minimum=0)
-        form.check()
+    form = Form(request.POST)
+    name = form.text("name", required=True, max_length=200)
+    price = form.decimal("unit_price", places=2, minimum=0)
+    form.check()
     """
 
     def __init__(self, data):
@@ -62,6 +63,9 @@ class Form:
         except InvalidOperation:
             self.error(name, f"must be a number, got {raw[:30]!r}")
             return default
+        if value.adjusted() > 12:  # larger than any amount or quantity we keep
+            self.error(name, "is too large")
+            return default
         quantum = Decimal(1).scaleb(-places)
         if value != value.quantize(quantum, rounding=ROUND_HALF_UP):
             self.error(name, f"has more than {places} decimal places")
@@ -73,8 +77,9 @@ class Form:
         return value.quantize(quantum)
 
     def integer(self, name, *, minimum=None, maximum=None, required=True, default=None):
-        value = self.decimal(name, places=0, minimum=minimum, maximum=maximum,
-                             required=required, default=default)
+        value = self.decimal(
+            name, places=0, minimum=minimum, maximum=maximum, required=required, default=default
+        )
         return int(value) if value is not None else None
 
     def choice(self, name, choices, *, required=True, default=None):

@@ -310,3 +310,12 @@ def staff(make_tenant, make_user, client_for):
         return tenant, clients
 
     return make
+
+
+def form_with(page, field):
+    """The first form on ``page`` that has ``field`` (the layout's sign-out form comes
+    first on every page, so forms[0] is rarely the one a test means)."""
+    for form in page.forms.values():
+        if field in form.fields:
+            return form
+    raise AssertionError(f"no form with field {field!r} on {page.request.path}")

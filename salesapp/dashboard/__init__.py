@@ -1,5 +1,7 @@
-"""Dashboard: one business domain (models, services, views)."""
+"""The dashboard: today's sales, top products, low stock."""
 
 
 def includeme(config):
-    pass
+    from .services import DashboardService
+
+    config.register_service_factory(DashboardService.factory, iface=DashboardService)

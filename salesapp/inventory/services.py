@@ -103,7 +103,7 @@ class InventoryService:
         on_hand = func.coalesce(totals.c.on_hand, 0)
         query = (
             select(Product, Location, on_hand)
-            .join(Location, Location.is_active)
+            .join_from(Product, Location, Location.is_active.is_(True))  # product x location
             .outerjoin(
                 totals,
                 and_(totals.c.product_id == Product.id, totals.c.location_id == Location.id),
