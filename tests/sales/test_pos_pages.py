@@ -1,10 +1,9 @@
 """The point of sale and the sales pages, through the web app, for each role, in a
 pooled and in a dedicated tenant."""
 
-from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from tests.conftest import form_with, sign_in
 
