@@ -20,6 +20,7 @@ requires = [
 ]
 
 testing_requires = [
+    "playwright>=1.40",
     "pytest>=8",
     "ruff>=0.6",
     "WebTest>=3.0",

@@ -19,6 +19,7 @@ def make_app(settings: Settings):
     """The WSGI application for validated settings; reads like a table of contents."""
     with Configurator(settings=settings.raw) as config:
         config.registry.salesapp_settings = settings
+        config.add_settings({"jinja2.filters": "qty = salesapp.formatting:quantity"})
         config.include("pyramid_jinja2")
         config.add_jinja2_search_path("salesapp:templates", name=".jinja2")
         config.include("pyramid_tm")
