@@ -2,4 +2,6 @@
 
 
 def includeme(config):
-    pass
+    from .services import ProductService
+
+    config.register_service_factory(ProductService.factory, iface=ProductService)

@@ -1,0 +1,228 @@
+"""Products as CSV: the export's writer and the import's parser.
+
+Both are pure functions (bytes and rows in, rows and messages out), so the rules of the
+file format are tested without a database. The parser checks every row before anything
+is imported and reports every bad row by its line number (line 1 is the header).
+
+Cells of text columns that a spreadsheet would run as a formula (starting with ``=``,
+``+``, ``-``, ``@``, tab or carriage return) are written with a leading apostrophe, and
+the parser takes that apostrophe off again, so an export re-imports unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..forms import Form
+from .services import read_product_fields
+
+#: the file's columns, in the export's order
+COLUMNS = (
+    "sku",
+    "barcode",
+    "name",
+    "category",
+    "unit_price",
+    "cost",
+    "tax_rate",
+    "reorder_level",
+    "active",
+)
+REQUIRED_COLUMNS = ("sku", "name", "unit_price")
+TEXT_COLUMNS = frozenset({"sku", "barcode", "name", "category"})
+MAX_BYTES = 2 * 1024 * 1024
+MAX_ROWS = 10_000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+YES = frozenset({"yes", "y", "true", "1", "on"})
+NO = frozenset({"no", "n", "false", "0", "off"})
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One checked row: its line in the file and the product fields it sets (the
+    model's names; only the columns the file has)."""
+
+    line: int
+    fields: dict
+
+
+@dataclass
+class ParsedImport:
+    """The rows of a file, and every problem found in it (nothing is imported unless
+    ``errors`` is empty)."""
+
+    rows: list[ImportRow] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _escape_formula(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _unescape_formula(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+
+
+def write_products_csv(products: Iterable) -> str:
+    """The CSV text of ``products``: a header, then one row per product."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for p in products:
+        writer.writerow(
+            [
+                _escape_formula(p.sku),
+                _escape_formula(p.barcode or ""),
+                _escape_formula(p.name),
+                _escape_formula(p.category or ""),
+                p.unit_price,
+                p.cost,
+                p.tax_rate,
+                p.reorder_level,
+                "yes" if p.is_active else "no",
+            ]
+        )
+    return out.getvalue()
+
+
+def parse_products_csv(data: bytes) -> ParsedImport:
+    """Check an uploaded products file; the result's ``rows`` are ready for
+    ``ProductService.apply_import`` when its ``errors`` are empty."""
+    if len(data) > MAX_BYTES:
+        return _refused(too_big(len(data)))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return _refused(
+            f"The file is not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
+            f"{exc.start}). Save it as “CSV UTF-8” and try again."
+        )
+    if not text.strip():
+        return _refused(
+            "The file is empty; its first line must be the header: " + ",".join(COLUMNS)
+        )
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        return _refused(f"line 1: the header cannot be read ({exc})")
+    columns, errors = _read_header(header)
+    if errors:
+        return ParsedImport(errors=errors)
+
+    result = ParsedImport()
+    first_line_of = {"sku": {}, "barcode": {}}
+    line = reader.line_num + 1
+    count = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            result.errors.append(f"line {line}: cannot be read ({exc})")
+            line = reader.line_num + 1
+            continue
+        row_line, line = line, reader.line_num + 1
+        if not any(cell.strip() for cell in cells):
+            continue
+        count += 1
+        if count > MAX_ROWS:
+            return _refused(
+                f"The file has more than {MAX_ROWS:,} rows; import at most {MAX_ROWS:,} "
+                "at once. Split it into smaller files."
+            )
+        row, ok = _read_row(row_line, cells, columns, result.errors)
+        # a bad row's SKU still counts, so its repetition further down is reported too
+        if _unique_in_file(row, first_line_of, result.errors) and ok:
+            result.rows.append(row)
+    if count == 0 and not result.errors:
+        return _refused("The file has a header but no rows to import.")
+    return result
+
+
+def too_big(size: int) -> str:
+    """The message for a file of ``size`` bytes, over :data:`MAX_BYTES`."""
+    return (
+        f"The file has {size:,} bytes; at most 2 MB ({MAX_BYTES:,} bytes) can be imported "
+        "at once. Split it into smaller files."
+    )
+
+
+def _refused(message: str) -> ParsedImport:
+    return ParsedImport(errors=[message])
+
+
+def _read_header(header: list[str]) -> tuple[list[str], list[str]]:
+    columns = [name.strip().lower() for name in header]
+    errors = []
+    named = [name for name in columns if name]
+    unknown = [name for name in named if name not in COLUMNS]
+    if unknown:
+        errors.append(
+            "line 1: unknown column(s) "
+            + ", ".join(repr(name) for name in unknown)
+            + "; the columns are "
+            + ",".join(COLUMNS)
+        )
+    repeated = sorted({name for name in named if named.count(name) > 1})
+    if repeated:
+        errors.append("line 1: column(s) named more than once: " + ", ".join(repeated))
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        hint = " (columns must be separated by commas)" if ";" in ",".join(header) else ""
+        errors.append(
+            "line 1: missing required column(s) "
+            + ", ".join(missing)
+            + f"; the header needs {', '.join(REQUIRED_COLUMNS)}{hint}"
+        )
+    return columns, errors
+
+
+def _read_row(
+    line: int, cells: list[str], columns: list[str], errors: list[str]
+) -> tuple[ImportRow, bool]:
+    """The row's fields (those that could be read) and whether all of it was good."""
+    if len(cells) > len(columns):
+        errors.append(f"line {line}: has {len(cells)} cells, but the header has {len(columns)}")
+        return ImportRow(line=line, fields={}), False
+    values = {}
+    for name, cell in zip(columns, cells, strict=False):
+        if not name:
+            if cell.strip():
+                errors.append(f"line {line}: has a value under a column with no name")
+                return ImportRow(line=line, fields={}), False
+            continue
+        values[name] = _unescape_formula(cell) if name in TEXT_COLUMNS else cell
+    present = [name for name in columns if name]
+    form = Form(values)
+    fields = read_product_fields(form, [name for name in present if name != "active"])
+    if "active" in present:
+        raw = values.get("active", "").strip()
+        if not raw or raw.lower() in YES:
+            fields["is_active"] = True
+        elif raw.lower() in NO:
+            fields["is_active"] = False
+        else:
+            form.error("active", f"must be yes or no, got {raw[:30]!r}")
+    errors.extend(f"line {line}: {name} {message}" for name, message in form.errors.items())
+    good = {name: value for name, value in fields.items() if name not in form.errors}
+    return ImportRow(line=line, fields=good), not form.errors
+
+
+def _unique_in_file(row: ImportRow, first_line_of: dict, errors: list[str]) -> bool:
+    ok = True
+    for name, label in (("sku", "SKU"), ("barcode", "barcode")):
+        value = row.fields.get(name)
+        if not value:
+            continue
+        first = first_line_of[name].setdefault(value, row.line)
+        if first != row.line:
+            errors.append(
+                f"line {row.line}: {label} {value} appears more than once (first on line {first})"
+            )
+            ok = False
+    return ok

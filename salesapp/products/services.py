@@ -1,0 +1,275 @@
+"""Product logic: look-ups, search, create and update with per-tenant uniqueness of SKU
+and barcode, and applying a checked CSV import.
+
+The views, the point of sale and the CSV import all come through :class:`ProductService`,
+so the uniqueness rules and their messages live in one place.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ..forms import Form, FormError
+from .models import Product
+
+#: every field of a product that people set (the model's own names)
+PRODUCT_FIELDS = (
+    "sku",
+    "barcode",
+    "name",
+    "category",
+    "unit_price",
+    "cost",
+    "tax_rate",
+    "reorder_level",
+    "is_active",
+)
+#: the largest values the columns hold: Numeric(12, 2) and Numeric(12, 3)
+MAX_MONEY = Decimal("9999999999.99")
+MAX_QUANTITY = Decimal("999999999.999")
+ZERO = Decimal("0")
+
+
+def read_product_fields(form: Form, columns: Iterable[str] | None = None) -> dict:
+    """Read the product fields named in ``columns`` (all but ``is_active`` by default)
+    from ``form``; problems are collected in ``form.errors`` under the field's name.
+
+    The web form and the CSV import share these rules. ``is_active`` is read by the
+    caller: a checkbox on the web form, a yes/no cell in a CSV file.
+    """
+    wanted = set(PRODUCT_FIELDS if columns is None else columns)
+    fields: dict = {}
+    if "sku" in wanted:
+        fields["sku"] = form.text("sku", required=True, max_length=64)
+    if "barcode" in wanted:
+        fields["barcode"] = form.text("barcode", max_length=64) or None
+    if "name" in wanted:
+        fields["name"] = form.text("name", required=True, max_length=200)
+    if "category" in wanted:
+        fields["category"] = form.text("category", max_length=100)
+    if "unit_price" in wanted:
+        fields["unit_price"] = form.decimal("unit_price", places=2, minimum=ZERO, maximum=MAX_MONEY)
+    if "cost" in wanted:
+        fields["cost"] = form.decimal(
+            "cost", places=2, minimum=ZERO, maximum=MAX_MONEY, default=ZERO
+        )
+    if "tax_rate" in wanted:
+        fields["tax_rate"] = form.decimal(
+            "tax_rate", places=2, minimum=ZERO, maximum=Decimal("100"), default=ZERO
+        )
+    if "reorder_level" in wanted:
+        fields["reorder_level"] = form.decimal(
+            "reorder_level", places=3, minimum=ZERO, maximum=MAX_QUANTITY, default=ZERO
+        )
+    for name, value in fields.items():
+        if isinstance(value, str) and "\x00" in value:
+            form.errors[name] = "must not contain NUL characters"
+    return fields
+
+
+class ProductService:
+    """The products of one tenant, on that tenant's session."""
+
+    def __init__(self, dbsession, tenant_id: int):
+        self.db = dbsession
+        self.tenant_id = tenant_id
+
+    @classmethod
+    def factory(cls, context, request):
+        return cls(request.dbsession, request.tenant.id)
+
+    # -- look-ups --------------------------------------------------------------------
+    def get(self, product_id) -> Product | None:
+        """The product with this id (a UUID or its text), or None if unknown or malformed."""
+        try:
+            key = uuid.UUID(str(product_id))
+        except ValueError:
+            return None
+        return self.db.get(Product, (self.tenant_id, key))
+
+    def by_sku(self, sku: str) -> Product | None:
+        return self.db.scalars(select(Product).where(Product.sku == sku)).first()
+
+    def by_barcode(self, code: str) -> Product | None:
+        if not code:
+            return None
+        return self.db.scalars(select(Product).where(Product.barcode == code)).first()
+
+    def search(self, q, *, active_only=True, limit=20, offset=0) -> list[Product]:
+        """Products whose name contains ``q`` or whose SKU or barcode starts with it
+        (case-insensitive; exact SKU or barcode matches first). ``%`` and ``_`` in ``q``
+        match themselves."""
+        active = "yes" if active_only else "all"
+        return list(self.db.scalars(self._filtered(q, active=active).limit(limit).offset(offset)))
+
+    def listing(
+        self, q="", *, category="", active="all", limit=50, offset=0
+    ) -> tuple[list[Product], int]:
+        """One page of the product list and the number of matching products."""
+        query = self._filtered(q, category=category, active=active)
+        total = self.db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        return list(self.db.scalars(query.limit(limit).offset(offset))), total
+
+    def categories(self) -> list[str]:
+        """The categories in use, for the list's filter."""
+        query = select(Product.category).where(Product.category != "").distinct()
+        return list(self.db.scalars(query.order_by(Product.category)))
+
+    def all(self) -> list[Product]:
+        """Every product, by SKU (the CSV export)."""
+        return list(self.db.scalars(select(Product).order_by(Product.sku)))
+
+    def _filtered(self, q="", *, category="", active="all") -> Select:
+        query = select(Product)
+        q = (q or "").strip()
+        exact = None
+        if q:
+            query = query.where(
+                or_(
+                    Product.name.icontains(q, autoescape=True),
+                    Product.sku.istartswith(q, autoescape=True),
+                    Product.barcode.istartswith(q, autoescape=True),
+                )
+            )
+            exact = case((or_(Product.sku == q, Product.barcode == q), 0), else_=1)
+        if category:
+            query = query.where(Product.category == category)
+        if active == "yes":
+            query = query.where(Product.is_active.is_(True))
+        elif active == "no":
+            query = query.where(Product.is_active.is_(False))
+        order = [Product.name, Product.sku]
+        return query.order_by(*([exact] if exact is not None else []), *order)
+
+    # -- changes ---------------------------------------------------------------------
+    def create(self, **fields) -> Product:
+        """A new product; FormError names the field if its SKU or barcode is taken."""
+        fields = self._check_fields(fields)
+        fields.setdefault("barcode", None)
+        self._raise_conflicts(fields, exclude=None)
+        product = Product(tenant_id=self.tenant_id, **fields)
+        self._flush_guarded(fields, lambda: self.db.add(product))
+        return product
+
+    def update(self, product: Product, **fields) -> Product:
+        """Change ``product``; FormError names the field if its SKU or barcode is taken."""
+        fields = self._check_fields(fields)
+        self._raise_conflicts(fields, exclude=product)
+
+        def assign():
+            for name, value in fields.items():
+                setattr(product, name, value)
+
+        self._flush_guarded(fields, assign)
+        return product
+
+    def _check_fields(self, fields: dict) -> dict:
+        unknown = set(fields) - set(PRODUCT_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown product fields: {', '.join(sorted(unknown))}")
+        if "barcode" in fields:
+            fields["barcode"] = fields["barcode"] or None
+        return dict(fields)
+
+    def conflicts(self, fields: dict, exclude: Product | None = None) -> dict[str, str]:
+        """field -> message for a SKU or barcode another product of the tenant has."""
+        errors = {}
+        with self.db.no_autoflush:
+            sku = fields.get("sku")
+            other = self.by_sku(sku) if sku else None
+            if other is not None and other is not exclude:
+                errors["sku"] = f"SKU {sku} is already used by {other.name}"
+            code = fields.get("barcode")
+            other = self.by_barcode(code) if code else None
+            if other is not None and other is not exclude:
+                errors["barcode"] = f"Barcode {code} is already used by {other.name}"
+        return errors
+
+    def _raise_conflicts(self, fields, exclude):
+        errors = self.conflicts(fields, exclude)
+        if errors:
+            raise FormError(errors)
+
+    def _flush_guarded(self, fields: dict, change) -> None:
+        """Apply ``change`` and flush inside a savepoint: a unique violation that slipped
+        past :meth:`conflicts` (a concurrent insert) becomes a FormError, and the
+        request's transaction stays usable."""
+        try:
+            with self.db.begin_nested():
+                change()
+                self.db.flush()
+        except IntegrityError as exc:
+            raise FormError(_unique_violation_errors(exc, fields)) from exc
+
+    # -- CSV import ------------------------------------------------------------------
+    def import_conflicts(self, rows) -> list[str]:
+        """Problems only the database can show for checked CSV rows (``csvio.ImportRow``):
+        a barcode that another product, not changed by the file, already has."""
+        by_sku = {row.fields["sku"]: row for row in rows}
+        codes = {row.fields["barcode"]: row for row in rows if row.fields.get("barcode")}
+        errors = []
+        if codes:
+            holders = self.db.scalars(select(Product).where(Product.barcode.in_(codes)))
+            for holder in holders:
+                row = codes[holder.barcode]
+                if holder.sku == row.fields["sku"]:
+                    continue
+                moving = by_sku.get(holder.sku)
+                if moving is not None and "barcode" in moving.fields:
+                    continue  # the file gives the holder another barcode (or none)
+                errors.append(
+                    f"line {row.line}: barcode {holder.barcode} is already used by "
+                    f"{holder.name} (SKU {holder.sku})"
+                )
+        return errors
+
+    def apply_import(self, rows) -> tuple[int, int]:
+        """Create or update (by SKU) a product per checked row, all or nothing;
+        returns (created, updated). Call :meth:`import_conflicts` first."""
+        skus = [row.fields["sku"] for row in rows]
+        existing = {p.sku: p for p in self.db.scalars(select(Product).where(Product.sku.in_(skus)))}
+        created = updated = 0
+        try:
+            with self.db.begin_nested():
+                # free barcodes that change first, so two products can swap theirs
+                # (the unique constraint is checked row by row, not at commit)
+                for row in rows:
+                    product = existing.get(row.fields["sku"])
+                    if product is not None and product.barcode != row.fields.get(
+                        "barcode", product.barcode
+                    ):
+                        product.barcode = None
+                self.db.flush()
+                for row in rows:
+                    product = existing.get(row.fields["sku"])
+                    if product is None:
+                        self.db.add(Product(tenant_id=self.tenant_id, **row.fields))
+                        created += 1
+                    else:
+                        for name, value in row.fields.items():
+                            setattr(product, name, value)
+                        updated += 1
+                self.db.flush()
+        except IntegrityError as exc:
+            messages = _unique_violation_errors(exc, {})
+            raise FormError({"file": "; ".join(messages.values())}) from exc
+        return created, updated
+
+
+def _unique_violation_errors(exc: IntegrityError, fields: dict) -> dict[str, str]:
+    """field -> message for a unique violation the database reported."""
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
+    if constraint.endswith("_barcode"):
+        code = fields.get("barcode")
+        what = f"Barcode {code}" if code else "A barcode"
+        return {"barcode": f"{what} is already used by another product"}
+    if constraint.endswith("_sku"):
+        sku = fields.get("sku")
+        what = f"SKU {sku}" if sku else "An SKU"
+        return {"sku": f"{what} is already used by another product"}
+    return {"sku": "This product conflicts with another one saved at the same time; try again"}
