@@ -2,4 +2,6 @@
 
 
 def includeme(config):
-    pass
+    from .services import CustomerService
+
+    config.register_service_factory(CustomerService.factory, iface=CustomerService)
