@@ -17,20 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..forms import Form
-from .services import read_product_fields
+from .services import VALUE_FIELDS, read_product_fields
 
 #: the file's columns, in the export's order
-COLUMNS = (
-    "sku",
-    "barcode",
-    "name",
-    "category",
-    "unit_price",
-    "cost",
-    "tax_rate",
-    "reorder_level",
-    "active",
-)
+COLUMNS = (*VALUE_FIELDS, "active")
 REQUIRED_COLUMNS = ("sku", "name", "unit_price")
 TEXT_COLUMNS = frozenset({"sku", "barcode", "name", "category"})
 MAX_BYTES = 2 * 1024 * 1024

@@ -29,6 +29,8 @@ PRODUCT_FIELDS = (
     "reorder_level",
     "is_active",
 )
+#: the fields people type; ``is_active`` is a checkbox on the form, yes/no in a CSV file
+VALUE_FIELDS = PRODUCT_FIELDS[:-1]
 #: the largest values the columns hold: Numeric(12, 2) and Numeric(12, 3)
 MAX_MONEY = Decimal("9999999999.99")
 MAX_QUANTITY = Decimal("999999999.999")
@@ -172,9 +174,10 @@ class ProductService:
         unknown = set(fields) - set(PRODUCT_FIELDS)
         if unknown:
             raise TypeError(f"unknown product fields: {', '.join(sorted(unknown))}")
+        fields = dict(fields)
         if "barcode" in fields:
-            fields["barcode"] = fields["barcode"] or None
-        return dict(fields)
+            fields["barcode"] = fields["barcode"] or None  # no barcode is NULL, never ""
+        return fields
 
     def conflicts(self, fields: dict, exclude: Product | None = None) -> dict[str, str]:
         """field -> message for a SKU or barcode another product of the tenant has."""

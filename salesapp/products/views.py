@@ -16,20 +16,9 @@ from pyramid.view import view_config, view_defaults
 
 from ..forms import Form, FormError
 from . import csvio
-from .services import ProductService, read_product_fields
+from .services import VALUE_FIELDS, ProductService, read_product_fields
 
 PAGE_SIZE = 50
-#: the product form's text fields (and the model's attributes of the same names)
-FORM_FIELDS = (
-    "sku",
-    "barcode",
-    "name",
-    "category",
-    "unit_price",
-    "cost",
-    "tax_rate",
-    "reorder_level",
-)
 ACTIVE_FILTERS = ("all", "yes", "no")
 LABELS = {
     "sku": "SKU",
@@ -124,7 +113,7 @@ def product_values(product=None) -> dict:
     """The form's text values for ``product`` (or a new product's defaults)."""
     if product is None:
         return {"active": True}
-    values = {name: getattr(product, name) for name in FORM_FIELDS}
+    values = {name: getattr(product, name) for name in VALUE_FIELDS}
     values["barcode"] = product.barcode or ""
     values["active"] = product.is_active
     return values
@@ -146,7 +135,7 @@ def read_product_form(request, products: ProductService, exclude=None) -> dict:
 
 
 def posted_values(request) -> dict:
-    values = {name: request.POST.get(name, "") for name in FORM_FIELDS}
+    values = {name: request.POST.get(name, "") for name in VALUE_FIELDS}
     values["active"] = Form(request.POST).boolean("active")
     return values
 

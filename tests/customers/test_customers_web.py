@@ -17,17 +17,6 @@ GOOD = {
 }
 
 
-@pytest.fixture(params=["pooled", "dedicated"])
-def shop(request, staff):
-    """(tenant, clients by role) in a pooled and in a dedicated store."""
-    return staff(request.param)
-
-
-@pytest.fixture
-def pooled_shop(staff):
-    return staff("pooled")
-
-
 def create(client, **fields):
     """Create a customer as ``client``; returns its id (from the redirect)."""
     result = post(client, "/customers/new", {**GOOD, **fields}, status=303)

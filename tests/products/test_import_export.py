@@ -9,16 +9,6 @@ from salesapp.products import csvio
 from tests.products.helpers import count, post, rows
 
 
-@pytest.fixture(params=["pooled", "dedicated"])
-def shop(request, staff):
-    return staff(request.param)
-
-
-@pytest.fixture
-def pooled_shop(staff):
-    return staff("pooled")
-
-
 def upload(client, data: bytes, status, filename="products.csv"):
     return post(
         client, "/products/import", {}, upload_files=[("file", filename, data)], status=status

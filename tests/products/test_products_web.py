@@ -23,17 +23,6 @@ GOOD = {
 }
 
 
-@pytest.fixture(params=["pooled", "dedicated"])
-def shop(request, staff):
-    """(tenant, clients by role) in a pooled and in a dedicated store."""
-    return staff(request.param)
-
-
-@pytest.fixture
-def pooled_shop(staff):
-    return staff("pooled")
-
-
 def create(client, **fields):
     """Create a product through the form as ``client``; returns the response."""
     return post(client, "/products/new", {**GOOD, **fields}, status=303)
