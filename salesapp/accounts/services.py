@@ -1,19 +1,50 @@
-"""Account logic: password hashing, authentication, user and role creation."""
+"""Account logic: password hashing, authentication with throttling, and the Admin's
+user management (create, edit, reset a password) under the workspace's rules."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
+from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .models import ROLE_NAMES, Role, User, UserRole
 
+#: consecutive wrong passwords that lock an account, and for how long
+MAX_FAILED_LOGINS = 5
+LOCKOUT = dt.timedelta(minutes=15)
+ADMIN_ROLE = "Admin"
+
 
 class AccountError(ValueError):
-    """A refused account change; the message says what was wrong and what to do."""
+    """A refused account change; the message says what was wrong and what to do.
+
+    ``field`` names the form field the message belongs to (None: the whole form).
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class AccountLocked(Exception):
+    """Sign-in refused because of too many failed sign-ins, until ``until``."""
+
+    def __init__(self, until: dt.datetime, now: dt.datetime):
+        self.until = until
+        self.minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+        unit = "minute" if self.minutes == 1 else "minutes"
+        super().__init__(f"Too many failed sign-ins. Try again in {self.minutes} {unit}.")
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds, for the Retry-After header."""
+        return self.minutes * 60
 
 
 def make_password_hasher(settings) -> PasswordHasher:
@@ -28,27 +59,45 @@ MIN_PASSWORD_LENGTH = 10
 def check_password_policy(password: str, user: User | None = None) -> None:
     """At least 10 characters, at most 200, and not the username or e-mail."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+        raise AccountError(
+            f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", "password"
+        )
     if len(password) > 200:
-        raise AccountError("A password may have at most 200 characters.")
+        raise AccountError("A password may have at most 200 characters.", "password")
     if user is not None and password.lower() in {user.username, (user.email or "").lower()}:
-        raise AccountError("A password must not be your username or e-mail.")
+        raise AccountError("A password must not be your username or e-mail.", "password")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 class AccountService:
-    """Users and roles of one tenant, on that tenant's session."""
+    """Users and roles of one tenant, on that tenant's session.
 
-    def __init__(self, dbsession, tenant_id: int, hasher: PasswordHasher):
+    ``max_users`` is the tenant's limit of active users; None (console tools, seeding)
+    means the caller enforces its own rules.
+    """
+
+    def __init__(
+        self, dbsession, tenant_id: int, hasher: PasswordHasher, max_users: int | None = None
+    ):
         self.db = dbsession
         self.tenant_id = tenant_id
         self.hasher = hasher
+        self.max_users = max_users
         # Verifying against this when no user matches costs the same time as a real
         # check, so response time does not tell which usernames exist.
         self._dummy_hash = None
 
     @classmethod
     def factory(cls, context, request):
-        return cls(request.dbsession, request.tenant.id, request.registry.password_hasher)
+        return cls(
+            request.dbsession,
+            request.tenant.id,
+            request.registry.password_hasher,
+            max_users=request.tenant.max_users,
+        )
 
     # -- queries ---------------------------------------------------------------------
     def get_user(self, user_id) -> User | None:
@@ -69,21 +118,61 @@ class AccountService:
     def user_count(self) -> int:
         return self.db.scalar(select(func.count()).select_from(User))
 
+    def users(self) -> list[User]:
+        """Every user of the workspace, by username."""
+        return list(self.db.scalars(select(User).order_by(User.username)))
+
+    def active_user_count(self) -> int:
+        return self.db.scalar(select(func.count()).select_from(User).where(User.is_active))
+
     # -- authentication --------------------------------------------------------------
     def authenticate(self, login: str, password: str) -> User | None:
-        """The active user with this username or e-mail and password, else None."""
+        """The active user with this username or e-mail and password, else None.
+
+        Raises :class:`AccountLocked` while the account is locked (even for the right
+        password) and at the failure that locks it: ``MAX_FAILED_LOGINS`` consecutive
+        wrong passwords lock it for ``LOCKOUT``. The counter is written on the request's
+        session, so the caller must let the transaction commit although sign-in failed.
+        """
         user = self.find_by_login(login)
         if user is None or not user.is_active:
             self._burn_time(password)
             return None
+        now = _now()
+        if user.locked_until is not None:
+            if user.locked_until > now:
+                self._burn_time(password)
+                raise AccountLocked(user.locked_until, now)
+            # the lock has run out: a fresh series of attempts
+            user.failed_logins = 0
+            user.locked_until = None
+            self.db.flush()
         try:
             self.hasher.verify(user.password_hash, password or "")
         except (VerificationError, InvalidHashError):
+            self._count_failure(user, now)
             return None
         if self.hasher.check_needs_rehash(user.password_hash):
             user.password_hash = self.hasher.hash(password)
-        user.last_login_at = dt.datetime.now(dt.UTC)
+        user.failed_logins = 0
+        user.locked_until = None
+        user.last_login_at = now
         return user
+
+    def _count_failure(self, user: User, now: dt.datetime) -> None:
+        # one UPDATE ... RETURNING, so concurrent wrong guesses cannot lose a count
+        failures = self.db.execute(
+            update(User)
+            .where(User.tenant_id == self.tenant_id, User.id == user.id)
+            .values(failed_logins=User.failed_logins + 1)
+            .returning(User.failed_logins),
+            execution_options={"synchronize_session": False},
+        ).scalar_one()
+        set_committed_value(user, "failed_logins", failures)
+        if failures >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            self.db.flush()
+            raise AccountLocked(user.locked_until, now)
 
     def _burn_time(self, password: str) -> None:
         if self._dummy_hash is None:
@@ -115,10 +204,8 @@ class AccountService:
     ) -> User:
         username = username.strip().lower()
         email = email.strip().lower() if email else None
-        if self.db.scalar(select(User.id).where(User.username == username)) is not None:
-            raise AccountError(f"username {username!r} is taken in this workspace")
-        if email and self.db.scalar(select(User.id).where(User.email == email)) is not None:
-            raise AccountError(f"e-mail {email!r} belongs to another user of this workspace")
+        self._check_roles(roles)
+        self._check_unique(username=username, email=email)
         user = User(
             tenant_id=self.tenant_id,
             username=username,
@@ -129,14 +216,98 @@ class AccountService:
         )
         self.db.add(user)
         self.db.flush()
-        known = self.ensure_roles()
-        for name in roles:
-            if name not in known:
-                raise AccountError(f"unknown role {name!r}; roles are {', '.join(ROLE_NAMES)}")
-            self.db.add(UserRole(tenant_id=self.tenant_id, user_id=user.id, role_id=known[name].id))
-        self.db.flush()
-        self.db.expire(user, ["roles"])
+        self._set_roles(user, roles)
         return user
+
+    def add_user(
+        self,
+        *,
+        username: str,
+        full_name: str,
+        email: str | None,
+        roles: Iterable[str],
+        password: str,
+    ) -> User:
+        """An Admin creates a user with a temporary password, to be changed at the next
+        sign-in. Refused (nothing written) past the workspace's max users."""
+        roles = tuple(roles)
+        if not roles:
+            raise AccountError("Choose at least one role.", "roles")
+        self._lock_users()
+        self._check_room()
+        check_password_policy(password, User(username=username.strip().lower(), email=email))
+        return self.create_user(
+            username=username,
+            password=password,
+            email=email,
+            full_name=full_name,
+            roles=roles,
+            must_change_password=True,
+        )
+
+    def update_user(
+        self,
+        user: User,
+        *,
+        full_name: str,
+        email: str | None,
+        roles: Iterable[str],
+        active: bool,
+        actor: User | None = None,
+    ) -> None:
+        """An Admin (``actor``) edits a user. Every rule is checked before anything is
+        written: at least one role; no Admin deactivates themselves or drops their own
+        Admin role; the last active Admin stays an active Admin; reactivating respects
+        max users; the e-mail stays unique."""
+        roles = frozenset(roles)
+        email = email.strip().lower() if email else None
+        if not roles:
+            raise AccountError("Choose at least one role.", "roles")
+        self._check_roles(roles)
+        self._lock_users()
+        self.db.refresh(user)  # the locked, current state (another Admin may have acted)
+        self.db.expire(user, ["roles"])
+        loses_admin = ADMIN_ROLE in user.role_names and ADMIN_ROLE not in roles
+        if actor is not None and actor.id == user.id:
+            if not active:
+                raise AccountError(
+                    "You cannot deactivate your own account; another Admin must do it.",
+                    "active",
+                )
+            if loses_admin:
+                raise AccountError(
+                    "You cannot remove your own Admin role; another Admin must do it.", "roles"
+                )
+        if user.is_active and ADMIN_ROLE in user.role_names and (loses_admin or not active):
+            if self._other_active_admins(user) == 0:
+                raise AccountError(
+                    f"{user.username} is the last active Admin of this workspace; make "
+                    "another user an Admin first.",
+                    "roles" if active else "active",
+                )
+        if active and not user.is_active:
+            self._check_room()
+        self._check_unique(email=email, exclude=user)
+        user.full_name = full_name
+        user.email = email
+        user.is_active = active
+        self.db.flush()
+        if roles != user.role_names:
+            self.db.execute(
+                delete(UserRole).where(
+                    UserRole.tenant_id == self.tenant_id, UserRole.user_id == user.id
+                ),
+                execution_options={"synchronize_session": False},
+            )
+            self._set_roles(user, roles)
+
+    def reset_password(self, user: User, password: str, *, actor: User | None = None) -> None:
+        """An Admin gives ``user`` a temporary password, to be changed at the next
+        sign-in; this also lifts a sign-in lock."""
+        if actor is not None and actor.id == user.id:
+            raise AccountError("Change your own password on the Change password page.", "password")
+        check_password_policy(password, user)
+        self.set_password(user, password, must_change=True)
 
     def change_password(self, user: User, current: str, new: str, confirm: str) -> None:
         """A user's own change: the current password, then a new one twice."""
@@ -152,5 +323,57 @@ class AccountService:
         self.set_password(user, new)
 
     def set_password(self, user: User, password: str, *, must_change: bool = False) -> None:
+        """A new password; a new password also ends any sign-in lock."""
         user.password_hash = self.hasher.hash(password)
         user.must_change_password = must_change
+        user.failed_logins = 0
+        user.locked_until = None
+
+    # -- rules -----------------------------------------------------------------------
+    def _lock_users(self) -> None:
+        """Serialise user changes within the tenant (row locks on its roles), so two
+        Admins acting at once cannot both pass the max-users or last-Admin check."""
+        self.db.execute(select(Role.id).order_by(Role.id).with_for_update())
+
+    def _check_room(self) -> None:
+        if self.max_users is not None and self.active_user_count() >= self.max_users:
+            raise AccountError(
+                f"This workspace allows {self.max_users} active users; deactivate one or ask "
+                "the operator to raise the limit."
+            )
+
+    def _check_roles(self, roles: Iterable[str]) -> None:
+        unknown = sorted(set(roles) - set(ROLE_NAMES))
+        if unknown:
+            raise AccountError(
+                f"unknown role {unknown[0]!r}; roles are {', '.join(ROLE_NAMES)}", "roles"
+            )
+
+    def _check_unique(
+        self, *, username: str | None = None, email: str | None = None, exclude: User | None = None
+    ) -> None:
+        others = select(User.id)
+        if exclude is not None:
+            others = others.where(User.id != exclude.id)
+        if username and self.db.scalar(others.where(User.username == username)) is not None:
+            raise AccountError(f"username {username!r} is taken in this workspace", "username")
+        if email and self.db.scalar(others.where(User.email == email)) is not None:
+            raise AccountError(
+                f"e-mail {email!r} belongs to another user of this workspace", "email"
+            )
+
+    def _other_active_admins(self, user: User) -> int:
+        return self.db.scalar(
+            select(func.count())
+            .select_from(User)
+            .join(UserRole, (UserRole.tenant_id == User.tenant_id) & (UserRole.user_id == User.id))
+            .join(Role, (Role.tenant_id == UserRole.tenant_id) & (Role.id == UserRole.role_id))
+            .where(Role.name == ADMIN_ROLE, User.is_active, User.id != user.id)
+        )
+
+    def _set_roles(self, user: User, roles: Iterable[str]) -> None:
+        known = self.ensure_roles()
+        for name in sorted(set(roles)):
+            self.db.add(UserRole(tenant_id=self.tenant_id, user_id=user.id, role_id=known[name].id))
+        self.db.flush()
+        self.db.expire(user, ["roles"])

@@ -1,12 +1,17 @@
-"""Sign-in, sign-out and the signed-in home page of a tenant's workspace."""
+"""Sign-in (throttled), sign-out, one's own password, and the Admin's user pages."""
 
 from __future__ import annotations
 
-from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
+import datetime as dt
+
+from pyramid.httpexceptions import HTTPFound, HTTPNotFound, HTTPSeeOther
 from pyramid.security import forget, remember
 from pyramid.view import view_config, view_defaults
 
-from .services import AccountError, AccountService
+from ..forms import FormError
+from .forms import parse_new_user, parse_password_reset, parse_user_edit
+from .models import ROLE_NAMES
+from .services import AccountError, AccountLocked, AccountService
 
 
 @view_defaults(route_name="accounts.login", renderer="accounts/login.jinja2")
@@ -25,13 +30,20 @@ class LoginView:
 
     @view_config(request_method="POST")
     def post(self):
+        # A refused sign-in is rendered, never raised: pyramid_tm then commits, and the
+        # failure count the service wrote survives.
         request = self.request
         login = request.POST.get("username", "").strip()
         password = request.POST.get("password", "")
         if not login or not password:
             request.response.status_int = 400
             return self._form("Enter your username (or e-mail) and your password.", login)
-        user = request.find_service(AccountService).authenticate(login, password)
+        try:
+            user = request.find_service(AccountService).authenticate(login, password)
+        except AccountLocked as locked:
+            request.response.status_int = 429
+            request.response.headers["Retry-After"] = str(locked.retry_after)
+            return self._form(str(locked), login)
         if user is None:
             request.response.status_int = 400
             return self._form("Wrong username or password.", login)
@@ -83,3 +95,154 @@ class PasswordView:
             return {"error": str(exc), "forced": forced}
         request.session.flash("Your password was changed.")
         return HTTPSeeOther(location=request.route_url("home"))
+
+
+# -- the Admin's user pages ----------------------------------------------------------
+def _refused(request, errors: dict) -> dict:
+    """A refused change: 400, and the transaction is rolled back whatever was flushed."""
+    request.response.status_int = 400
+    request.tm.doom()
+    return errors
+
+
+def _errors(exc: FormError | AccountError) -> dict:
+    """Field name -> message ("form" for a message about the whole form)."""
+    if isinstance(exc, FormError):
+        return exc.errors
+    return {exc.field or "form": str(exc)}
+
+
+def _typed(request, *names: str) -> dict:
+    """What was typed (never a password), to show again with the errors."""
+    values = {name: request.POST.get(name, "") for name in names}
+    values["roles"] = request.POST.getall("roles")
+    values["active"] = bool(request.POST.get("active"))
+    return values
+
+
+@view_config(
+    route_name="users.list",
+    renderer="accounts/users.jinja2",
+    permission="users.manage",
+    request_method="GET",
+)
+def users_list(request):
+    accounts = request.find_service(AccountService)
+    return {
+        "users": accounts.users(),
+        "active_count": accounts.active_user_count(),
+        "max_users": request.tenant.max_users,
+        "now": dt.datetime.now(dt.UTC),
+    }
+
+
+@view_defaults(
+    route_name="users.new", renderer="accounts/user_new.jinja2", permission="users.manage"
+)
+class UserNewView:
+    """Create a user with a temporary password (changed at the first sign-in)."""
+
+    def __init__(self, request):
+        self.request = request
+        self.accounts = request.find_service(AccountService)
+
+    def _page(self, values=None, errors=None):
+        return {
+            "values": values or {"roles": ["Cashiers"]},
+            "errors": errors or {},
+            "role_names": ROLE_NAMES,
+        }
+
+    @view_config(request_method="GET")
+    def get(self):
+        return self._page()
+
+    @view_config(request_method="POST")
+    def post(self):
+        request = self.request
+        values = _typed(request, "username", "full_name", "email")
+        try:
+            fields = parse_new_user(request.POST)
+            user = self.accounts.add_user(
+                username=fields.username,
+                full_name=fields.full_name,
+                email=fields.email,
+                roles=fields.roles,
+                password=fields.password,
+            )
+        except (FormError, AccountError) as exc:
+            return _refused(request, self._page(values, _errors(exc)))
+        request.session.flash(
+            f"Created {user.username}; they must change the temporary password at their "
+            "first sign-in."
+        )
+        return HTTPSeeOther(location=request.route_url("users.list"))
+
+
+@view_defaults(
+    route_name="users.edit", renderer="accounts/user_edit.jinja2", permission="users.manage"
+)
+class UserEditView:
+    """Edit a user (name, e-mail, roles, active) or give them a new temporary password."""
+
+    def __init__(self, request):
+        self.request = request
+        self.accounts = request.find_service(AccountService)
+        self.user = self.accounts.get_user(request.matchdict["id"])
+        if self.user is None:
+            raise HTTPNotFound()
+
+    def _page(self, values=None, errors=None, password_errors=None):
+        user = self.user
+        if values is None:
+            values = {
+                "full_name": user.full_name,
+                "email": user.email or "",
+                "roles": sorted(user.role_names),
+                "active": user.is_active,
+            }
+        return {
+            "user": user,
+            "values": values,
+            "errors": errors or {},
+            "password_errors": password_errors or {},
+            "role_names": ROLE_NAMES,
+            "is_self": user.id == self.request.user.id,
+        }
+
+    @view_config(request_method="GET")
+    def get(self):
+        return self._page()
+
+    @view_config(request_method="POST")
+    def save(self):
+        request = self.request
+        values = _typed(request, "full_name", "email")
+        try:
+            fields = parse_user_edit(request.POST, self.user.username)
+            self.accounts.update_user(
+                self.user,
+                full_name=fields.full_name,
+                email=fields.email,
+                roles=fields.roles,
+                active=fields.active,
+                actor=request.user,
+            )
+        except (FormError, AccountError) as exc:
+            return _refused(request, self._page(values, _errors(exc)))
+        request.session.flash(f"Saved {self.user.username}.")
+        return HTTPSeeOther(location=request.route_url("users.list"))
+
+    @view_config(request_method="POST", request_param="action=reset-password")
+    def reset_password(self):
+        request = self.request
+        try:
+            password = parse_password_reset(request.POST)
+            self.accounts.reset_password(self.user, password, actor=request.user)
+        except (FormError, AccountError) as exc:
+            return _refused(request, self._page(password_errors=_errors(exc)))
+        request.session.flash(
+            f"{self.user.username} has a new temporary password; they must change it at "
+            "their next sign-in."
+        )
+        return HTTPSeeOther(location=request.route_url("users.list"))
