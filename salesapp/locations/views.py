@@ -1,0 +1,120 @@
+"""The Admin's location pages; they exist only for multi-location tenants."""
+
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.view import view_config, view_defaults
+
+from ..forms import FormError
+from .forms import parse_location
+from .services import LocationError, LocationService
+
+ADMIN_ONLY = {"permission": "locations.manage", "multi_location": True}
+
+
+def _refused(request, page: dict) -> dict:
+    """A refused change: 400, and the transaction is rolled back whatever was flushed."""
+    request.response.status_int = 400
+    request.tm.doom()
+    return page
+
+
+def _errors(exc: FormError | LocationError) -> dict:
+    """Field name -> message ("form" for a message about the whole form)."""
+    if isinstance(exc, FormError):
+        return exc.errors
+    return {exc.field or "form": str(exc)}
+
+
+def _values(request) -> dict:
+    return {
+        "name": request.POST.get("name", ""),
+        "address": request.POST.get("address", ""),
+        "active": bool(request.POST.get("active")),
+    }
+
+
+@view_config(
+    route_name="locations.list",
+    renderer="locations/list.jinja2",
+    request_method="GET",
+    **ADMIN_ONLY,
+)
+def locations_list(request):
+    return {
+        "locations": request.find_service(LocationService).all(),
+    }
+
+
+@view_defaults(route_name="locations.new", renderer="locations/new.jinja2", **ADMIN_ONLY)
+class LocationNewView:
+    def __init__(self, request):
+        self.request = request
+
+    @view_config(request_method="GET")
+    def get(self):
+        return {"values": {"name": "", "address": ""}, "errors": {}}
+
+    @view_config(request_method="POST")
+    def post(self):
+        request = self.request
+        values = _values(request)
+        try:
+            fields = parse_location(request.POST, with_active=False)
+            location = request.find_service(LocationService).create(
+                name=fields.name, address=fields.address
+            )
+        except (FormError, LocationError) as exc:
+            return _refused(request, {"values": values, "errors": _errors(exc)})
+        request.session.flash(f"Created location {location.name}.")
+        return HTTPSeeOther(location=request.route_url("locations.list"))
+
+
+@view_defaults(route_name="locations.edit", renderer="locations/edit.jinja2", **ADMIN_ONLY)
+class LocationEditView:
+    """Rename, readdress, (de)activate a location, or make it the default."""
+
+    def __init__(self, request):
+        self.request = request
+        self.locations = request.find_service(LocationService)
+        self.location = self.locations.get(request.matchdict["id"])
+        if self.location is None:
+            raise HTTPNotFound()
+
+    def _page(self, values=None, errors=None):
+        location = self.location
+        if values is None:
+            values = {
+                "name": location.name,
+                "address": location.address,
+                "active": location.is_active,
+            }
+        return {"location": location, "values": values, "errors": errors or {}}
+
+    @view_config(request_method="GET")
+    def get(self):
+        return self._page()
+
+    @view_config(request_method="POST")
+    def save(self):
+        request = self.request
+        values = _values(request)
+        try:
+            fields = parse_location(request.POST, with_active=True)
+            self.locations.update(
+                self.location, name=fields.name, address=fields.address, active=fields.active
+            )
+        except (FormError, LocationError) as exc:
+            return _refused(request, self._page(values, _errors(exc)))
+        request.session.flash(f"Saved location {self.location.name}.")
+        return HTTPSeeOther(location=request.route_url("locations.list"))
+
+    @view_config(request_method="POST", request_param="action=make-default")
+    def make_default(self):
+        request = self.request
+        try:
+            self.locations.make_default(self.location)
+        except LocationError as exc:
+            return _refused(request, self._page(errors=_errors(exc)))
+        request.session.flash(f"{self.location.name} is now the default location.")
+        return HTTPSeeOther(location=request.route_url("locations.list"))
