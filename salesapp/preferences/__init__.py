@@ -2,4 +2,6 @@
 
 
 def includeme(config):
-    pass
+    from .services import SettingsService
+
+    config.register_service_factory(SettingsService.factory, iface=SettingsService)

@@ -1,0 +1,43 @@
+"""A tenant's workspace settings: read by the point of sale, changed by an Admin."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert
+
+from .models import WorkspaceSettings
+
+
+class SettingsService:
+    """The one settings row of a tenant, on that tenant's session."""
+
+    def __init__(self, dbsession, tenant_id: int):
+        self.db = dbsession
+        self.tenant_id = tenant_id
+
+    @classmethod
+    def factory(cls, context, request):
+        return cls(request.dbsession, request.tenant.id)
+
+    def get(self) -> WorkspaceSettings:
+        """The tenant's settings; the row is created with the defaults if missing
+        (ON CONFLICT DO NOTHING: two requests creating it at once both succeed)."""
+        row = self.db.get(WorkspaceSettings, self.tenant_id)
+        if row is None:
+            self.db.execute(
+                insert(WorkspaceSettings)
+                .values(tenant_id=self.tenant_id)
+                .on_conflict_do_nothing(index_elements=["tenant_id"])
+            )
+            row = self.db.get(WorkspaceSettings, self.tenant_id)
+        return row
+
+    def update(
+        self, *, allow_negative_stock: bool, currency: str, receipt_footer: str
+    ) -> WorkspaceSettings:
+        """Save validated values (see :func:`.forms.parse_settings`)."""
+        row = self.get()
+        row.allow_negative_stock = allow_negative_stock
+        row.currency = currency
+        row.receipt_footer = receipt_footer
+        self.db.flush()
+        return row

@@ -1,0 +1,53 @@
+"""The Admin's workspace settings page."""
+
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.view import view_config, view_defaults
+
+from ..forms import FormError
+from .forms import parse_settings
+from .services import SettingsService
+
+
+@view_defaults(
+    route_name="settings", renderer="preferences/settings.jinja2", permission="settings.manage"
+)
+class SettingsView:
+    def __init__(self, request):
+        self.request = request
+        self.settings = request.find_service(SettingsService)
+
+    @view_config(request_method="GET")
+    def get(self):
+        row = self.settings.get()
+        return {
+            "values": {
+                "allow_negative_stock": row.allow_negative_stock,
+                "currency": row.currency,
+                "receipt_footer": row.receipt_footer,
+            },
+            "errors": {},
+        }
+
+    @view_config(request_method="POST")
+    def post(self):
+        request = self.request
+        try:
+            fields = parse_settings(request.POST)
+        except FormError as exc:
+            request.response.status_int = 400
+            request.tm.doom()
+            values = {
+                "allow_negative_stock": bool(request.POST.get("allow_negative_stock")),
+                "currency": request.POST.get("currency", ""),
+                "receipt_footer": request.POST.get("receipt_footer", ""),
+            }
+            return {"values": values, "errors": exc.errors}
+        self.settings.update(
+            allow_negative_stock=fields.allow_negative_stock,
+            currency=fields.currency,
+            receipt_footer=fields.receipt_footer,
+        )
+        request.session.flash("Settings saved.")
+        return HTTPSeeOther(location=request.route_url("settings"))
