@@ -1,4 +1,5 @@
 """Customers of a tenant."""
+
 from __future__ import annotations
 
 import datetime as dt

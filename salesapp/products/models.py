@@ -1,4 +1,5 @@
 """Products of a tenant's catalogue."""
+
 from __future__ import annotations
 
 import datetime as dt
