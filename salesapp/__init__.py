@@ -22,6 +22,7 @@ def make_app(settings: Settings):
         config.add_settings({"jinja2.filters": "qty = salesapp.formatting:quantity"})
         config.include("pyramid_jinja2")
         config.add_jinja2_search_path("salesapp:templates", name=".jinja2")
+        config.add_settings({"tm.commit_veto": "salesapp.db.commit_veto"})
         config.include("pyramid_tm")
         config.include("pyramid_services")
         config.include(".db")  # request.dbsession, joined to pyramid_tm

@@ -87,5 +87,16 @@ def dbsession_for_request(request) -> Session:
     return session
 
 
+#: a view sets this in request.environ to keep what it wrote although it answers an error
+KEEP_WRITES = "salesapp.keep_writes"
+
+
+def commit_veto(request, response) -> bool:
+    """pyramid_tm's veto: roll back every request answered with an error status, so a
+    refused form can never commit half of what it started; a view that must keep its
+    writes on an error (the failed sign-in counter) says so with KEEP_WRITES."""
+    return response.status_int >= 400 and not request.environ.get(KEEP_WRITES)
+
+
 def includeme(config):
     config.add_request_method(dbsession_for_request, "dbsession", reify=True)

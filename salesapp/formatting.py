@@ -1,4 +1,5 @@
 """Template filters for numbers people read."""
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -8,6 +8,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPNotFound, HTTPSeeOther
 from pyramid.security import forget, remember
 from pyramid.view import view_config, view_defaults
 
+from ..db import KEEP_WRITES
 from ..forms import FormError
 from .forms import parse_new_user, parse_password_reset, parse_user_edit
 from .models import ROLE_NAMES
@@ -30,9 +31,10 @@ class LoginView:
 
     @view_config(request_method="POST")
     def post(self):
-        # A refused sign-in is rendered, never raised: pyramid_tm then commits, and the
-        # failure count the service wrote survives.
+        # A refused sign-in answers 400 or 429 but keeps what the service wrote (the
+        # failure count): pyramid_tm's veto rolls back other error responses.
         request = self.request
+        request.environ[KEEP_WRITES] = True
         login = request.POST.get("username", "").strip()
         password = request.POST.get("password", "")
         if not login or not password:

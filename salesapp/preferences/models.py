@@ -1,4 +1,5 @@
 """A tenant's workspace settings: one row per tenant."""
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Text
