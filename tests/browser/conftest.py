@@ -4,6 +4,7 @@ Debian's Chromium (/usr/bin/chromium; no browser download). Tenant hosts are
 
 Run with `pytest -m browser` (the default run leaves them out: they need chromium,
 which .ci/run installs)."""
+
 import os
 import shutil
 import threading
@@ -46,8 +47,14 @@ def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield browser
         browser.close()

@@ -1,5 +1,6 @@
 """Sign-in, a complete sale with two payment methods and its receipt, and a Cashier's
 forbidden page, in a real browser."""
+
 import re
 
 from playwright.sync_api import expect
@@ -33,8 +34,10 @@ def test_a_complete_sale_with_two_payment_methods_and_its_receipt(
     cashier, cashier_pw = make_user(tenant, ("Cashiers",))
 
     sign_in(page, url_for, tenant, manager, manager_pw)
-    for sku, name, price, tax, barcode in (("TEA", "Green tea 100g", "4.50", "16", "5012345678900"),
-                                           ("CUP", "Cup", "3.00", "0", "")):
+    for sku, name, price, tax, barcode in (
+        ("TEA", "Green tea 100g", "4.50", "16", "5012345678900"),
+        ("CUP", "Cup", "3.00", "0", ""),
+    ):
         page.goto(url_for(tenant, "/products/new"))
         page.fill("input[name=sku]", sku)
         page.fill("input[name=name]", name)

@@ -1,7 +1,6 @@
 """The point of sale and the sales pages, through the web app, for each role, in a
 pooled and in a dedicated tenant."""
 
-
 import pytest
 from sqlalchemy import text
 

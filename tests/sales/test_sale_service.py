@@ -269,8 +269,16 @@ def test_cashiers_see_only_their_own_sales(shop):
         assert shop.sales(db, sees_all=False).get(sale_id) is not None  # the seller's own
 
 
-@pytest.mark.parametrize("value, text", [(D("20"), "20"), (D("20.000"), "20"), (D("2.500"), "2.5"),
-                                         (D("-0.000"), "0"), (D("0.125"), "0.125")])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (D("20"), "20"),
+        (D("20.000"), "20"),
+        (D("2.500"), "2.5"),
+        (D("-0.000"), "0"),
+        (D("0.125"), "0.125"),
+    ],
+)
 def test_quantities_print_without_exponents_or_trailing_zeros(value, text):
     from salesapp.formatting import quantity
 

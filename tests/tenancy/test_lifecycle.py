@@ -83,7 +83,13 @@ def test_delete_pooled_removes_only_its_rows(catalog, make_tenant, server_admin_
     tenant = make_tenant(demo_data=True)
     result = lifecycle.delete_tenant(catalog, tenant.slug)
     deleted = {k: v for k, v in result["rows_deleted"].items() if v}
-    assert deleted == {"user_roles": 3, "locations": 1, "roles": 3, "users": 3, "workspace_settings": 1}
+    assert deleted == {
+        "user_roles": 3,
+        "locations": 1,
+        "roles": 3,
+        "users": 3,
+        "workspace_settings": 1,
+    }
     with pytest.raises(NotFound):
         lifecycle.show_tenant(catalog, tenant.slug)
     pool = urls.with_database(server_admin_url, catalog.settings.database_name("pool1"))
