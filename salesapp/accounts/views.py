@@ -10,6 +10,7 @@ from pyramid.view import view_config, view_defaults
 
 from ..db import KEEP_WRITES
 from ..forms import FormError
+from ..pages import field_errors, refuse
 from .forms import parse_new_user, parse_password_reset, parse_user_edit
 from .models import ROLE_NAMES
 from .services import AccountError, AccountLocked, AccountService
@@ -100,20 +101,6 @@ class PasswordView:
 
 
 # -- the Admin's user pages ----------------------------------------------------------
-def _refused(request, errors: dict) -> dict:
-    """A refused change: 400, and the transaction is rolled back whatever was flushed."""
-    request.response.status_int = 400
-    request.tm.doom()
-    return errors
-
-
-def _errors(exc: FormError | AccountError) -> dict:
-    """Field name -> message ("form" for a message about the whole form)."""
-    if isinstance(exc, FormError):
-        return exc.errors
-    return {exc.field or "form": str(exc)}
-
-
 def _typed(request, *names: str) -> dict:
     """What was typed (never a password), to show again with the errors."""
     values = {name: request.POST.get(name, "") for name in names}
@@ -173,7 +160,7 @@ class UserNewView:
                 password=fields.password,
             )
         except (FormError, AccountError) as exc:
-            return _refused(request, self._page(values, _errors(exc)))
+            return refuse(request, self._page(values, field_errors(exc)))
         request.session.flash(
             f"Created {user.username}; they must change the temporary password at their "
             "first sign-in."
@@ -231,7 +218,7 @@ class UserEditView:
                 actor=request.user,
             )
         except (FormError, AccountError) as exc:
-            return _refused(request, self._page(values, _errors(exc)))
+            return refuse(request, self._page(values, field_errors(exc)))
         request.session.flash(f"Saved {self.user.username}.")
         return HTTPSeeOther(location=request.route_url("users.list"))
 
@@ -242,7 +229,7 @@ class UserEditView:
             password = parse_password_reset(request.POST)
             self.accounts.reset_password(self.user, password, actor=request.user)
         except (FormError, AccountError) as exc:
-            return _refused(request, self._page(password_errors=_errors(exc)))
+            return refuse(request, self._page(password_errors=field_errors(exc)))
         request.session.flash(
             f"{self.user.username} has a new temporary password; they must change it at "
             "their next sign-in."

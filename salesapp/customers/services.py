@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import lazyload
 
 from ..forms import Form
 from ..sales.models import Sale
+from ..services import TenantService
 from .models import Customer
 
 CUSTOMER_FIELDS = ("name", "phone", "email", "notes")
@@ -34,24 +34,10 @@ def read_customer_fields(form: Form) -> dict:
     return fields
 
 
-class CustomerService:
+class CustomerService(TenantService):
     """The customers of one tenant, on that tenant's session."""
 
-    def __init__(self, dbsession, tenant_id: int):
-        self.db = dbsession
-        self.tenant_id = tenant_id
-
-    @classmethod
-    def factory(cls, context, request):
-        return cls(request.dbsession, request.tenant.id)
-
-    def get(self, customer_id) -> Customer | None:
-        """The customer with this id (a UUID or its text), or None if unknown or malformed."""
-        try:
-            key = uuid.UUID(str(customer_id))
-        except ValueError:
-            return None
-        return self.db.get(Customer, (self.tenant_id, key))
+    model = Customer
 
     def search(self, q, limit=20, offset=0) -> list[Customer]:
         """Customers whose name, phone or e-mail contains ``q`` (case-insensitive; ``%``

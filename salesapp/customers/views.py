@@ -7,7 +7,7 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
 from ..forms import Form, FormError
-from ..products.views import PAGE_SIZE, labelled, pager, read_page, refuse
+from ..pages import PAGE_SIZE, labelled, pager, read_page, refuse
 from .services import CUSTOMER_FIELDS, CustomerService, read_customer_fields
 
 LABELS = {

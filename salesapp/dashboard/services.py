@@ -8,17 +8,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from ..sales.models import Sale, SaleLine
+from ..services import TenantService
 
 
-class DashboardService:
-    def __init__(self, dbsession, tenant_id: int):
-        self.db = dbsession
-        self.tenant_id = tenant_id
-
-    @classmethod
-    def factory(cls, context, request):
-        return cls(request.dbsession, request.tenant.id)
-
+class DashboardService(TenantService):
     @staticmethod
     def day_start(day: dt.date) -> dt.datetime:
         # Days are UTC days until tenants have a time zone setting.

@@ -6,10 +6,9 @@ default cannot be deactivated, and only an active location can become the defaul
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy import func, select, update
 
+from ..services import TenantService
 from .models import Location
 
 
@@ -21,25 +20,12 @@ class LocationError(ValueError):
         self.field = field
 
 
-class LocationService:
+class LocationService(TenantService):
     """The locations of one tenant, on that tenant's session."""
 
-    def __init__(self, dbsession, tenant_id: int):
-        self.db = dbsession
-        self.tenant_id = tenant_id
-
-    @classmethod
-    def factory(cls, context, request):
-        return cls(request.dbsession, request.tenant.id)
+    model = Location
 
     # -- queries ---------------------------------------------------------------------
-    def get(self, location_id) -> Location | None:
-        """The location with this id (a UUID or its text), or None."""
-        try:
-            key = uuid.UUID(str(location_id))
-        except ValueError:
-            return None
-        return self.db.get(Location, (self.tenant_id, key))
 
     def default(self) -> Location:
         """The default location. Should a damaged workspace have none, the first active

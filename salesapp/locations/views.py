@@ -6,24 +6,11 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
 from ..forms import FormError
+from ..pages import field_errors, refuse
 from .forms import parse_location
 from .services import LocationError, LocationService
 
 ADMIN_ONLY = {"permission": "locations.manage", "multi_location": True}
-
-
-def _refused(request, page: dict) -> dict:
-    """A refused change: 400, and the transaction is rolled back whatever was flushed."""
-    request.response.status_int = 400
-    request.tm.doom()
-    return page
-
-
-def _errors(exc: FormError | LocationError) -> dict:
-    """Field name -> message ("form" for a message about the whole form)."""
-    if isinstance(exc, FormError):
-        return exc.errors
-    return {exc.field or "form": str(exc)}
 
 
 def _values(request) -> dict:
@@ -65,7 +52,7 @@ class LocationNewView:
                 name=fields.name, address=fields.address
             )
         except (FormError, LocationError) as exc:
-            return _refused(request, {"values": values, "errors": _errors(exc)})
+            return refuse(request, {"values": values, "errors": field_errors(exc)})
         request.session.flash(f"Created location {location.name}.")
         return HTTPSeeOther(location=request.route_url("locations.list"))
 
@@ -105,7 +92,7 @@ class LocationEditView:
                 self.location, name=fields.name, address=fields.address, active=fields.active
             )
         except (FormError, LocationError) as exc:
-            return _refused(request, self._page(values, _errors(exc)))
+            return refuse(request, self._page(values, field_errors(exc)))
         request.session.flash(f"Saved location {self.location.name}.")
         return HTTPSeeOther(location=request.route_url("locations.list"))
 
@@ -115,6 +102,6 @@ class LocationEditView:
         try:
             self.locations.make_default(self.location)
         except LocationError as exc:
-            return _refused(request, self._page(errors=_errors(exc)))
+            return refuse(request, self._page(errors=field_errors(exc)))
         request.session.flash(f"{self.location.name} is now the default location.")
         return HTTPSeeOther(location=request.route_url("locations.list"))

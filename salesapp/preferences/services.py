@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
 
+from ..services import TenantService
 from .models import WorkspaceSettings
 
 
-class SettingsService:
+class SettingsService(TenantService):
     """The one settings row of a tenant, on that tenant's session."""
-
-    def __init__(self, dbsession, tenant_id: int):
-        self.db = dbsession
-        self.tenant_id = tenant_id
-
-    @classmethod
-    def factory(cls, context, request):
-        return cls(request.dbsession, request.tenant.id)
 
     def get(self) -> WorkspaceSettings:
         """The tenant's settings; the row is created with the defaults if missing

@@ -6,6 +6,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
 from ..forms import FormError
+from ..pages import refuse
 from .forms import parse_settings
 from .services import SettingsService
 
@@ -36,14 +37,12 @@ class SettingsView:
         try:
             fields = parse_settings(request.POST)
         except FormError as exc:
-            request.response.status_int = 400
-            request.tm.doom()
             values = {
                 "allow_negative_stock": bool(request.POST.get("allow_negative_stock")),
                 "currency": request.POST.get("currency", ""),
                 "receipt_footer": request.POST.get("receipt_footer", ""),
             }
-            return {"values": values, "errors": exc.errors}
+            return refuse(request, {"values": values, "errors": exc.errors})
         self.settings.update(
             allow_negative_stock=fields.allow_negative_stock,
             currency=fields.currency,

@@ -7,7 +7,6 @@ so the uniqueness rules and their messages live in one place.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -15,6 +14,7 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..forms import Form, FormError
+from ..services import TenantService
 from .models import Product
 
 #: every field of a product that people set (the model's own names)
@@ -74,25 +74,12 @@ def read_product_fields(form: Form, columns: Iterable[str] | None = None) -> dic
     return fields
 
 
-class ProductService:
+class ProductService(TenantService):
     """The products of one tenant, on that tenant's session."""
 
-    def __init__(self, dbsession, tenant_id: int):
-        self.db = dbsession
-        self.tenant_id = tenant_id
-
-    @classmethod
-    def factory(cls, context, request):
-        return cls(request.dbsession, request.tenant.id)
+    model = Product
 
     # -- look-ups --------------------------------------------------------------------
-    def get(self, product_id) -> Product | None:
-        """The product with this id (a UUID or its text), or None if unknown or malformed."""
-        try:
-            key = uuid.UUID(str(product_id))
-        except ValueError:
-            return None
-        return self.db.get(Product, (self.tenant_id, key))
 
     def by_sku(self, sku: str) -> Product | None:
         return self.db.scalars(select(Product).where(Product.sku == sku)).first()

@@ -8,17 +8,16 @@ request is ever committed.
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 
 from ..forms import Form, FormError
+from ..pages import PAGE_SIZE, labelled, pager, read_page, refuse
 from . import csvio
 from .services import VALUE_FIELDS, ProductService, read_product_fields
 
-PAGE_SIZE = 50
 ACTIVE_FILTERS = ("all", "yes", "no")
 LABELS = {
     "sku": "SKU",
@@ -33,41 +32,6 @@ LABELS = {
     "page": "Page",
     "active": "Active",
 }
-
-
-def labelled(errors: dict[str, str], labels: dict[str, str] = LABELS) -> dict[str, str]:
-    """Form's messages ("is required") as sentences a person reads ("SKU is required")."""
-    return {name: f"{labels.get(name, name)} {message}" for name, message in errors.items()}
-
-
-def refuse(request, values: dict) -> dict:
-    """Answer 400 with ``values`` rendered, and make sure nothing of this request is
-    committed (pyramid_tm would otherwise commit a 400 response's transaction)."""
-    request.response.status_int = 400
-    request.tm.doom()
-    return values
-
-
-def read_page(form: Form) -> int:
-    """The ``page`` query parameter: 1 when absent; bad values are form errors."""
-    return form.integer("page", minimum=1, maximum=1_000_000, required=False, default=1)
-
-
-def pager(request, route: str, page: int, total: int, **query) -> dict:
-    """Previous and next links of a paged list, keeping its filters."""
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    kept = {name: value for name, value in query.items() if value}
-
-    def link(number):
-        return request.route_url(route, _query={**kept, "page": number})
-
-    return {
-        "page": page,
-        "pages": pages,
-        "total": total,
-        "previous": link(page - 1) if page > 1 else None,
-        "next": link(page + 1) if page < pages else None,
-    }
 
 
 def load_product(request):
@@ -104,7 +68,7 @@ def product_list(request):
             request, "products.list", page, total, q=q, category=category, active=active
         ),
         "can_edit": request.has_permission("products.edit"),
-        "errors": labelled(form.errors),
+        "errors": labelled(form.errors, LABELS),
     }
     return refuse(request, values) if form.errors else values
 
@@ -126,7 +90,7 @@ def read_product_form(request, products: ProductService, exclude=None) -> dict:
     fields = read_product_fields(form)
     fields["is_active"] = form.boolean("active")
     if form.errors:
-        errors = labelled(form.errors)
+        errors = labelled(form.errors, LABELS)
         unique = {name: fields[name] for name in ("sku", "barcode") if name not in form.errors}
         for name, message in products.conflicts(unique, exclude).items():
             errors.setdefault(name, message)
