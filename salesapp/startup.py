@@ -24,6 +24,18 @@ def prepare(settings: Settings) -> Settings:
         settings = bootstrap.init_deployment(
             dataclasses.replace(settings, server_admin_url=admin_url)
         )
+        # Development keeps every store at head by itself (on real servers operators
+        # run `salesapp migrate`); at head this is one query per store.
+        from .tenancy import migrations
+        from .tenancy.catalog import Catalog
+
+        catalog = Catalog(settings)
+        try:
+            failed = [r for r in migrations.migrate_deployment(catalog) if r.failed]
+        finally:
+            catalog.dispose()
+        for result in failed:
+            log.error("store %s did not migrate: %s", result.name, result.error)
     if settings.demo_tenants:
         from .workspace import ensure_demo_tenants
 
