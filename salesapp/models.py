@@ -1,8 +1,11 @@
 """Every tenant-schema model, imported so ``Base.metadata`` is complete (alembic/tenant)."""
 
 from .accounts.models import Role, User, UserRole  # noqa: F401
+from .api.models import ApiToken  # noqa: F401
+from .audit.models import AuditEvent  # noqa: F401
 from .customers.models import Customer  # noqa: F401
 from .db import Base  # noqa: F401
+from .expenses.models import Expense  # noqa: F401
 from .inventory.models import StockMovement  # noqa: F401
 from .locations.models import Location  # noqa: F401
 from .preferences.models import WorkspaceSettings  # noqa: F401

@@ -30,6 +30,9 @@ from .errors import first_line
 ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
 KINDS = ("control", "tenant")
 
+#: tenant tables the app role may add to and read, never change or delete from
+APPEND_ONLY = ("audit_events", "stock_movements")
+
 #: the catalog tables the app role reads to resolve hosts; it writes none of them
 CATALOG_READABLE = ("tenants", "domains", "stores", "placements")
 
@@ -83,6 +86,12 @@ def grant_sql(kind: str, app_role: str | None) -> list[str]:
         return [
             f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app_role}",
             f"REVOKE ALL ON alembic_version FROM {app_role}",
+            # only tables that exist: an older revision may not have them yet
+            "DO $$ DECLARE t text; BEGIN FOREACH t IN ARRAY ARRAY["
+            + ", ".join(f"'{t}'" for t in APPEND_ONLY)
+            + "] LOOP IF to_regclass('public.' || t) IS NOT NULL THEN "
+            f"EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I FROM {app_role}', t); "
+            "END IF; END LOOP; END $$",
         ]
     return [f"GRANT SELECT ON {', '.join(CATALOG_READABLE)} TO {app_role}"]
 

@@ -125,7 +125,7 @@ def test_check_passes_on_a_sound_deployment(deployment):
     settings, catalog, ini = deployment
     out = run_cli(ini, "check").output
     assert "FAIL" not in out and " 0 failed" in out
-    assert "PASS  store pool1 row-level security: 14 tables forced, both policies" in out
+    assert "PASS  store pool1 row-level security: 17 tables forced, both policies" in out
 
 
 def test_check_fails_on_unforced_rls_and_says_how_to_fix(deployment, server_admin_url):

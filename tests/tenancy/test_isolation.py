@@ -190,3 +190,17 @@ def test_setting_holds_in_every_transaction_of_a_session(app_engine, tenant_a):
         for _ in range(3):
             with s.begin():
                 assert s.scalar(text("select count(*) from users")) >= 1
+
+
+@pytest.mark.parametrize("table", ["audit_events", "stock_movements"])
+def test_append_only_tables_refuse_update_and_delete_to_the_app_role(app_engine, tenant_a, table):
+    engine = app_engine(tenant_a.store_name)
+    for statement in (f"update {table} set tenant_id = tenant_id", f"delete from {table}",
+                      f"truncate {table}"):
+        with pytest.raises(DBAPIError, match="permission denied"):
+            with engine.begin() as conn:
+                _as_tenant(conn, tenant_a.id)
+                conn.exec_driver_sql(statement)
+    with engine.begin() as conn:  # reading and adding stay allowed
+        _as_tenant(conn, tenant_a.id)
+        conn.exec_driver_sql(f"select count(*) from {table}")

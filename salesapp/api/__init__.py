@@ -1,0 +1,5 @@
+"""Api: one business domain (models, services, views)."""
+
+
+def includeme(config):
+    pass

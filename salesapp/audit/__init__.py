@@ -1,0 +1,5 @@
+"""Audit: one business domain (models, services, views)."""
+
+
+def includeme(config):
+    pass

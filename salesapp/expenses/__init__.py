@@ -1,0 +1,5 @@
+"""Expenses: one business domain (models, services, views)."""
+
+
+def includeme(config):
+    pass

@@ -1,0 +1,5 @@
+"""Reports: one business domain (models, services, views)."""
+
+
+def includeme(config):
+    pass
