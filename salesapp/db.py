@@ -83,6 +83,9 @@ def dbsession_for_request(request) -> Session:
         raise RuntimeError("request.dbsession is only available on a tenant host")
     engine = request.registry.stores.engine_for(tenant)
     session = tenant_session(engine, tenant.id)
+    # for the audit trail: who acts (read once request.user is known) and from where
+    session.info["request"] = request
+    session.info["address"] = request.client_addr or ""
     zope.sqlalchemy.register(session, transaction_manager=request.tm)
     return session
 

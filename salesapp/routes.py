@@ -25,6 +25,7 @@ def includeme(config):
     add("locations.new", "/locations/new")
     add("locations.edit", "/locations/{id}/edit")
     add("settings", "/settings")
+    add("audit", "/audit")
 
     add("products.list", "/products")
     add("products.new", "/products/new")

@@ -30,6 +30,7 @@ PERMISSIONS = {
     "dashboard.view": MANAGERS,
     "users.manage": ADMIN,
     "settings.manage": ADMIN,
+    "audit.view": ADMIN,
     "locations.manage": ADMIN,
     "products.view": ANYONE,
     "products.edit": MANAGERS,

@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..audit.recorder import record
 from .models import ROLE_NAMES, Role, User, UserRole
 
 #: consecutive wrong passwords that lock an account, and for how long
@@ -169,6 +170,7 @@ class AccountService:
             execution_options={"synchronize_session": False},
         ).scalar_one()
         set_committed_value(user, "failed_logins", failures)
+        record(self.db, "auth.sign_in_failed", f"user {user.username}", who=user, failures=failures)
         if failures >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCKOUT
             self.db.flush()

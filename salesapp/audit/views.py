@@ -1,0 +1,61 @@
+"""The Admin's view of the audit trail, with filters."""
+
+from __future__ import annotations
+
+from pyramid.view import view_config
+
+from ..forms import Form
+from ..pages import PAGE_SIZE, pager, read_page, refuse
+from .services import AuditService
+
+
+@view_config(route_name="audit", renderer="audit/list.jinja2", permission="audit.view")
+def audit_list(request):
+    form = Form(request.GET)
+    action = form.text("action", max_length=60)
+    username = form.text("username", max_length=63)
+    day_from = _day(form, "from")
+    day_to = _day(form, "to")
+    page = read_page(form)
+    if day_from and day_to and day_from > day_to:
+        form.error("from", "must not be after 'to'")
+    audit = request.find_service(AuditService)
+    filters = {"action": action, "username": username, "day_from": day_from, "day_to": day_to}
+    values = {
+        "filters": {
+            "action": action,
+            "username": username,
+            "from": day_from or "",
+            "to": day_to or "",
+        },
+        "actions": audit.actions(),
+        "errors": form.errors,
+        "events": [],
+        "pager": None,
+    }
+    if form.errors:
+        return refuse(request, values)
+    values["events"] = audit.events(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
+    values["pager"] = pager(
+        request,
+        "audit",
+        page,
+        audit.count(**filters),
+        action=action,
+        username=username,
+        **{"from": day_from, "to": day_to},
+    )
+    return values
+
+
+def _day(form, name):
+    import datetime as dt
+
+    raw = form.text(name, max_length=10)
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        form.error(name, f"must be a date like 2026-11-23, got {raw!r}")
+        return None
