@@ -1,11 +1,12 @@
 """The audit trail writes itself: before every flush of a tenant session, the changes
 that matter (sales, voids, refunds, prices, stock adjustments, users, roles, sign-ins,
-settings, tokens); a change made in SQL is recorded with :func:`record` become audit events in the same transaction. So the web pages, the
+settings, tokens) become audit events in the same transaction. So the web pages, the
 API and the operators' commands are all covered without each remembering to log, and
-an event exists exactly when its change was committed.
+an event exists exactly when its change was committed. A change made with SQL rather
+than through the ORM is recorded with :func:`record`.
 
-The actor is ``session.info["actor"]`` (set for the signed-in user of a request, or
-by an operator's command); sign-in events name the user signing in.
+The actor is ``session.info["actor"]`` (or the request's signed-in user, once known);
+sign-in events name the user signing in.
 """
 
 from __future__ import annotations
