@@ -45,7 +45,8 @@ def seed(
     demo_data=False,
 ):
     """Roles, the admin (with the Admin role) and the default location of a new tenant;
-    with ``demo_data``, demo staff (and a second location for multi-location tenants)."""
+    with ``demo_data``, demo staff (a second location for multi-location tenants) and a
+    few months of demo catalogue, stock, customers, expenses and sales (salesapp.demo)."""
     accounts = AccountService(session, tenant_id, make_password_hasher(settings))
     accounts.ensure_roles()
     accounts.create_user(
@@ -68,6 +69,10 @@ def seed(
             )
         if multi_location:
             session.add(Location(tenant_id=tenant_id, name="Warehouse"))
+        session.flush()
+        from .demo import generate
+
+        generate(session, tenant_id, seed=tenant_id)
     session.flush()
 
 

@@ -319,3 +319,17 @@ def form_with(page, field):
         if field in form.fields:
             return form
     raise AssertionError(f"no form with field {field!r} on {page.request.path}")
+
+
+@pytest.fixture(scope="session")
+def with_demo_staff(make_tenant, make_user):
+    """A tenant with the demo staff `tenant create --demo-data` adds (manager, then
+    cashier, each with a one-time password), without the months of demo sales."""
+
+    def make(placement="pooled", **kw):
+        tenant = make_tenant(placement, **kw)
+        for username, role in (("manager", "Managers"), ("cashier", "Cashiers")):
+            make_user(tenant, (role,), username=username, must_change_password=True)
+        return tenant
+
+    return make

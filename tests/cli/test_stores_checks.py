@@ -195,17 +195,18 @@ def test_check_reports_an_unreachable_store(deployment, admin_conn):
 
 def test_stats_counts_rows_and_flags_big_pooled_tenants(deployment):
     settings, catalog, ini = deployment
-    create(catalog, "stats-p", demo_data=True)  # admin + manager + cashier
+    create(catalog, "stats-p", demo_data=True)  # demo staff, catalogue and months of sales
     create(catalog, "stats-d", "dedicated")
     rows = {r["slug"]: r for r in json.loads(run_cli(ini, "stats", "--json").output)}
     assert rows["stats-p"]["users"] == 3 and rows["stats-d"]["users"] == 1
     assert rows["stats-p"]["rows"]["roles"] == 3 and rows["stats-p"]["rows"]["locations"] == 1
+    assert rows["stats-p"]["rows"]["products"] >= 200 and rows["stats-p"]["rows"]["sales"] > 100
     assert rows["stats-p"]["approx_bytes"] > 0
     assert not rows["stats-p"]["dedicated_candidate"]
     low = dataclasses.replace(
         settings, raw={**settings.raw, "salesapp.dedicated_threshold_rows": "5"}
     )
     flagged = {r["slug"]: r for r in tenant_stats(Catalog(low))}
-    assert flagged["stats-p"]["dedicated_candidate"]  # 9 rows >= 5
+    assert flagged["stats-p"]["dedicated_candidate"]  # thousands of rows >= 5
     assert not flagged["stats-d"]["dedicated_candidate"]  # already dedicated
     assert "stats-p" in run_cli(ini, "stats").output

@@ -634,8 +634,8 @@ def test_users_beyond_max_users_are_found_and_the_newest_deactivated(cli, client
     assert client.get("/").status_int == 200
 
 
-def test_users_fix_deactivates_the_most_recently_created_first(cli, make_tenant, owner_engine):
-    tenant = make_tenant("pooled", max_users=2, demo_data=True)
+def test_users_fix_deactivates_the_most_recently_created_first(cli, with_demo_staff, owner_engine):
+    tenant = with_demo_staff("pooled", max_users=2)
     _in_tenant(
         owner_engine,
         tenant,
@@ -715,8 +715,8 @@ def test_reset_password_of_an_unknown_user_fails(cli, make_tenant):
     assert_clean_error(result, 1, "no user 'nobody'")
 
 
-def test_reset_password_of_a_deactivated_user_fails(cli, make_tenant, owner_engine):
-    tenant = make_tenant("pooled", demo_data=True)
+def test_reset_password_of_a_deactivated_user_fails(cli, with_demo_staff, owner_engine):
+    tenant = with_demo_staff("pooled")
     _in_tenant(
         owner_engine, tenant, "update users set is_active = false where username = 'cashier'"
     )

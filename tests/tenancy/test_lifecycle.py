@@ -79,10 +79,11 @@ def test_domains_first_is_primary_and_primary_moves(catalog, make_tenant):
         lifecycle.add_domain(catalog, tenant.slug, "127.0.0.1")
 
 
-def test_delete_pooled_removes_only_its_rows(catalog, make_tenant, server_admin_url, tenant_a):
-    tenant = make_tenant(demo_data=True)
+def test_delete_pooled_removes_only_its_rows(catalog, with_demo_staff, server_admin_url, tenant_a):
+    tenant = with_demo_staff()
     result = lifecycle.delete_tenant(catalog, tenant.slug)
     deleted = {k: v for k, v in result["rows_deleted"].items() if v}
+    assert deleted.pop("audit_events") > 0  # its audit trail goes with it
     assert deleted == {
         "user_roles": 3,
         "locations": 1,
@@ -114,8 +115,10 @@ def test_delete_dedicated_drops_its_database_and_store(catalog, make_tenant, adm
         assert session.scalar(select(Store).where(Store.name == tenant.store_name)) is None
 
 
-def test_reset_password_refuses_unknown_and_deactivated_users(catalog, make_tenant, owner_engine):
-    tenant = make_tenant(demo_data=True)
+def test_reset_password_refuses_unknown_and_deactivated_users(
+    catalog, with_demo_staff, owner_engine
+):
+    tenant = with_demo_staff()
     with pytest.raises(NotFound, match="no user 'ghost'"):
         reset_password(catalog, tenant.slug, "ghost")
     from sqlalchemy import text
