@@ -56,3 +56,7 @@ def includeme(config):
     add("sales.receipt", "/sales/{id}/receipt")
     add("sales.void", "/sales/{id}/void")
     add("sales.refund", "/sales/{id}/refund")
+
+    add("expenses.list", "/expenses")
+    add("expenses.new", "/expenses/new")
+    add("expenses.edit", "/expenses/{id}/edit")

@@ -43,6 +43,8 @@ PERMISSIONS = {
     "sales.view_all": MANAGERS,
     "sales.void": MANAGERS,
     "sales.refund": MANAGERS,
+    "expenses.view": MANAGERS,
+    "expenses.edit": MANAGERS,
 }
 #: all a user with a one-time password may do until it is changed
 ONE_TIME_PASSWORD_PERMISSIONS = frozenset({"account.password"})

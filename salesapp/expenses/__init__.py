@@ -2,4 +2,6 @@
 
 
 def includeme(config):
-    pass
+    from .services import ExpenseService
+
+    config.register_service_factory(ExpenseService.factory, iface=ExpenseService)
