@@ -60,3 +60,6 @@ def includeme(config):
     add("expenses.list", "/expenses")
     add("expenses.new", "/expenses/new")
     add("expenses.edit", "/expenses/{id}/edit")
+    add("reports.index", "/reports")
+    add("reports.csv", "/reports/{name}.csv")
+    add("reports.show", "/reports/{name}")

@@ -45,6 +45,7 @@ PERMISSIONS = {
     "sales.refund": MANAGERS,
     "expenses.view": MANAGERS,
     "expenses.edit": MANAGERS,
+    "reports.view": MANAGERS,
 }
 #: all a user with a one-time password may do until it is changed
 ONE_TIME_PASSWORD_PERMISSIONS = frozenset({"account.password"})

@@ -1,5 +1,7 @@
-"""Reports: one business domain (models, services, views)."""
+"""Reports: one business domain (services, views, charts)."""
 
 
 def includeme(config):
-    pass
+    from .services import ReportService
+
+    config.register_service_factory(ReportService.factory, iface=ReportService)

@@ -1,0 +1,214 @@
+"""What each report is: its URL name, title, columns, chart and the notes that say how
+its figures are counted. The page, the CSV file and the index all read from here, and
+``cell`` formats a value the same way for the page and the CSV, so both show the same
+numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..formatting import quantity
+from .services import ReportResult
+
+CHART_TOP = 20  # bars in a chart of products: the first 20 (the table has them all)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: str = "text"  # text, day, count, money, quantity, rate
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind not in ("text", "day")
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str  # in the URL: /reports/<name>
+    title: str
+    summary: str
+    method: str  # the ReportService method
+    columns: tuple[Column, ...]
+    chart: Callable[[ReportResult], tuple[list[str], list[Decimal]]]
+    chart_caption: str
+    notes: tuple[str, ...] = ()
+    dated: bool = True  # False: as of now, only the location filter applies
+
+
+def cell(value, kind: str) -> str:
+    """A value as the table and the CSV file write it."""
+    if value is None:
+        return ""
+    if kind == "day":
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if kind == "quantity":
+        return quantity(value)
+    if kind == "money":
+        return f"{Decimal(value):.2f}"
+    if kind == "rate":
+        return f"{Decimal(value):.2f}%"
+    return str(value)
+
+
+def _by(label_key: str, value_key: str, label_kind: str = "text", top: int | None = None):
+    def chart(result: ReportResult):
+        rows = result.rows
+        if top is not None:
+            rows = sorted(rows, key=lambda row: -row[value_key])[:top]
+        return [cell(row[label_key], label_kind) for row in rows], [row[value_key] for row in rows]
+
+    return chart
+
+
+def _statement(result: ReportResult):
+    totals = result.totals
+    names = (
+        ("Revenue", "revenue"),
+        ("Cost of goods sold", "cost"),
+        ("Gross profit", "gross_profit"),
+        ("Expenses", "expenses"),
+        ("Net profit", "net_profit"),
+    )
+    return [label for label, _ in names], [totals[key] for _, key in names]
+
+
+UTC_DAYS = "Days are UTC days; both ends of the range are included."
+SALES_NOTES = (
+    UTC_DAYS,
+    "Voided sales are left out.",
+    "Refunds are counted by sale date: a refund counts with the sale it refunds, on the "
+    "day of that sale, even when it was made later. Net = gross - refunds.",
+)
+SALES_COLUMNS = (
+    Column("sales", "Sales", "count"),
+    Column("gross", "Gross", "money"),
+    Column("refunds", "Refunds", "money"),
+    Column("net", "Net", "money"),
+)
+
+REPORTS: dict[str, Report] = {
+    report.name: report
+    for report in (
+        Report(
+            name="sales-by-day",
+            title="Sales by day",
+            summary="Number of sales, gross, refunds and net for each day.",
+            method="sales_by_day",
+            columns=(Column("day", "Day", "day"), *SALES_COLUMNS),
+            chart=_by("day", "net", "day"),
+            chart_caption="Net sales per day.",
+            notes=SALES_NOTES,
+        ),
+        Report(
+            name="sales-by-product",
+            title="Sales by product",
+            summary="What each product sold: quantity, gross, refunds and net.",
+            method="sales_by_product",
+            columns=(
+                Column("sku", "SKU"),
+                Column("product", "Product"),
+                Column("sales", "Sales", "count"),
+                Column("quantity", "Quantity", "quantity"),
+                *SALES_COLUMNS[1:],
+            ),
+            chart=_by("product", "net", top=CHART_TOP),
+            chart_caption=f"Net sales of the {CHART_TOP} best-selling products.",
+            notes=(
+                *SALES_NOTES,
+                "Sales counts the sales a product was in; the total counts each sale once. "
+                "Quantity is what was sold less what was refunded.",
+            ),
+        ),
+        Report(
+            name="sales-by-cashier",
+            title="Sales by cashier",
+            summary="Number of sales, gross, refunds and net of each person who sold.",
+            method="sales_by_cashier",
+            columns=(Column("cashier", "Cashier"), *SALES_COLUMNS),
+            chart=_by("cashier", "net"),
+            chart_caption="Net sales per cashier.",
+            notes=SALES_NOTES,
+        ),
+        Report(
+            name="sales-by-location",
+            title="Sales by location",
+            summary="Number of sales, gross, refunds and net of each location.",
+            method="sales_by_location",
+            columns=(Column("location", "Location"), *SALES_COLUMNS),
+            chart=_by("location", "net"),
+            chart_caption="Net sales per location.",
+            notes=SALES_NOTES,
+        ),
+        Report(
+            name="profit-and-loss",
+            title="Profit and loss",
+            summary="Revenue, cost of goods sold, gross profit, expenses and net profit.",
+            method="profit_and_loss",
+            columns=(
+                Column("day", "Day", "day"),
+                Column("revenue", "Revenue", "money"),
+                Column("cost", "Cost of goods sold", "money"),
+                Column("gross_profit", "Gross profit", "money"),
+                Column("expenses", "Expenses", "money"),
+                Column("net_profit", "Net profit", "money"),
+            ),
+            chart=_statement,
+            chart_caption="The totals of the range: revenue, costs and profit.",
+            notes=(
+                *SALES_NOTES[:2],
+                "Revenue is what the sales brought in excluding tax, less the net part of "
+                "their refunds (counted by sale date). The tax part of a refund is the "
+                "line's tax in proportion to the amount refunded, rounded to the cent.",
+                "Cost of goods sold uses each product's cost at the time of sale, for the "
+                "quantity not refunded, rounded to the cent per sale line.",
+                "Expenses count on the date they were spent.",
+            ),
+        ),
+        Report(
+            name="tax-summary",
+            title="Tax summary",
+            summary="Taxable sales and tax collected per tax rate, net of refunds.",
+            method="tax_summary",
+            columns=(
+                Column("rate", "Tax rate", "rate"),
+                Column("taxable", "Taxable net", "money"),
+                Column("tax", "Tax collected", "money"),
+                Column("total", "Net + tax", "money"),
+            ),
+            chart=_by("rate", "tax", "rate"),
+            chart_caption="Tax collected per rate.",
+            notes=(
+                *SALES_NOTES[:2],
+                "Both columns are net of refunds (counted by sale date); a refund's tax "
+                "part is the line's tax in proportion to the amount refunded, rounded to "
+                "the cent, and its net part the rest.",
+            ),
+        ),
+        Report(
+            name="stock-valuation",
+            title="Stock valuation",
+            summary="Stock on hand now at each product's current cost.",
+            method="stock_valuation",
+            columns=(
+                Column("sku", "SKU"),
+                Column("product", "Product"),
+                Column("on_hand", "On hand", "quantity"),
+                Column("cost", "Unit cost", "money"),
+                Column("value", "Value", "money"),
+            ),
+            chart=_by("product", "value", top=CHART_TOP),
+            chart_caption=f"The {CHART_TOP} products with the most value in stock.",
+            notes=(
+                "As of now: on hand is the sum of the stock ledger; there is no date range.",
+                "Every product with stock is listed, inactive ones too. Value = on hand x "
+                "the product's current cost, rounded to the cent; the total is the sum.",
+            ),
+            dated=False,
+        ),
+    )
+}

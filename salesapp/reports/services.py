@@ -1,0 +1,328 @@
+"""The reports' figures: one method per report, each for a date range (UTC days, both
+ends inclusive) and an optional location, each returning rows and their totals.
+
+Rules every report keeps, so that its totals agree to the cent with the sales and
+expenses it summarises:
+
+- Voided sales are left out. A sale's refunds count with the sale (by sale date),
+  whenever they were made; so a day's net is what that day's sales finally brought in.
+- Money is summed from stored cent amounts (exact, no rounding). Where a refund must be
+  split into its net and tax parts, the split starts from the amounts stored in
+  ``refund_lines``: the tax part is the line's tax in proportion to the amount refunded
+  (rounded half up to the cent) and the net part is the rest, so net + tax of every
+  refund is exactly its stored amount.
+- The cost of goods sold is each line's cost at the time of sale times the quantity not
+  refunded, rounded half up to the cent per line (exact for whole quantities).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Date, and_, case, cast, distinct, func, literal_column, select
+
+from ..accounts.models import User
+from ..expenses.models import Expense
+from ..forms import CENT, money
+from ..inventory.models import StockMovement
+from ..locations.models import Location
+from ..products.models import Product
+from ..sales.models import RefundLine, Sale, SaleLine
+from ..services import TenantService
+
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class ReportResult:
+    """A report's rows (dicts keyed by column) and the totals row (same keys; a key
+    missing from ``totals`` has no meaningful total)."""
+
+    rows: list[dict] = field(default_factory=list)
+    totals: dict = field(default_factory=dict)
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight UTC starting ``day``: days are UTC days until tenants have a time zone."""
+    return dt.datetime.combine(day, dt.time(), dt.UTC)
+
+
+def days(date_from: dt.date, date_to: dt.date) -> list[dt.date]:
+    return [date_from + dt.timedelta(days=n) for n in range((date_to - date_from).days + 1)]
+
+
+def _cents(value) -> Decimal:
+    """A sum from the database as cents (an empty sum is 0.00)."""
+    return Decimal(value or 0).quantize(CENT)
+
+
+#: the UTC day of a sale; a literal time zone (a bound parameter would make the GROUP BY
+#: expression differ from the SELECT's in PostgreSQL's eyes)
+SALE_DAY = cast(func.timezone(literal_column("'UTC'"), Sale.created_at), Date)
+SALE_JOIN = and_(Sale.tenant_id == SaleLine.tenant_id, Sale.id == SaleLine.sale_id)
+
+
+class ReportService(TenantService):
+    """The reports of one tenant, on that tenant's session (reads only)."""
+
+    # -- what every sales figure starts from ----------------------------------------
+    @staticmethod
+    def _sale_filters(date_from: dt.date, date_to: dt.date, location_id) -> list:
+        conditions = [
+            Sale.created_at >= day_start(date_from),
+            Sale.created_at < day_start(date_to + dt.timedelta(days=1)),
+            Sale.status != "voided",
+        ]
+        if location_id is not None:
+            conditions.append(Sale.location_id == location_id)
+        return conditions
+
+    def _lines(self, date_from, date_to, location_id):
+        """A subquery of the selected sales' lines with what each line finally brought
+        in: gross (its total), refunded (stored refund amounts), the net and tax kept
+        after refunds, the quantity kept and its cost."""
+        refunded = (
+            select(
+                RefundLine.tenant_id,
+                RefundLine.sale_line_id,
+                func.sum(RefundLine.amount).label("amount"),
+            )
+            .group_by(RefundLine.tenant_id, RefundLine.sale_line_id)
+            .subquery()
+        )
+        refunded_amount = func.coalesce(refunded.c.amount, 0)
+        # the tax part of what was refunded; a free line (total 0) refunds no tax
+        refund_tax = case(
+            (SaleLine.line_total == 0, 0),
+            else_=func.round(refunded_amount * SaleLine.tax_amount / SaleLine.line_total, 2),
+        )
+        kept_quantity = SaleLine.quantity - SaleLine.refunded_quantity
+        return (
+            select(
+                SaleLine.sale_id.label("sale_id"),
+                SaleLine.product_id.label("product_id"),
+                SaleLine.tax_rate.label("tax_rate"),
+                SALE_DAY.label("day"),
+                SaleLine.line_total.label("gross"),
+                refunded_amount.label("refunded"),
+                (SaleLine.tax_amount - refund_tax).label("kept_tax"),
+                (SaleLine.line_total - SaleLine.tax_amount - (refunded_amount - refund_tax)).label(
+                    "kept_net"
+                ),
+                kept_quantity.label("kept_quantity"),
+                func.round(SaleLine.unit_cost * kept_quantity, 2).label("cost"),
+            )
+            .join(Sale, SALE_JOIN)
+            .outerjoin(
+                refunded,
+                and_(
+                    refunded.c.tenant_id == SaleLine.tenant_id,
+                    refunded.c.sale_line_id == SaleLine.id,
+                ),
+            )
+            .where(*self._sale_filters(date_from, date_to, location_id))
+            .subquery()
+        )
+
+    def _sales_totals(self, date_from, date_to, location_id) -> dict:
+        """Number of sales, gross, refunds and net of the selected sales."""
+        count, gross, refunds = self.db.execute(
+            select(func.count(), func.sum(Sale.total), func.sum(Sale.refunded_total)).where(
+                *self._sale_filters(date_from, date_to, location_id)
+            )
+        ).one()
+        return _summary(count, gross, refunds)
+
+    def _sales_grouped(self, key_columns, joins, date_from, date_to, location_id):
+        query = select(
+            *key_columns, func.count(), func.sum(Sale.total), func.sum(Sale.refunded_total)
+        )
+        for target, on in joins:
+            query = query.join(target, on)
+        query = query.where(*self._sale_filters(date_from, date_to, location_id)).group_by(
+            *key_columns
+        )
+        return self.db.execute(query).all()
+
+    # -- the sales reports ------------------------------------------------------------
+    def sales_by_day(
+        self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
+    ) -> ReportResult:
+        """Every day of the range (days without sales too): sales, gross, refunds, net."""
+        found = {
+            day: _summary(count, gross, refunds)
+            for day, count, gross, refunds in self._sales_grouped(
+                [SALE_DAY], [], date_from, date_to, location_id
+            )
+        }
+        rows = [
+            {"day": day, **found.get(day, _summary(0, 0, 0))} for day in days(date_from, date_to)
+        ]
+        return ReportResult(rows, self._sales_totals(date_from, date_to, location_id))
+
+    def sales_by_product(
+        self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
+    ) -> ReportResult:
+        """Per product sold: sales it was in, quantity kept (sold less refunded), gross
+        (its lines' totals), refunds (its refund lines) and net; best net first."""
+        lines = self._lines(date_from, date_to, location_id)
+        rows = self.db.execute(
+            select(
+                Product.sku,
+                Product.name,
+                func.count(distinct(lines.c.sale_id)),
+                func.sum(lines.c.kept_quantity),
+                func.sum(lines.c.gross),
+                func.sum(lines.c.refunded),
+            )
+            .select_from(lines)
+            .join(Product, Product.id == lines.c.product_id)
+            .group_by(Product.id, Product.sku, Product.name)
+        ).all()
+        result = [
+            {"sku": sku, "product": name, "quantity": quantity, **_summary(count, gross, refunds)}
+            for sku, name, count, quantity, gross, refunds in rows
+        ]
+        result.sort(key=lambda row: (-row["net"], row["product"], row["sku"]))
+        totals = self._sales_totals(date_from, date_to, location_id)
+        totals["quantity"] = sum((row["quantity"] for row in result), Decimal(0))
+        return ReportResult(result, totals)
+
+    def sales_by_cashier(
+        self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
+    ) -> ReportResult:
+        """Per user who sold (full name, else username): sales, gross, refunds, net."""
+        name = func.coalesce(func.nullif(User.full_name, ""), User.username)
+        joins = [(User, and_(User.tenant_id == Sale.tenant_id, User.id == Sale.user_id))]
+        rows = [
+            {"cashier": cashier, **_summary(count, gross, refunds)}
+            for _, cashier, count, gross, refunds in self._sales_grouped(
+                [User.id, name], joins, date_from, date_to, location_id
+            )
+        ]
+        rows.sort(key=lambda row: row["cashier"].lower())
+        return ReportResult(rows, self._sales_totals(date_from, date_to, location_id))
+
+    def sales_by_location(
+        self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
+    ) -> ReportResult:
+        """Per location sold from: sales, gross, refunds, net."""
+        joins = [
+            (
+                Location,
+                and_(Location.tenant_id == Sale.tenant_id, Location.id == Sale.location_id),
+            )
+        ]
+        rows = [
+            {"location": name, **_summary(count, gross, refunds)}
+            for _, name, count, gross, refunds in self._sales_grouped(
+                [Location.id, Location.name], joins, date_from, date_to, location_id
+            )
+        ]
+        rows.sort(key=lambda row: row["location"].lower())
+        return ReportResult(rows, self._sales_totals(date_from, date_to, location_id))
+
+    # -- profit and loss, tax ---------------------------------------------------------
+    def profit_and_loss(
+        self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
+    ) -> ReportResult:
+        """Per day: revenue (net of refunds, excluding tax), cost of goods sold (at the
+        cost at the time of sale), gross profit, expenses, net profit."""
+        lines = self._lines(date_from, date_to, location_id)
+        sold = {
+            day: (_cents(revenue), _cents(cost))
+            for day, revenue, cost in self.db.execute(
+                select(lines.c.day, func.sum(lines.c.kept_net), func.sum(lines.c.cost)).group_by(
+                    lines.c.day
+                )
+            )
+        }
+        spent_query = (
+            select(Expense.spent_on, func.sum(Expense.amount))
+            .where(Expense.spent_on >= date_from, Expense.spent_on <= date_to)
+            .group_by(Expense.spent_on)
+        )
+        if location_id is not None:
+            spent_query = spent_query.where(Expense.location_id == location_id)
+        spent = {day: _cents(amount) for day, amount in self.db.execute(spent_query)}
+        rows = []
+        for day in days(date_from, date_to):
+            revenue, cost = sold.get(day, (ZERO, ZERO))
+            expenses = spent.get(day, ZERO)
+            rows.append(
+                {
+                    "day": day,
+                    "revenue": revenue,
+                    "cost": cost,
+                    "gross_profit": revenue - cost,
+                    "expenses": expenses,
+                    "net_profit": revenue - cost - expenses,
+                }
+            )
+        keys = ("revenue", "cost", "gross_profit", "expenses", "net_profit")
+        totals = {key: sum((row[key] for row in rows), ZERO) for key in keys}
+        return ReportResult(rows, totals)
+
+    def tax_summary(
+        self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
+    ) -> ReportResult:
+        """Per tax rate: the taxable net and the tax collected, both net of refunds,
+        and their sum."""
+        lines = self._lines(date_from, date_to, location_id)
+        rows = []
+        for rate, taxable, tax in self.db.execute(
+            select(lines.c.tax_rate, func.sum(lines.c.kept_net), func.sum(lines.c.kept_tax))
+            .group_by(lines.c.tax_rate)
+            .order_by(lines.c.tax_rate)
+        ):
+            taxable, tax = _cents(taxable), _cents(tax)
+            rows.append({"rate": rate, "taxable": taxable, "tax": tax, "total": taxable + tax})
+        totals = {key: sum((row[key] for row in rows), ZERO) for key in ("taxable", "tax", "total")}
+        return ReportResult(rows, totals)
+
+    # -- stock --------------------------------------------------------------------------
+    def stock_valuation(
+        self,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+        location_id: uuid.UUID | None = None,
+    ) -> ReportResult:
+        """Stock on hand now (the dates are ignored: the ledger's sum is today's stock)
+        at each product's current cost, per product with stock (inactive products and
+        deactivated locations too: their goods are still there). A product's value is
+        on hand x cost rounded half up to the cent; the total is the sum of those."""
+        on_hand = func.sum(StockMovement.quantity)
+        query = (
+            select(Product.sku, Product.name, Product.cost, on_hand)
+            .join(
+                StockMovement,
+                and_(
+                    StockMovement.tenant_id == Product.tenant_id,
+                    StockMovement.product_id == Product.id,
+                ),
+            )
+            .group_by(Product.id, Product.sku, Product.name, Product.cost)
+            .having(on_hand != 0)
+            .order_by(Product.name, Product.sku)
+        )
+        if location_id is not None:
+            query = query.where(StockMovement.location_id == location_id)
+        rows = [
+            {
+                "sku": sku,
+                "product": name,
+                "on_hand": quantity,
+                "cost": Decimal(cost).quantize(CENT),
+                "value": money(quantity * cost),
+            }
+            for sku, name, cost, quantity in self.db.execute(query)
+        ]
+        return ReportResult(rows, {"value": sum((row["value"] for row in rows), ZERO)})
+
+
+def _summary(count, gross, refunds) -> dict:
+    gross, refunds = _cents(gross), _cents(refunds)
+    return {"sales": int(count or 0), "gross": gross, "refunds": refunds, "net": gross - refunds}
