@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from ..sales.models import Sale, SaleLine
+from ..sales.models import RefundLine, Sale, SaleLine
 from ..services import TenantService
 
 
@@ -36,10 +36,16 @@ class DashboardService(TenantService):
         }
 
     def top_products(self, days=30, limit=10) -> list[dict]:
-        """Best sellers by revenue (net of refunds) over the last ``days`` days."""
+        """Best sellers by revenue net of refunds (the refunded amounts as stored, so the
+        dashboard agrees with the reports to the cent) over the last ``days`` days."""
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+        refunded = (
+            select(RefundLine.sale_line_id, func.sum(RefundLine.amount).label("amount"))
+            .group_by(RefundLine.sale_line_id)
+            .subquery()
+        )
         sold = SaleLine.quantity - SaleLine.refunded_quantity
-        revenue = func.sum(SaleLine.line_total * sold / SaleLine.quantity)
+        revenue = func.sum(SaleLine.line_total - func.coalesce(refunded.c.amount, 0))
         rows = self.db.execute(
             select(
                 SaleLine.product_id,
@@ -49,6 +55,7 @@ class DashboardService(TenantService):
                 revenue.label("revenue"),
             )
             .join(Sale, (Sale.tenant_id == SaleLine.tenant_id) & (Sale.id == SaleLine.sale_id))
+            .outerjoin(refunded, refunded.c.sale_line_id == SaleLine.id)
             .where(Sale.created_at >= since, Sale.status != "voided")
             .group_by(SaleLine.product_id, SaleLine.description, SaleLine.sku)
             .order_by(revenue.desc())
@@ -59,7 +66,7 @@ class DashboardService(TenantService):
                 "name": r.description,
                 "sku": r.sku,
                 "quantity": r.quantity,
-                "revenue": Decimal(r.revenue).quantize(Decimal("0.01")),
+                "revenue": Decimal(r.revenue),
             }
             for r in rows
         ]

@@ -152,6 +152,7 @@ class RefundLine(TenantScoped, Base):
             ["tenant_id", "sale_line_id"], ["sale_lines.tenant_id", "sale_lines.id"]
         ),
         Index("ix_refund_lines_tenant_id_refund_id", "tenant_id", "refund_id"),
+        Index("ix_refund_lines_tenant_id_sale_line_id", "tenant_id", "sale_line_id"),
     )
 
     refund_id: Mapped[uuid.UUID]

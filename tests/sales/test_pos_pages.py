@@ -270,3 +270,18 @@ def test_stock_pages_are_for_managers_and_refuse_bad_input(shopfront):
     movements = manager.get("/stock/movements").text
     assert "stock count" in movements and "receive" in movements
     assert manager.get("/stock").html.select_one('[data-testid="on-hand-B"]').text == "3"
+
+
+def test_dashboard_revenue_is_net_of_the_refunded_amounts(shopfront):
+    tenant, clients = shopfront
+    till, manager = clients["Cashiers"], clients["Managers"]
+    scan(till, "A")
+    form = cart_form(till)
+    form["qty_0"], form["pay_cash"] = "3", "10"  # 3 x 2.90 = 8.70
+    sale_url = submit_complete(form).location.replace("/receipt", "")
+    refund = form_with(manager.get(sale_url + "/refund"), "method")
+    refund[next(f for f in refund.fields if f.startswith("qty_"))] = "1"
+    refund.submit(status=303)  # refunds 2.90
+    top = manager.get("/dashboard").html.select_one('table[aria-label="Top products"]')
+    cells = [td.text for td in top.select("tr")[0].select("td")]
+    assert cells == ["Item A", "2", "5.80"]
