@@ -57,6 +57,17 @@ def includeme(config):
     add("sales.void", "/sales/{id}/void")
     add("sales.refund", "/sales/{id}/refund")
 
+    # the JSON API (token-authenticated, salesapp.api) and one's own API tokens
+    add("api.openapi", "/api/openapi.json")
+    add("api.products", "/api/products")
+    add("api.product", "/api/products/{id}")
+    add("api.customers", "/api/customers")
+    add("api.sales", "/api/sales")
+    add("api.sale", "/api/sales/{id}")
+    add("api.stock", "/api/stock")
+    add("account.tokens", "/account/tokens")
+    add("account.tokens.revoke", "/account/tokens/{id}/revoke")
+
     add("expenses.list", "/expenses")
     add("expenses.new", "/expenses/new")
     add("expenses.edit", "/expenses/{id}/edit")

@@ -4,6 +4,9 @@ Session cookies are signed with a key derived for the one tenant that minted the
 a cookie from demo's host is worthless on acme's (and the session also names its
 tenant, checked on every request). Cookies are host-only, HttpOnly, SameSite=Lax, and
 Secure when ``salesapp.secure_cookies`` (the default in production).
+
+The JSON API under /api takes no cookie at all: a per-user API token in an
+``Authorization: Bearer`` header, looked up in the request's tenant (salesapp.api).
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from pyramid.security import Allowed, Denied
 from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 
 from .accounts.services import AccountService, make_password_hasher
+from .api.services import ApiTokenService
 from .tenancy.crypto import signing_secret
 
 SESSION_COOKIE = "salesapp_session"
+#: the JSON API's paths: authenticated by API tokens only (salesapp.api)
+API_PREFIX = "/api"
 
 ADMIN = frozenset({"Admin"})
 MANAGERS = frozenset({"Admin", "Managers"})
@@ -78,11 +84,34 @@ class TenantSessionFactory:
         return self._factory(f"tenant:{tenant.id}" if tenant else "public")(request)
 
 
+def is_api_request(request) -> bool:
+    """Under /api: where only an API token authenticates."""
+    path = request.path_info
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+def bearer_token(request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
 def user_for_request(request):
-    """``request.user``: the signed-in user of this tenant, or None."""
+    """``request.user``: the user of this tenant the request acts for, or None.
+
+    With an Authorization header, only its API token counts (never also the session
+    cookie): a bad, unknown or revoked token is no user. Under /api only a token
+    counts, so a browser's cookie can never act there (and CSRF cannot apply). The
+    token is looked up in the request's tenant only: another tenant's is unknown.
+    Elsewhere, the signed-in user of the tenant-bound session.
+    """
     tenant = request.tenant
     if tenant is None:
         return None
+    if "Authorization" in request.headers or is_api_request(request):
+        return request.find_service(ApiTokenService).user_for_token(bearer_token(request))
     session = request.session
     if session.get("tenant_id") != tenant.id or not session.get("user_id"):
         return None

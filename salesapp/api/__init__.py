@@ -1,5 +1,7 @@
-"""Api: one business domain (models, services, views)."""
+"""The JSON API under /api (token-authenticated) and the API token pages."""
+
+from .services import ApiTokenService
 
 
 def includeme(config):
-    pass
+    config.register_service_factory(ApiTokenService.factory, iface=ApiTokenService)

@@ -470,3 +470,30 @@ def reset_password(obj, subdomain, user):
     password = reset(obj.catalog, subdomain, user)
     click.echo(f"One-time password for {user} on {subdomain.lower()}: {password}")
     click.echo("It must be changed at the next sign-in.")
+
+
+@tenant.command("token")
+@click.argument("subdomain")
+@click.argument("user")
+@click.option("--name", help="What or who will use it (default: issued by an operator on DATE).")
+@click.pass_obj
+def token(obj, subdomain, user, name):
+    """Make an API token for USER (username or e-mail): printed once, stored hashed.
+
+    The user can see and revoke it under API tokens in the workspace.
+
+    \b
+    Example:
+      salesapp tenant token acme manager --name "stock sync"
+    """
+    from ..api.operators import issue_token
+
+    issued = issue_token(obj.catalog, subdomain, user, name)
+    click.echo(f"API token {issued.name!r} for {issued.username} on {issued.slug}:")
+    click.echo(f"  {issued.plaintext}")
+    click.echo("Shown once: copy it now. Send it as `Authorization: Bearer <token>`.")
+    if issued.must_change_password:
+        click.echo(
+            f"Note: {issued.username} has a one-time password; the API refuses the token "
+            "until they sign in and change it."
+        )
