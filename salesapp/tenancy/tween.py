@@ -4,6 +4,7 @@ tenant being moved, before any transaction or database session exists."""
 from __future__ import annotations
 
 from pyramid.renderers import render_to_response
+from pyramid.response import Response
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: paths served whatever the host: they touch no tenant data
@@ -11,7 +12,29 @@ HOST_INDEPENDENT_PATHS = frozenset({"/healthz"})
 HOST_INDEPENDENT_PREFIX = "/static/"
 
 
+#: the JSON API's paths: refusals there are JSON, as every answer of the API is
+API_PREFIX = "/api"
+#: the message of each refusal page, for JSON clients
+MESSAGES = {
+    "errors/unknown_host.jinja2": "Not found: there is nothing at this address",
+    "errors/suspended.jinja2": "This workspace is suspended; its data is kept. Contact the "
+    "service operator to resume it",
+    "errors/maintenance.jinja2": "This workspace is being moved to new storage: reads work, "
+    "changes are paused. Nothing was saved; send it again after Retry-After seconds",
+}
+
+
 def _page(request, template, status, **values):
+    path = request.path_info
+    if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+        response = Response(
+            json={"message": MESSAGES[template], "errors": {}},
+            status=status,
+            content_type="application/json",
+            charset="utf-8",
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
     # bare: the layout must not look up the signed-in user (that would open a session)
     response = render_to_response(template, {"bare": True, **values}, request=request)
     response.status_int = status
