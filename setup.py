@@ -23,6 +23,7 @@ testing_requires = [
     "playwright>=1.40",
     "pytest>=8",
     "ruff>=0.6",
+    "schemathesis==4.32.5",  # scripts/api_fuzz.py: pinned, so CI's fuzzing is repeatable
     "WebTest>=3.0",
 ]
 

@@ -1,0 +1,194 @@
+"""Fuzz the JSON API with schemathesis: no input may ever get a server error.
+
+Provisions a throwaway deployment and tenant on the test database server (the
+embedded PostgreSQL under var/pgtest, or SALESAPP_TEST_DATABASE_URL as the tests use),
+gives it a stocked product and a customer, makes an Admin API token, serves the app
+with waitress on 127.0.0.1 (a free port, in a thread), and runs schemathesis against
+the served /api/openapi.json with the token: generated valid and invalid requests to
+every operation, checked with "not a server error". Afterwards everything is dropped.
+
+Exits non-zero if schemathesis found a failure, or if the app logged an unexpected
+error (the API's catch-all 500 view, or waitress). Bounded: --max-examples per
+operation (default 40) keeps the run to a couple of minutes on two cores.
+
+    .venv/bin/python scripts/api_fuzz.py [--max-examples N] [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from salesapp import close_app, make_app  # noqa: E402
+from salesapp.api.operators import issue_token  # noqa: E402
+from salesapp.tenancy import bootstrap, embedded, provisioning, urls  # noqa: E402
+from salesapp.tenancy.catalog import Catalog  # noqa: E402
+from tests.conftest import BASE_DOMAIN, _drop_everything, new_deployment_settings  # noqa: E402
+
+log = logging.getLogger("api_fuzz")
+
+
+class ErrorCounter(logging.Handler):
+    """Counts what the app logs at ERROR: the API's 500 view and waitress's own."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(f"{record.name}: {record.getMessage()}")
+
+
+def server_admin_url() -> str:
+    url = os.environ.get("SALESAPP_TEST_DATABASE_URL")
+    return urls.plain(url) if url else embedded.start(REPO / "var" / "pgtest")
+
+
+def stock_the_shop(catalog: Catalog, slug: str) -> None:
+    """A product with stock and a customer, so sales can succeed as well as fail."""
+    from salesapp.customers.services import CustomerService
+    from salesapp.inventory.services import InventoryService
+    from salesapp.products.services import ProductService
+    from salesapp.workspace import tenant_accounts
+
+    with tenant_accounts(catalog, slug) as (tenant, accounts):
+        product = ProductService(accounts.db, tenant.id).create(
+            sku="FUZZ-1", name="Fuzz tea", unit_price=Decimal("2.50"), tax_rate=Decimal("16")
+        )
+        inventory = InventoryService(accounts.db, tenant.id)
+        inventory.receive(product.id, inventory.default_location().id, Decimal("100000"))
+        CustomerService(accounts.db, tenant.id).create(name="Fuzz customer")
+
+
+def serve(app):
+    """waitress on 127.0.0.1, a free port, in a daemon thread; returns the server."""
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=server.run, name="waitress", daemon=True).start()
+    return server
+
+
+def fetch_document(port: int, host: str, path: Path) -> None:
+    """The served document, saved for schemathesis (the Host header picks the tenant)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/openapi.json", headers={"Host": host}
+    )
+    for _ in range(50):  # the server thread may still be starting
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                path.write_bytes(response.read())
+                return
+        except ConnectionError:
+            time.sleep(0.1)
+    raise SystemExit("the app did not answer on 127.0.0.1")
+
+
+def run_schemathesis(document: Path, port: int, host: str, token: str, args) -> int:
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())",
+        "run",
+        str(document),
+        "--url",
+        f"http://127.0.0.1:{port}",
+        "--header",
+        f"Host: {host}",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        args.checks,
+        "--phases",
+        args.phases,
+        "--max-examples",
+        str(args.max_examples),
+        "--seed",
+        str(args.seed),
+        "--workers",
+        "2",
+        "--request-timeout",
+        "30",
+        "--generation-database",
+        "none",
+        "--suppress-health-check",
+        "all",
+        "--no-color",
+    ]
+    return subprocess.run(command, cwd=tempfile.gettempdir()).returncode
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-examples", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument(
+        "--checks", default="not_a_server_error", help="schemathesis checks (default: 5xx only)"
+    )
+    parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+
+    started = time.monotonic()
+    admin_url = server_admin_url()
+    base = dataclasses.replace(new_deployment_settings(admin_url), listen=False)
+    errors = ErrorCounter()
+    logging.getLogger().addHandler(errors)
+    app = server = catalog = None
+    try:
+        settings = bootstrap.init_deployment(base)
+        catalog = Catalog(settings)
+        tenant = provisioning.create_tenant(
+            catalog,
+            provisioning.TenantRequest(
+                name="API fuzzing",
+                slug="fuzz",
+                admin_email="admin@fuzz.example.org",
+                placement="pooled",
+            ),
+        )
+        stock_the_shop(catalog, tenant.slug)
+        token = issue_token(catalog, tenant.slug, "admin", "schemathesis").plaintext
+        host = f"{tenant.slug}.{BASE_DOMAIN}"
+        app = make_app(settings)
+        server = serve(app)
+        port = server.effective_port
+        with tempfile.TemporaryDirectory() as scratch:
+            document = Path(scratch) / "openapi.json"
+            fetch_document(port, host, document)
+            print(f"== schemathesis against http://127.0.0.1:{port} (Host: {host})", flush=True)
+            status = run_schemathesis(document, port, host, token, args)
+    finally:
+        if server is not None:
+            server.close()
+        if app is not None:
+            close_app(app)
+        if catalog is not None:
+            catalog.dispose()
+        _drop_everything(admin_url, base.role_prefix)
+    elapsed = time.monotonic() - started
+    if errors.messages:
+        print(f"The app logged {len(errors.messages)} unexpected error(s):")
+        for message in errors.messages[:20]:
+            print(f"  {message}")
+        status = status or 1
+    verdict = "no server error" if status == 0 else f"FAILED (exit {status})"
+    print(f"== API fuzzing: {verdict} in {elapsed:.0f} s")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
