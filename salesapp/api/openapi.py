@@ -70,6 +70,17 @@ DAY = {
 NULLABLE_UUID = {**UUID, "nullable": True}
 TIME = {"type": "string", "format": "date-time"}
 NUMBER_OUT = {"type": "string", "description": "A decimal number, exact"}
+#: a sale's and a sale line's amounts of money (salesapp.api.views shows them)
+SALE_AMOUNTS = (
+    "subtotal",
+    "discount_total",
+    "tax_total",
+    "total",
+    "paid_total",
+    "change_due",
+    "refunded_total",
+)
+LINE_AMOUNTS = ("unit_price", "discount", "tax_rate", "tax_amount", "line_total")
 
 PRODUCT_INPUT = {
     "sku": _text(64, required=True),
@@ -464,18 +475,7 @@ DOCUMENT = {
                     "location_id": UUID,
                     "user_id": UUID,
                     "customer_id": NULLABLE_UUID,
-                    **{
-                        name: NUMBER_OUT
-                        for name in (
-                            "subtotal",
-                            "discount_total",
-                            "tax_total",
-                            "total",
-                            "paid_total",
-                            "change_due",
-                            "refunded_total",
-                        )
-                    },
+                    **dict.fromkeys(SALE_AMOUNTS, NUMBER_OUT),
                     "lines": {
                         "type": "array",
                         "items": {
@@ -485,18 +485,9 @@ DOCUMENT = {
                                 "product_id": UUID,
                                 "sku": {"type": "string"},
                                 "description": {"type": "string"},
-                                **{
-                                    name: NUMBER_OUT
-                                    for name in (
-                                        "quantity",
-                                        "unit_price",
-                                        "discount",
-                                        "tax_rate",
-                                        "tax_amount",
-                                        "line_total",
-                                        "refunded_quantity",
-                                    )
-                                },
+                                **dict.fromkeys(
+                                    ("quantity", "refunded_quantity", *LINE_AMOUNTS), NUMBER_OUT
+                                ),
                             },
                         },
                     },

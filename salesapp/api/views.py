@@ -29,7 +29,7 @@ from ..products.services import (
 from ..sales.models import PAYMENT_METHODS
 from ..sales.services import MAX_LINES, MAX_QUANTITY, CartLine, PaymentInput, SaleService
 from .jsonio import ApiError, ApiForm, invalid, read_json, read_paging
-from .openapi import document
+from .openapi import LINE_AMOUNTS, SALE_AMOUNTS, document
 
 ACTIVE_FILTERS = ("all", "yes", "no")
 SALE_FIELDS = ("lines", "payments", "customer_id", "location_id")
@@ -101,18 +101,7 @@ def sale_json(sale) -> dict:
         "location_id": str(sale.location_id),
         "user_id": str(sale.user_id),
         "customer_id": _id(sale.customer_id),
-        **{
-            name: _num(getattr(sale, name))
-            for name in (
-                "subtotal",
-                "discount_total",
-                "tax_total",
-                "total",
-                "paid_total",
-                "change_due",
-                "refunded_total",
-            )
-        },
+        **{name: _num(getattr(sale, name)) for name in SALE_AMOUNTS},
         "lines": [
             {
                 "id": str(line.id),
@@ -121,16 +110,7 @@ def sale_json(sale) -> dict:
                 "description": line.description,
                 "quantity": _qty(line.quantity),
                 "refunded_quantity": _qty(line.refunded_quantity),
-                **{
-                    name: _num(getattr(line, name))
-                    for name in (
-                        "unit_price",
-                        "discount",
-                        "tax_rate",
-                        "tax_amount",
-                        "line_total",
-                    )
-                },
+                **{name: _num(getattr(line, name)) for name in LINE_AMOUNTS},
             }
             for line in sale.lines
         ],
