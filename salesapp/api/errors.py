@@ -17,6 +17,7 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from .jsonio import ApiError
+from .openapi import methods_of
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,6 @@ def api_not_found(exc, request):
     route = request.matched_route
     if isinstance(exc, PredicateMismatch) and route is not None:
         # the path exists, the method does not
-        from .openapi import methods_of
-
         allowed = methods_of(route.pattern)
         if allowed and request.method not in allowed:
             return json_error(
@@ -95,7 +94,11 @@ def api_forbidden(exc, request):
 
 @exception_view_config(UnicodeDecodeError, path_info=API_PATHS)
 def api_bad_encoding(exc, request):
-    return json_error(400, "The address is not valid UTF-8 once percent-decoded", {"url": "400"})
+    return json_error(
+        400,
+        "The address is not valid UTF-8 once percent-decoded",
+        {"url": "is not valid UTF-8 once percent-decoded"},
+    )
 
 
 @exception_view_config(HTTPException, path_info=API_PATHS)
