@@ -24,9 +24,27 @@ MESSAGES = {
 }
 
 
+def _is_api(request) -> bool:
+    # the raw PATH_INFO: it is there even when it is not valid UTF-8
+    raw = request.environ.get("PATH_INFO", "")
+    return raw == API_PREFIX or raw.startswith(API_PREFIX + "/")
+
+
+def bad_address(request):
+    """400 for an address that is not valid UTF-8 (it cannot name any page)."""
+    message = "Bad request: the address is not valid UTF-8; check the link"
+    if _is_api(request):
+        return Response(
+            json={"message": message, "errors": {}},
+            status=400,
+            content_type="application/json",
+            charset="utf-8",
+        )
+    return Response(message, status=400, content_type="text/plain", charset="utf-8")
+
+
 def _page(request, template, status, **values):
-    path = request.path_info
-    if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+    if _is_api(request):
         response = Response(
             json={"message": MESSAGES[template], "errors": {}},
             status=status,
@@ -46,7 +64,11 @@ def tenant_tween_factory(handler, registry):
     transaction, opens a session or touches a store."""
 
     def tenant_tween(request):
-        path = request.path_info
+        try:
+            path = request.path_info
+            request.GET  # noqa: B018  (decoded here once, so views never meet bad bytes)
+        except UnicodeDecodeError:
+            return bad_address(request)
         if path in HOST_INDEPENDENT_PATHS or path.startswith(HOST_INDEPENDENT_PREFIX):
             return handler(request)
         site = request.site
