@@ -31,6 +31,8 @@ def _plain(value):
         return value.isoformat()
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
     return str(value)
 
 
@@ -181,13 +183,17 @@ def _actor(session):
 def record(session, action: str, target: str, who=None, **detail) -> None:
     """Record an event for a change made with SQL rather than through the ORM (which
     the flush hook cannot see), in the same transaction."""
-    actor = _actor(session)
+    _add(session, action, target, detail, who)
+
+
+def _add(session, action: str, target: str, detail: dict, who=None) -> None:
+    actor = {"id": who.id, "username": who.username} if who is not None else _actor(session)
     session.add(
         AuditEvent(
             tenant_id=session.info["tenant_id"],
             id=uuid7(),
-            user_id=who.id if who is not None else actor["id"],
-            username=who.username if who is not None else actor["username"],
+            user_id=actor["id"],
+            username=actor["username"],
             action=action,
             target=target[:200],
             detail={k: _plain(v) for k, v in detail.items()},
@@ -198,30 +204,7 @@ def record(session, action: str, target: str, who=None, **detail) -> None:
 
 @event.listens_for(Session, "before_flush")
 def record_audit_events(session, flush_context, instances):
-    tenant_id = session.info.get("tenant_id")
-    if tenant_id is None:
+    if session.info.get("tenant_id") is None:
         return  # not a tenant session (the catalog)
-    actor = session.info.get(ACTOR)
-    if actor is None:
-        request = session.info.get("request")
-        # request.user only if already known: computing it here would query mid-flush
-        user = request.__dict__.get("user") if request is not None else None
-        actor = (
-            {"id": user.id, "username": user.username}
-            if user
-            else {"id": None, "username": "system"}
-        )
-    address = session.info.get(ADDRESS, "")
     for action, target, detail, who in list(_events(session)):
-        session.add(
-            AuditEvent(
-                tenant_id=tenant_id,
-                id=uuid7(),
-                user_id=who.id if who is not None else actor["id"],
-                username=who.username if who is not None else actor["username"],
-                action=action,
-                target=target[:200],
-                detail=detail,
-                address=address[:64],
-            )
-        )
+        _add(session, action, target, detail, who)
