@@ -35,7 +35,7 @@ def bad_address(request):
     message = "Bad request: the address is not valid UTF-8; check the link"
     if _is_api(request):
         return Response(
-            json={"message": message, "errors": {}},
+            json={"message": message, "errors": {"url": "is not valid UTF-8"}},
             status=400,
             content_type="application/json",
             charset="utf-8",
