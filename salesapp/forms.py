@@ -3,10 +3,18 @@ names the field, says what was wrong and what is expected."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2999, 12, 31)
+
+
+def utc_today() -> dt.date:
+    """Today as a UTC day: the app's days are UTC days until tenants have a time zone."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 class FormError(ValueError):
@@ -95,6 +103,30 @@ class Form:
 
     def boolean(self, name) -> bool:
         return self._raw(name).lower() in ("1", "true", "on", "yes")
+
+    def date(self, name, *, required=False, default=None, latest: dt.date = LATEST):
+        """A date written YYYY-MM-DD (what ``<input type=date>`` sends)."""
+        raw = self.text(name, max_length=40)
+        if name in self.errors:
+            return default
+        if not raw:
+            if required:
+                self.error(name, "is required")
+            return default
+        try:
+            value = dt.date.fromisoformat(raw)
+            if len(raw) != 10:  # fromisoformat also takes 20260131 and week dates
+                raise ValueError(raw)
+        except ValueError:
+            self.error(name, f"must be a date written YYYY-MM-DD, e.g. 2026-01-31; got {raw!r}")
+            return default
+        if value < EARLIEST:
+            self.error(name, f"must not be before {EARLIEST.isoformat()}; got {raw}")
+            return default
+        if value > latest:
+            self.error(name, f"must not be after {latest.isoformat()}; got {raw}")
+            return default
+        return value
 
     def uuid(self, name, *, required=True):
         value = self._raw(name)

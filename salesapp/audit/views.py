@@ -14,8 +14,8 @@ def audit_list(request):
     form = Form(request.GET)
     action = form.text("action", max_length=60)
     username = form.text("username", max_length=63)
-    day_from = _day(form, "from")
-    day_to = _day(form, "to")
+    day_from = form.date("from")
+    day_to = form.date("to")
     page = read_page(form)
     if day_from and day_to and day_from > day_to:
         form.error("from", "must not be after 'to'")
@@ -46,16 +46,3 @@ def audit_list(request):
         **{"from": day_from, "to": day_to},
     )
     return values
-
-
-def _day(form, name):
-    import datetime as dt
-
-    raw = form.text(name, max_length=10)
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        form.error(name, f"must be a date like 2026-11-23, got {raw!r}")
-        return None

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
-from ..forms import Form, FormError
+from ..forms import Form, FormError, utc_today
 from ..locations.services import LocationService
 from ..pages import PAGE_SIZE, field_errors, labelled, pager, read_page, refuse
-from .forms import CATEGORY_MAX, LABELS, NOTE_MAX, read_date, read_expense_fields, utc_today
+from .forms import CATEGORY_MAX, LABELS, NOTE_MAX, read_expense_fields
 from .services import ExpenseError, ExpenseService
 
 FIELDS = ("category", "amount", "spent_on", "location_id", "note")
@@ -29,8 +29,8 @@ def expense_list(request):
     """Expenses, newest first, filtered by date range and category, with the total of
     every expense the filters select (not only this page's)."""
     form = Form(request.GET)
-    date_from = read_date(form, "from")
-    date_to = read_date(form, "to")
+    date_from = form.date("from")
+    date_to = form.date("to")
     category = form.text("category", max_length=CATEGORY_MAX)
     page = read_page(form)
     if date_from and date_to and date_from > date_to:

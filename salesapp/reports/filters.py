@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..expenses.forms import read_date, utc_today
-from ..forms import Form, FormError
+from ..forms import Form, FormError, utc_today
 from ..locations.models import Location
 from ..locations.services import LocationService
 from ..pages import labelled
@@ -44,9 +43,9 @@ def read_filters(request, *, dated: bool = True) -> ReportFilters:
     today = utc_today()
     date_from = date_to = today
     if dated:
-        date_to = read_date(form, "to", default=today)
-        date_from = read_date(
-            form, "from", default=(date_to or today) - dt.timedelta(days=DEFAULT_DAYS - 1)
+        date_to = form.date("to", default=today)
+        date_from = form.date(
+            "from", default=(date_to or today) - dt.timedelta(days=DEFAULT_DAYS - 1)
         )
         if not form.errors:
             if date_from > date_to:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from ..customers.models import Customer
 from ..forms import Form, FormError, parse_uuid
 from ..inventory.services import InventoryService
+from ..pages import read_page, refuse
 from ..preferences.models import WorkspaceSettings
 from ..products.models import Product
 from .cart import Cart
@@ -240,34 +240,30 @@ def _sale_or_404(request):
     return sale
 
 
-def _day(value):
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 @view_config(route_name="sales.list", renderer="sales/list.jinja2", permission="sales.view")
 def sales_list(request):
     sales = request.find_service(SaleService)
-    day_from = _day(request.params.get("from"))
-    day_to = _day(request.params.get("to"))
-    number = request.params.get("number", "").strip()
-    page = max(
-        int(request.params.get("page", "1")) if request.params.get("page", "1").isdigit() else 1, 1
-    )
-    if number.isdigit() and len(number) < 19:
+    form = Form(request.GET)
+    day_from, day_to = form.date("from"), form.date("to")
+    number = form.text("number", max_length=18)
+    page = read_page(form)
+    values = {
+        "sales": [],
+        "more": False,
+        "page": page,
+        "filters": {"from": day_from or "", "to": day_to or "", "number": number},
+        "own_only": not sales.sees_all,
+        "errors": form.errors,
+    }
+    if form.errors:
+        return refuse(request, values)
+    if number.isdigit():
         found = sales.by_number(int(number))
         rows = [found] if found else []
     else:
         rows = sales.list(day_from=day_from, day_to=day_to, limit=51, offset=(page - 1) * 50)
-    return {
-        "sales": rows[:50],
-        "more": len(rows) > 50,
-        "page": page,
-        "filters": {"from": day_from or "", "to": day_to or "", "number": number},
-        "own_only": not sales.sees_all,
-    }
+    values.update(sales=rows[:50], more=len(rows) > 50)
+    return values
 
 
 @view_config(route_name="sales.detail", renderer="sales/detail.jinja2", permission="sales.view")

@@ -285,3 +285,17 @@ def test_dashboard_revenue_is_net_of_the_refunded_amounts(shopfront):
     top = manager.get("/dashboard").html.select_one('table[aria-label="Top products"]')
     cells = [td.text for td in top.select("tr")[0].select("td")]
     assert cells == ["Item A", "2", "5.80"]
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"from": "yesterday"}, "From must be a date written YYYY-MM-DD"),
+        ({"to": "2026-02-30"}, "To must be a date written YYYY-MM-DD"),
+        ({"page": "0"}, "Page must be at least 1"),
+    ],
+)
+def test_sales_list_refuses_bad_filters(shopfront, params, message):
+    tenant, clients = shopfront
+    res = clients["Managers"].get("/sales", params=params, status=400)
+    assert message in res.text
