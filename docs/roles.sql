@@ -9,6 +9,9 @@
 -- web requests.
 CREATE ROLE salesapp_owner LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOBYPASSRLS NOREPLICATION
     PASSWORD :owner_pw;
+-- Moves and deletes drop a dedicated database its tenant has left, with
+-- DROP DATABASE ... WITH (FORCE), which must end the app role's idle connections to it.
+GRANT pg_signal_backend TO salesapp_owner;
 
 -- The app role serves web requests: it may log in and nothing else. It owns nothing;
 -- migrations grant it SELECT/INSERT/UPDATE/DELETE on tenant tables and SELECT on the

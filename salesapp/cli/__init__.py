@@ -13,11 +13,14 @@ import os
 import sys
 
 import click
+import psycopg
 from plaster import get_settings
 from plaster.exceptions import PlasterError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from ..settings import SettingsError, parse_settings
+from ..tenancy.fence import is_fence_error
 
 
 class Context:
@@ -79,8 +82,14 @@ class SalesappGroup(click.Group):
             return super().invoke(ctx)
         except (OperationError, SettingsError) as exc:
             raise click.ClickException(str(exc)) from None
-        except SAOperationalError as exc:
-            first = str(exc.orig or exc).strip().splitlines()[0]
+        except (DBAPIError, psycopg.OperationalError) as exc:
+            if is_fence_error(exc):
+                raise click.ClickException(
+                    "that tenant is being moved and its writes are paused; try again in a moment"
+                ) from None
+            if not isinstance(exc, SAOperationalError | psycopg.OperationalError):
+                raise
+            first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise click.ClickException(
                 f"a database did not answer: {first}; check that it runs, or run `salesapp check`"
             ) from None
@@ -175,7 +184,7 @@ def init(obj):
     click.echo("catalog, default pooled store and template database are at head")
 
 
-from . import deploy, store, tenant  # noqa: E402  (commands register on import)
+from . import deploy, store, tenant, tenant_data  # noqa: E402, F401  (commands register on import)
 
 cli.add_command(tenant.tenant)
 cli.add_command(store.store)

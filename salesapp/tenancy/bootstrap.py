@@ -50,6 +50,11 @@ def ensure_roles(admin_url: str, settings: Settings) -> None:
             if password:
                 statement = sql.SQL("{} PASSWORD {}").format(statement, sql.Literal(password))
             conn.execute(statement)
+        # the owner drops a dedicated database a tenant has left (or a deleted tenant's):
+        # DROP DATABASE ... WITH (FORCE) must end the app role's idle connections to it
+        conn.execute(
+            sql.SQL("GRANT pg_signal_backend TO {}").format(sql.Identifier(settings.owner_role))
+        )
 
 
 def database_exists(conn: psycopg.Connection, name: str) -> bool:

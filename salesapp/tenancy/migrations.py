@@ -86,6 +86,9 @@ def grant_sql(kind: str, app_role: str | None) -> list[str]:
         return [
             f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app_role}",
             f"REVOKE ALL ON alembic_version FROM {app_role}",
+            # the write fence's table: only the owner (and the fence trigger) touch it
+            "DO $$ BEGIN IF to_regclass('public.tenant_fences') IS NOT NULL THEN "
+            f"EXECUTE 'REVOKE ALL ON tenant_fences FROM {app_role}'; END IF; END $$",
             # only tables that exist: an older revision may not have them yet
             "DO $$ DECLARE t text; BEGIN FOREACH t IN ARRAY ARRAY["
             + ", ".join(f"'{t}'" for t in APPEND_ONLY)

@@ -116,3 +116,25 @@ class Operation(CatalogBase):
     store_name: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+MOVE_PHASES = ("preparing", "fenced", "copied", "verified", "flipped")
+
+
+class TenantMove(CatalogBase):
+    """A move in progress (see mobility.py). Before phase ``flipped`` the source store
+    holds the truth; from ``flipped`` on, the target does."""
+
+    __tablename__ = "tenant_moves"
+    __table_args__ = (CheckConstraint(f"phase in {MOVE_PHASES}", name="phase"),)
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_store_id: Mapped[int] = mapped_column(BigInteger)
+    target_store_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_target: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    keep_source: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    phase: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = _now_column()
+    updated_at: Mapped[dt.datetime] = _now_column()

@@ -255,7 +255,7 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
 
         if request.placement == "dedicated":
             store_name, store_id = f"dedicated-{request.slug}", None
-            owner_url = _prepare_dedicated_database(catalog, request, undo)
+            owner_url = prepare_dedicated_database(catalog, request, undo)
             database = urls.database_of(owner_url)
         else:
             with catalog.session() as session:
@@ -346,7 +346,7 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
     )
 
 
-def _prepare_dedicated_database(catalog: Catalog, request: TenantRequest, undo: list) -> str:
+def prepare_dedicated_database(catalog: Catalog, request: TenantRequest, undo: list) -> str:
     """Make the dedicated database; return its owner URL.
 
     Where the server has the template database, the store is cloned from it (a file

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from .fence import TRIGGER
+
 #: Fails closed: no setting, an empty setting or another tenant's id sees nothing.
 TENANT_PREDICATE = "tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::bigint)"
 
@@ -37,13 +39,15 @@ AUDIT_SQL = text(
            coalesce(bool_or(p.polname = :permissive and p.polpermissive and p.polcmd = '*'),
                     false) as has_permissive,
            coalesce(bool_or(p.polname = :restrictive and not p.polpermissive
-                            and p.polcmd = '*'), false) as has_restrictive
+                            and p.polcmd = '*'), false) as has_restrictive,
+           exists (select 1 from pg_trigger g where g.tgrelid = c.oid
+                    and g.tgname = :fence and g.tgenabled <> 'D') as has_fence
       from pg_class c
       join pg_namespace n on n.oid = c.relnamespace
       join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
       left join pg_policy p on p.polrelid = c.oid
      where n.nspname not in ('pg_catalog', 'information_schema') and c.relkind in ('r', 'p')
-     group by c.relname, c.relrowsecurity, c.relforcerowsecurity, c.relowner
+     group by c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity, c.relowner
      order by c.relname
     """
 )
@@ -52,7 +56,8 @@ AUDIT_SQL = text(
 def audit_store(connection) -> list[dict]:
     """One row per table with a tenant_id column: RLS flags, owner and policies present."""
     rows = connection.execute(
-        AUDIT_SQL, {"permissive": PERMISSIVE_POLICY, "restrictive": RESTRICTIVE_POLICY}
+        AUDIT_SQL,
+        {"permissive": PERMISSIVE_POLICY, "restrictive": RESTRICTIVE_POLICY, "fence": TRIGGER},
     )
     return [dict(row._mapping) for row in rows]
 
@@ -70,6 +75,8 @@ def audit_problems(rows: list[dict], app_role: str) -> list[str]:
             problems.append(f"{table}: permissive policy {PERMISSIVE_POLICY} is missing")
         if not row["has_restrictive"]:
             problems.append(f"{table}: restrictive policy {RESTRICTIVE_POLICY} is missing")
+        if not row["has_fence"]:
+            problems.append(f"{table}: the write-fence trigger {TRIGGER} is missing or disabled")
         if row["owner"] == app_role:
             problems.append(f"{table}: owned by the app role {app_role}")
     return problems

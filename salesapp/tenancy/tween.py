@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from pyramid.renderers import render_to_response
 from pyramid.response import Response
+from sqlalchemy.exc import DBAPIError
 
+from .fence import is_fence_error
+
+#: seconds a client is asked to wait while its tenant moves (a move fences for seconds)
+RETRY_AFTER = 30
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: paths served whatever the host: they touch no tenant data
 HOST_INDEPENDENT_PATHS = frozenset({"/healthz"})
@@ -59,6 +64,13 @@ def _page(request, template, status, **values):
     return response
 
 
+def maintenance(request, tenant):
+    """503 with Retry-After: the tenant is being moved; its writes are paused."""
+    response = _page(request, "errors/maintenance.jinja2", 503, tenant=tenant)
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
 def tenant_tween_factory(handler, registry):
     """Sits over pyramid_tm (outermost of ours): a refused request never begins a
     transaction, opens a session or touches a store."""
@@ -79,9 +91,14 @@ def tenant_tween_factory(handler, registry):
             if tenant.suspended:
                 return _page(request, "errors/suspended.jinja2", 403, tenant=tenant)
             if tenant.moving and request.method not in SAFE_METHODS:
-                response = _page(request, "errors/maintenance.jinja2", 503, tenant=tenant)
-                response.headers["Retry-After"] = "30"
-                return response
-        return handler(request)
+                return maintenance(request, tenant)
+        try:
+            return handler(request)
+        except DBAPIError as exc:
+            # a write met the store's fence: the tenant began moving after this request
+            # passed the check above; pyramid_tm has rolled everything back
+            if tenant is not None and is_fence_error(exc):
+                return maintenance(request, tenant)
+            raise
 
     return tenant_tween

@@ -46,7 +46,8 @@ def test_every_store_has_forced_rls_and_both_policies(catalog, tenant_a, tenant_
                         )
                     )
                 )
-                assert tables == {r["table_name"] for r in rows}, name
+                # (but the write fence's own table, which holds no tenant's data)
+                assert tables == {r["table_name"] for r in rows} | {"tenant_fences"}, name
         finally:
             engine.dispose()
     assert len(kinds) >= 3  # pooled, dedicated, template
@@ -62,6 +63,7 @@ def test_audit_detects_what_it_should(catalog, admin_conn, settings):
             "owner": settings.owner_role,
             "has_permissive": True,
             "has_restrictive": False,
+            "has_fence": True,
         },
         {
             "table_name": "t2",
@@ -70,6 +72,7 @@ def test_audit_detects_what_it_should(catalog, admin_conn, settings):
             "owner": settings.app_role,
             "has_permissive": False,
             "has_restrictive": True,
+            "has_fence": False,
         },
     ]
     problems = audit_problems(rows, settings.app_role)
@@ -78,6 +81,8 @@ def test_audit_detects_what_it_should(catalog, admin_conn, settings):
     assert "t2: row-level security is not enabled" in problems
     assert "t2: permissive policy tenant_isolation is missing" in problems
     assert f"t2: owned by the app role {settings.app_role}" in problems
+    assert "t2: the write-fence trigger write_fence is missing or disabled" in problems
+    assert not any(p.startswith("t1: the write-fence") for p in problems)
 
 
 def test_app_role_flags(admin_conn, settings):

@@ -1,0 +1,211 @@
+"""`salesapp tenant move | backup | restore | clone`: a tenant's data between stores and
+files (the work is done by salesapp.tenancy.mobility and .archive)."""
+
+from __future__ import annotations
+
+import click
+
+from .tenant import tenant
+
+
+def _moved_line(event, info) -> str | None:
+    if event == "table":
+        t = info["table"]
+        return f"    {t.name:<18} {t.rows:>8} rows  {t.seconds:6.2f} s  checksum {t.checksum[:12]}"
+    if event == "stale":
+        return f"    removed {info['rows']} stale rows an earlier move had left in the target"
+    if event == "step":
+        return f"  {info['step']:<7} {info['detail']}"
+    if event == "resume":
+        return f"  note    {info['detail']}"
+    return None
+
+
+def _echo_progress(event, **info):
+    line = _moved_line(event, info)
+    if line:
+        click.echo(line)
+
+
+@tenant.command("move")
+@click.argument("subdomain")
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(["pooled", "dedicated"]),
+    required=True,
+    help="The kind of store to move it to.",
+)
+@click.option("--store", "store_name", help="A pooled store, or a dedicated-server store.")
+@click.option("--database-url", help="--to dedicated: exactly this database (new or empty).")
+@click.option("--keep-source", is_flag=True, help="Keep the source rows or database (fenced).")
+@click.option(
+    "--wait",
+    type=click.FloatRange(1, 600),
+    default=30,
+    show_default=True,
+    help="Seconds to wait for the tenant's writes in flight.",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be done; change nothing.")
+@click.pass_obj
+def move(obj, subdomain, to, store_name, database_url, keep_source, wait, dry_run):
+    """Move a tenant to another store while its business goes on.
+
+    Its writes pause (staff can read; a change gets "try again in a moment") while its
+    rows are copied and verified; other tenants are not touched. If the command is
+    interrupted, run it again: it finishes or undoes the earlier attempt first.
+
+    \b
+    Examples:
+      salesapp tenant move acme --to dedicated
+      salesapp tenant move acme --to dedicated --store db2
+      salesapp tenant move acme --to pooled --store pool2 --keep-source
+    """
+    from ..tenancy.mobility import MoveRequest, move_tenant, plan_move
+
+    request = MoveRequest(
+        slug=subdomain,
+        to=to,
+        store_name=store_name,
+        database_url=database_url,
+        keep_source=keep_source,
+        wait_seconds=wait,
+        grace_seconds=float(obj.settings.raw.get("salesapp.move_grace_seconds", 2)),
+    )
+    if dry_run:
+        click.echo("Dry run: nothing is changed. Would:")
+        for step in plan_move(obj.catalog, request):
+            click.echo(f"  - {step}")
+        return
+    result = move_tenant(obj.catalog, request, progress=_echo_progress)
+    rows = sum(t.rows for t in result.tables)
+    if result.resumed:
+        click.echo(
+            f"Finished the earlier move of {result.slug} to {result.target_kind} store "
+            f"{result.target} in {result.total_seconds:.2f} s"
+        )
+        return
+    click.echo(
+        f"Moved {result.slug} from {result.source_kind} store {result.source} to "
+        f"{result.target_kind} store {result.target}: {rows} rows in {len(result.tables)} "
+        f"tables, verified, in {result.total_seconds:.2f} s"
+    )
+    click.echo(f"  Writes were paused for {result.fence_seconds:.2f} s; {result.source_fate}")
+
+
+@tenant.command("backup")
+@click.argument("subdomain")
+@click.option(
+    "-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="The file."
+)
+@click.pass_obj
+def backup(obj, subdomain, output):
+    """Write one tenant to a file: a manifest and its rows, from one snapshot.
+
+    \b
+    Example:
+      salesapp tenant backup acme -o backups/acme-2026-11-23.zip
+    """
+    from ..tenancy.archive import backup_tenant
+
+    manifest = backup_tenant(
+        obj.catalog,
+        subdomain,
+        output,
+        progress=lambda event, **i: click.echo(f"    {i['table']:<18} {i['rows']:>8} rows"),
+    )
+    rows = sum(t["rows"] for t in manifest["tables"])
+    click.echo(
+        f"Backed up {manifest['tenant']['slug']} ({manifest['tenant']['name']}): {rows} rows "
+        f"in {len(manifest['tables'])} tables, schema {manifest['schema_revision']}, to {output}"
+    )
+
+
+def _restored(info: dict) -> None:
+    click.echo(
+        f"Restored {info['from']} as {info['slug']} ({info['name']}), {info['kind']} in store "
+        f"{info['store']}: {info['rows']} rows in {info['tables']} tables, checksums verified"
+    )
+    if info["migrated"]:
+        click.echo(
+            f"  The archive was at schema {info['schema_revision']}; it was migrated forward"
+        )
+    if info["domains"]:
+        click.echo(f"  Domains: {', '.join(info['domains'])}")
+    click.echo("  Its users sign in with the passwords they had.")
+
+
+def _placement_options(f):
+    f = click.option("--store", "store_name", help="A pooled store, or a dedicated-server store.")(
+        f
+    )
+    f = click.option(
+        "--dedicated", "placement", flag_value="dedicated", help="A database of its own."
+    )(f)
+    f = click.option("--pooled", "placement", flag_value="pooled", help="A pooled store.")(f)
+    return f
+
+
+def _table_line(event, **info):
+    if event == "table":
+        click.echo(f"    {info['table']:<18} {info['rows']:>8} rows")
+    elif event == "migrate":
+        click.echo(f"  {info['detail']}")
+
+
+@tenant.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--as", "as_subdomain", help="Restore under this subdomain (no custom domains).")
+@click.option("--name", help="The business name (default: the archive's).")
+@_placement_options
+@click.pass_obj
+def restore(obj, file, as_subdomain, name, placement, store_name):
+    """Restore a tenant from a backup file, into either kind of store.
+
+    Refuses a subdomain that exists. The default store kind is the one it was backed
+    up from. Everything or nothing is restored.
+
+    \b
+    Examples:
+      salesapp tenant restore backups/acme.zip
+      salesapp tenant restore backups/acme.zip --as acme-restored --dedicated
+    """
+    from ..tenancy.archive import restore_tenant
+
+    info = restore_tenant(
+        obj.catalog,
+        file,
+        slug=as_subdomain,
+        name=name,
+        placement=placement,
+        store_name=store_name,
+        progress=_table_line,
+    )
+    _restored(info)
+
+
+@tenant.command("clone")
+@click.argument("subdomain")
+@click.argument("new_subdomain")
+@click.option("--name", help="Its business name (default: the source's, with ' (copy)').")
+@_placement_options
+@click.pass_obj
+def clone(obj, subdomain, new_subdomain, name, placement, store_name):
+    """Copy a tenant under a new subdomain in one step (e.g. a training workspace).
+
+    \b
+    Example:
+      salesapp tenant clone acme acme-training
+    """
+    from ..tenancy.archive import clone_tenant
+
+    info = clone_tenant(
+        obj.catalog,
+        subdomain,
+        new_subdomain,
+        name=name,
+        placement=placement,
+        store_name=store_name,
+        progress=_table_line,
+    )
+    _restored(info)
