@@ -16,9 +16,11 @@ import re
 import secrets
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
 from ..accounts.models import User
 from ..services import TenantService
+from ..tenancy.fence import is_fence_error
 from .models import ApiToken
 
 TOKEN_PREFIX = "sa_"
@@ -127,15 +129,22 @@ class ApiTokenService(TenantService):
         now = _now()
         if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
             # conditional, so concurrent calls with one token write once
+            # (in a savepoint: while the tenant moves its writes are fenced, and this
+            # bookkeeping must not turn a read into an error; it is skipped instead)
             stale = func.now() - LAST_USED_RESOLUTION
-            self.db.execute(
-                update(ApiToken)
-                .where(
-                    ApiToken.tenant_id == self.tenant_id,
-                    ApiToken.id == token.id,
-                    or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale),
-                )
-                .values(last_used_at=func.now()),
-                execution_options={"synchronize_session": False},
-            )
+            try:
+                with self.db.begin_nested():
+                    self.db.execute(
+                        update(ApiToken)
+                        .where(
+                            ApiToken.tenant_id == self.tenant_id,
+                            ApiToken.id == token.id,
+                            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale),
+                        )
+                        .values(last_used_at=func.now()),
+                        execution_options={"synchronize_session": False},
+                    )
+            except DBAPIError as exc:
+                if not is_fence_error(exc):
+                    raise
         return user

@@ -396,8 +396,7 @@ def move_tenant(
 
     if request.grace_seconds:
         time.sleep(request.grace_seconds)  # let stale readers finish on the source
-    result.source_fate = _finish(catalog, plan.tenant_id, progress)
-    _checkpoint("clean", fail_at)
+    result.source_fate = _finish(catalog, plan.tenant_id, progress, fail_at)
     result.total_seconds = time.monotonic() - started
     catalog.record(
         "tenant.move",
@@ -582,16 +581,21 @@ def _undo_quietly(catalog: Catalog, tenant_id: int) -> bool:
         return False
 
 
-def _finish(catalog: Catalog, tenant_id: int, progress) -> str:
+def _finish(catalog: Catalog, tenant_id: int, progress, fail_at=None) -> str:
     """After the flip: remove the tenant from the source (unless kept); forget the move."""
     with catalog.session() as session:
         move = session.get(TenantMove, tenant_id)
-        source = _info(catalog, session.get(Store, move.source_store_id))
+        source = session.get(Store, move.source_store_id)
+        source = _info(catalog, source) if source else None
         keep = move.keep_source
         others = session.scalar(
-            select(func.count()).select_from(Placement).where(Placement.store_id == source.id)
+            select(func.count())
+            .select_from(Placement)
+            .where(Placement.store_id == move.source_store_id)
         )
-    if keep:
+    if source is None:
+        fate = "the source store was already removed"
+    elif keep:
         fate = f"kept {source.name} (closed to the tenant's writes)"
     elif source.kind == "pooled" or others:
         with _connect(catalog, source.url) as conn:
@@ -601,6 +605,7 @@ def _finish(catalog: Catalog, tenant_id: int, progress) -> str:
         _drop_store(catalog, source.id, source.url)
         fate = f"dropped database {urls.database_of(source.url)} ({source.name})"
     progress("step", step="clean", detail=fate)
+    _checkpoint("clean", fail_at)
     with catalog.session() as session:
         session.execute(TenantMove.__table__.delete().where(TenantMove.tenant_id == tenant_id))
     return fate

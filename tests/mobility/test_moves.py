@@ -27,14 +27,19 @@ SKU = "MOVE-1"
 
 
 def sale(sku=SKU, amount="10.00"):
-    return {"lines": [{"sku": sku, "quantity": "1"}], "payments": [{"method": "cash", "amount": amount}]}
+    return {
+        "lines": [{"sku": sku, "quantity": "1"}],
+        "payments": [{"method": "cash", "amount": amount}],
+    }
 
 
 def stock_product(catalog, slug, sku=SKU, quantity="100000", price="2.00"):
     """A product with plenty on hand, for streams of sales."""
     with tenant_accounts(catalog, slug) as (tenant, accounts):
         db = accounts.db
-        product = Product(tenant_id=tenant.id, sku=sku, name=f"Item {sku}", unit_price=Decimal(price))
+        product = Product(
+            tenant_id=tenant.id, sku=sku, name=f"Item {sku}", unit_price=Decimal(price)
+        )
         db.add(product)
         db.flush()
         inventory = InventoryService(db, tenant.id)
@@ -51,9 +56,11 @@ def api(app, tenant, catalog):
 def directory_sees(app, tenant_id, store_name, state="active"):
     directory = app.registry.directory
     return wait_for(
-        lambda: (s := directory.by_id(tenant_id)) is not None
-        and s.store.name == store_name
-        and s.placement_state == state,
+        lambda: (
+            (s := directory.by_id(tenant_id)) is not None
+            and s.store.name == store_name
+            and s.placement_state == state
+        ),
         timeout=10,
     )
 
