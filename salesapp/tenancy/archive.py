@@ -18,11 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 import os
 import secrets
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import psycopg
@@ -160,16 +160,28 @@ def read_manifest(path: str | Path) -> dict:
                 )
             for table in manifest["tables"]:
                 digest = hashlib.sha256()
-                with archive.open(table["file"]) as data:
-                    while chunk := data.read(CHUNK):
-                        digest.update(chunk)
+                try:
+                    with archive.open(table["file"]) as data:
+                        while chunk := data.read(CHUNK):
+                            digest.update(chunk)
+                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                    raise ArchiveError(
+                        f"{path} is damaged: {table['file']} cannot be read ({first_line(exc)})"
+                    ) from None
                 if digest.hexdigest() != table["sha256"]:
                     raise ArchiveError(
                         f"{path} is damaged: {table['file']} does not match its checksum"
                     )
     except FileNotFoundError:
         raise ArchiveError(f"no such file: {path}") from None
-    except (zipfile.BadZipFile, json.JSONDecodeError, KeyError, zipfile.LargeZipFile) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        json.JSONDecodeError,
+        KeyError,
+        zlib.error,
+        EOFError,
+    ) as exc:
         raise ArchiveError(f"{path} is not a readable archive: {first_line(exc)}") from None
     return manifest
 
@@ -217,26 +229,33 @@ def _load_tables(conn, archive, manifest, tenant_id, progress) -> None:
         progress("table", table=spec.name, rows=rows)
 
 
-def _migrate_forward(catalog: Catalog, archive, manifest, progress) -> tuple[str, str]:
-    """Load the archive into a scratch database at its revision and migrate that to
-    head; return (server url, scratch database name). The caller drops it."""
+def _scratch_database(catalog: Catalog) -> tuple[str, str]:
+    """(server url, name) of a scratch database for migrating an archive forward."""
     settings = catalog.settings
-    server_url = bootstrap.owner_server_url(settings)
-    name = settings.database_name("restore_" + secrets.token_hex(4))
+    return (
+        bootstrap.owner_server_url(settings),
+        settings.database_name("restore_" + secrets.token_hex(4)),
+    )
+
+
+def _migrate_forward(catalog: Catalog, scratch, archive, manifest, progress) -> None:
+    """Load the archive into the scratch database at its revision and migrate that to
+    head. The caller drops the scratch database, whatever happens."""
+    settings = catalog.settings
+    server_url, name = scratch
     owner = urls.parse(server_url).username or settings.owner_role
     with bootstrap.admin_connection(server_url) as conn:
         bootstrap.create_database(conn, name, owner, settings.app_role)
-    scratch = urls.with_database(server_url, name)
+    url = urls.with_database(server_url, name)
     revision = manifest["schema_revision"]
     progress("migrate", detail=f"scratch database at {revision}")
-    migrations.upgrade("tenant", scratch, settings.app_role, revision=revision)
+    migrations.upgrade("tenant", url, settings.app_role, revision=revision)
     tid = manifest["tenant"]["source_tenant_id"]
-    with _connect(catalog, scratch) as conn:
+    with _connect(catalog, url) as conn:
         set_tenant(conn, tid)
         _load_tables(conn, archive, manifest, tid, lambda *a, **k: None)
-    head = migrations.upgrade("tenant", scratch, settings.app_role)
+    head = migrations.upgrade("tenant", url, settings.app_role)
     progress("migrate", detail=f"migrated the archive from {revision} to {head}")
-    return server_url, name
 
 
 def _drop_scratch(server_url: str, name: str) -> None:
@@ -273,12 +292,6 @@ def restore_tenant(
             placement = "pooled" if store.kind == "pooled" else "dedicated"
     placement = placement or ("pooled" if entry["source_kind"] == "pooled" else "dedicated")
     keep_domains = slug is None if keep_domains is None else keep_domains
-    trial_days = None
-    if entry["trial_ends_at"]:
-        left = dt.datetime.fromisoformat(entry["trial_ends_at"]) - dt.datetime.now(dt.UTC)
-        trial_days = (
-            max(1, math.ceil(left.total_seconds() / 86400)) if left.total_seconds() > 0 else None
-        )
     request = TenantRequest(
         name=name or entry["name"],
         slug=slug or entry["slug"],
@@ -288,14 +301,14 @@ def restore_tenant(
         admin_password=generate_password(),  # unused: the archive's users come back
         max_users=entry["max_users"],
         multi_location=entry["multi_location"],
-        trial_days=trial_days,
         domains=list(entry["domains"]) if keep_domains else [],
     )
     scratch = None
     try:
         with zipfile.ZipFile(path) as archive:
             if status == "older":
-                scratch = _migrate_forward(catalog, archive, manifest, progress)
+                scratch = _scratch_database(catalog)
+                _migrate_forward(catalog, scratch, archive, manifest, progress)
 
             def seed(session, tenant_id, **_):
                 conn = session.connection().connection.driver_connection
@@ -305,6 +318,10 @@ def restore_tenant(
                     _copy_from_scratch(catalog, scratch, manifest, conn, tenant_id, progress)
 
             made = create_tenant(catalog, request, seed=seed, fail_at=fail_at)
+        if entry["trial_ends_at"]:  # as it was, ended or not
+            with catalog.session() as session:
+                restored = catalog.tenant(session, made.slug)
+                restored.trial_ends_at = dt.datetime.fromisoformat(entry["trial_ends_at"])
     finally:
         if scratch is not None:
             _drop_scratch(*scratch)
@@ -368,7 +385,7 @@ def clone_tenant(
             path,
             slug=new_slug,
             name=name or f"{manifest['tenant']['name']} (copy)",
-            placement=placement or "pooled",
+            placement=placement or (None if store_name else "pooled"),
             store_name=store_name,
             progress=progress,
         )

@@ -18,7 +18,7 @@ import webtest
 
 from salesapp.tenancy import fence, mobility, urls
 from salesapp.tenancy.models import Store, TenantMove
-from tests.conftest import REPO, host_of, sign_in, form_with
+from tests.conftest import REPO, form_with, host_of, sign_in
 from tests.mobility.conftest import fingerprint, placement_of, store_url, tenant_rows
 from tests.mobility.test_moves import api, directory_sees, sale, stock_product
 

@@ -4,7 +4,6 @@ the app keeps serving it (and everyone else) through and after each move."""
 from __future__ import annotations
 
 import secrets
-import time
 from decimal import Decimal
 
 import psycopg
@@ -20,7 +19,7 @@ from salesapp.tenancy import bootstrap, embedded, mobility, storeadmin, urls
 from salesapp.tenancy.errors import OperationError
 from salesapp.tenancy.models import TenantMove
 from salesapp.workspace import tenant_accounts
-from tests.conftest import REPO, host_of, wait_for
+from tests.conftest import host_of, wait_for
 from tests.mobility.conftest import fingerprint, placement_of, store_url, tenant_rows
 
 SKU = "MOVE-1"
