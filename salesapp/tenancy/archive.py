@@ -27,10 +27,12 @@ from pathlib import Path
 
 import psycopg
 from alembic.script import ScriptDirectory
+from sqlalchemy import select
 
 from . import bootstrap, migrations, urls
 from .catalog import Catalog
 from .errors import OperationError, first_line
+from .models import Tenant
 from .provisioning import TenantRequest, create_tenant, generate_password
 from .tablecopy import (
     TableSpec,
@@ -292,6 +294,13 @@ def restore_tenant(
             placement = "pooled" if store.kind == "pooled" else "dedicated"
     placement = placement or ("pooled" if entry["source_kind"] == "pooled" else "dedicated")
     keep_domains = slug is None if keep_domains is None else keep_domains
+    wanted = (slug or entry["slug"]).strip().lower()
+    with catalog.session() as session:
+        if session.scalar(select(Tenant.id).where(Tenant.slug == wanted)) is not None:
+            raise ArchiveError(
+                f"subdomain {wanted!r} exists; restore under another with --as NEW_SUBDOMAIN"
+                + ("" if slug else f" (or delete {wanted} first to restore it as itself)")
+            )
     request = TenantRequest(
         name=name or entry["name"],
         slug=slug or entry["slug"],

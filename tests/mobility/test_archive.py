@@ -426,11 +426,11 @@ def test_restore_refuses_a_subdomain_that_exists(catalog, cli, archive, source, 
     before = catalog_state(catalog)
     refused(
         cli("tenant", "restore", str(archive), "--as", neighbour.slug, expect=None),
-        f"subdomain {neighbour.slug!r} is taken",
+        f"subdomain {neighbour.slug!r} exists; restore under another with --as",
     )
     refused(
         cli("tenant", "restore", str(archive), "--dedicated", expect=None),
-        f"subdomain {source.slug!r} is taken",
+        f"subdomain {source.slug!r} exists; restore under another with --as",
     )
     assert catalog_state(catalog) == before
 
