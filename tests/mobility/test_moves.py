@@ -222,3 +222,17 @@ def test_the_cli_prints_tables_and_the_fence_time(catalog, make_tenant, cli):
     assert "Writes were paused for" in out
     out = cli("tenant", "move", tenant.slug, "--to", "pooled").output
     assert "dropped database" in out
+
+
+def test_to_a_database_named_by_url_and_back(catalog, make_tenant, move):
+    tenant = make_tenant("pooled")
+    before = fingerprint(catalog, tenant.store_name, tenant.id)
+    name = catalog.settings.database_name(f"byurl_{secrets.token_hex(3)}")
+    url = urls.with_database(store_url(catalog, "pool1"), name)
+    result = move(tenant.slug, "dedicated", database_url=url)
+    assert placement_of(catalog, tenant.slug) == (result.target, "dedicated", "active")
+    assert urls.database_of(store_url(catalog, result.target)) == name
+    assert fingerprint(catalog, result.target, tenant.id) == before
+    move(tenant.slug, "pooled")
+    assert fingerprint(catalog, tenant.store_name, tenant.id) == before
+    assert not databases_named(url, name)  # the dedicated database left with the tenant
