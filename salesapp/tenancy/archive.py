@@ -32,6 +32,7 @@ from sqlalchemy import select
 from . import bootstrap, migrations, urls
 from .catalog import Catalog
 from .errors import OperationError, first_line
+from .lifecycle import ordered_domains
 from .models import Tenant
 from .provisioning import TenantRequest, create_tenant, generate_password
 from .tablecopy import (
@@ -77,9 +78,7 @@ def backup_tenant(catalog: Catalog, slug: str, path: str | Path, progress=None) 
             "max_users": tenant.max_users,
             "multi_location": tenant.multi_location,
             "trial_ends_at": tenant.trial_ends_at.isoformat() if tenant.trial_ends_at else None,
-            "domains": [
-                d.host for d in sorted(tenant.domains, key=lambda d: (not d.is_primary, d.host))
-            ],
+            "domains": ordered_domains(tenant),
             "source_tenant_id": tenant.id,
             "source_store": store.name,
             "source_kind": store.kind,

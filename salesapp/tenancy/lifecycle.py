@@ -80,6 +80,11 @@ def user_counts(catalog: Catalog, tenants: list[tuple[int, Store]]) -> dict[int,
     return counts
 
 
+def ordered_domains(tenant: Tenant) -> list[str]:
+    """The tenant's custom domains, the primary first."""
+    return [d.host for d in sorted(tenant.domains, key=lambda d: (not d.is_primary, d.host))]
+
+
 def describe(catalog: Catalog, tenant: Tenant, store: Store, placement: Placement, users) -> dict:
     return {
         "slug": tenant.slug,
@@ -94,9 +99,7 @@ def describe(catalog: Catalog, tenant: Tenant, store: Store, placement: Placemen
         "multi_location": tenant.multi_location,
         "admin_email": tenant.admin_email,
         "trial_ends_at": tenant.trial_ends_at.isoformat() if tenant.trial_ends_at else None,
-        "domains": [
-            d.host for d in sorted(tenant.domains, key=lambda d: (not d.is_primary, d.host))
-        ],
+        "domains": ordered_domains(tenant),
         "primary_domain": next((d.host for d in tenant.domains if d.is_primary), None),
         "url": tenant_url(catalog, tenant),
         "created_at": tenant.created_at.isoformat(),
