@@ -101,6 +101,8 @@ def other_server(catalog, tmp_path_factory):
     name = f"server{secrets.token_hex(2)}"
     storeadmin.add_store(catalog, name, owner_url, "dedicated-server")
     yield name
+    with catalog.session() as session:  # the server goes when the tests end
+        session.delete(catalog.store_named(session, name))
     with bootstrap.admin_connection(admin_url) as conn:
         for (db,) in conn.execute(
             "select datname from pg_database where datname like %s", (settings.role_prefix + "%",)

@@ -16,7 +16,8 @@ TENANT_TABLES = {"users", "roles", "user_roles", "locations"}
 def every_store_url(catalog):
     with catalog.session() as session:
         stores = session.scalars(select(Store)).all()
-        found = {store.name: catalog.store_url(store) for store in stores}
+        # (a dedicated-server store is a server that receives new databases, not a store)
+        found = {s.name: catalog.store_url(s) for s in stores if s.kind != "dedicated-server"}
     template = urls.with_database(
         bootstrap.owner_server_url(catalog.settings), bootstrap.template_database(catalog.settings)
     )
