@@ -38,6 +38,7 @@ from .provisioning import TenantRequest, create_tenant, generate_password
 from .tablecopy import (
     TableSpec,
     checksum,
+    connect,
     load,
     normalize,
     set_tenant,
@@ -55,10 +56,8 @@ class ArchiveError(OperationError):
     """The archive cannot be written or restored; the message says why and what to do."""
 
 
-def _connect(catalog: Catalog, url: str, **kw) -> psycopg.Connection:
-    return psycopg.connect(
-        urls.libpq_url(url), connect_timeout=catalog.settings.connect_timeout, **kw
-    )
+def _connect(catalog: Catalog, url: str) -> psycopg.Connection:
+    return connect(catalog.settings, url)
 
 
 # -- backup ---------------------------------------------------------------------------

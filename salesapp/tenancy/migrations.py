@@ -153,7 +153,8 @@ class StoreMigration:
         return self.status in ("failed", "behind")
 
 
-def _revision_at(url: str) -> str | None:
+def revision_at(url: str) -> str | None:
+    """The schema revision of the database at ``url`` (None: not migrated)."""
     engine = create_engine(urls.sqlalchemy_url(url), poolclass=NullPool)
     try:
         with engine.connect() as connection:
@@ -169,7 +170,7 @@ def _migrate_one(
     A top-level function so that worker processes can run it."""
     started = time.monotonic()
     try:
-        result.before = _revision_at(url)
+        result.before = revision_at(url)
         head = head_revision(kind, alembic_dir)
         if check:
             result.after = result.before
@@ -313,14 +314,14 @@ def migration_sql(catalog) -> str:
         command.upgrade(config, f"{revision}:head" if revision else "head", sql=True)
         out.write("\n")
 
-    emit("control", _revision_at(settings.catalog_url), "catalog")
+    emit("control", revision_at(settings.catalog_url), "catalog")
     with catalog.session() as session:
         stores = session.scalars(
             select(Store).where(Store.kind.in_(("pooled", "dedicated"))).order_by(Store.name)
         ).all()
         by_revision: dict[str | None, list[str]] = {}
         for store in stores:
-            by_revision.setdefault(_revision_at(catalog.store_url(store)), []).append(store.name)
+            by_revision.setdefault(revision_at(catalog.store_url(store)), []).append(store.name)
     for revision, names in by_revision.items():
         emit("tenant", revision, "stores " + ", ".join(names))
     return out.getvalue()

@@ -39,7 +39,16 @@ from .catalog import Catalog
 from .errors import OperationError, first_line
 from .models import NOTIFY_CHANNEL, Placement, Store, TenantMove
 from .provisioning import TenantRequest, dedicated_database_name, prepare_dedicated_database
-from .tablecopy import checksum, delete_rows, load, normalize, set_tenant, stream_out, table_specs
+from .tablecopy import (
+    checksum,
+    connect,
+    delete_rows,
+    load,
+    normalize,
+    set_tenant,
+    stream_out,
+    table_specs,
+)
 
 STEPS = ("prepare", "fence", "copy", "verify", "flip", "notify", "clean")
 #: set to ``move:STEP`` to have the mover kill itself with SIGKILL right after STEP
@@ -113,22 +122,11 @@ def _checkpoint(step: str, fail_at: str | None) -> None:
 
 
 def _connect(catalog: Catalog, url: str) -> psycopg.Connection:
-    return psycopg.connect(
-        urls.libpq_url(url), autocommit=True, connect_timeout=catalog.settings.connect_timeout
-    )
+    return connect(catalog.settings, url, autocommit=True)
 
 
 def _info(catalog: Catalog, store: Store) -> _StoreInfo:
     return _StoreInfo(store.id, store.name, store.kind, catalog.store_url(store))
-
-
-def _revision(catalog: Catalog, url: str) -> str | None:
-    with _connect(catalog, url) as conn:
-        row = conn.execute(
-            "select version_num from alembic_version"
-            " where to_regclass('public.alembic_version') is not null"
-        ).fetchone()
-        return row[0] if row else None
 
 
 # -- planning -------------------------------------------------------------------------
@@ -218,7 +216,7 @@ def _check_revisions(catalog: Catalog, plan: _Plan) -> str:
     head = migrations.head_revision("tenant")
     stores = [plan.source] + ([plan.target] if plan.target.id is not None else [])
     for store in stores:
-        revision = _revision(catalog, store.url)
+        revision = migrations.revision_at(store.url)
         if revision != head:
             raise MoveError(
                 f"store {store.name} is at schema revision {revision}, not {head}; "
@@ -454,7 +452,7 @@ def _copy(src, dst, plan: _Plan, result: MoveResult, progress) -> dict[str, tupl
                     "the two stores' tenant tables differ; run `salesapp migrate` and try again"
                 )
             fence.open_store(dst, tid)
-            stale = delete_rows(dst, specs, tid)
+            stale = sum(delete_rows(dst, specs, tid).values())
             if stale:
                 progress("stale", rows=stale)
             for spec in specs:
@@ -526,7 +524,7 @@ def _evacuate(conn: psycopg.Connection, tenant_id: int, reason: str) -> int:
     with conn.transaction():
         set_tenant(conn, tenant_id)
         fence.open_store(conn, tenant_id)
-        deleted = delete_rows(conn, table_specs(conn), tenant_id)
+        deleted = sum(delete_rows(conn, table_specs(conn), tenant_id).values())
         fence.close_store(conn, tenant_id, reason)
     return deleted
 

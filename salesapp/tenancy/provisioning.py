@@ -25,6 +25,7 @@ from .catalog import Catalog
 from .errors import OperationError, first_line
 from .hosts import custom_domain
 from .models import Domain, Placement, Store, Tenant
+from .tablecopy import delete_rows, set_tenant, table_specs
 
 log = logging.getLogger(__name__)
 
@@ -426,14 +427,10 @@ def _delete_tenant_row(catalog: Catalog, tenant_id: int) -> None:
 def delete_tenant_rows(engine, tenant_id: int) -> dict[str, int]:
     """Remove every row of one tenant from a store (children first), in one transaction
     under the tenant's setting; return rows deleted per table."""
-    from ..db import tenant_session
-
-    deleted = {}
-    with tenant_session(engine, tenant_id) as session, session.begin():
-        for table in reversed(tenant_tables(session.connection())):
-            result = session.execute(table.delete().where(table.c.tenant_id == tenant_id))
-            deleted[table.name] = result.rowcount
-    return deleted
+    with engine.begin() as connection:
+        conn = connection.connection.driver_connection
+        set_tenant(conn, tenant_id)
+        return delete_rows(conn, table_specs(conn), tenant_id)
 
 
 def tenant_tables(connection) -> list:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from . import urls
+
 #: so that a row renders the same text in every session and on every server
 NORMAL_SETTINGS = (
     ("TimeZone", "UTC"),
@@ -75,6 +77,13 @@ def table_specs(conn: psycopg.Connection) -> list[TableSpec]:
         order.extend(ready)
         sorter.done(*ready)
     return [specs[name] for name in order]
+
+
+def connect(settings, url: str, autocommit: bool = False) -> psycopg.Connection:
+    """A psycopg connection to a store (owner URL), with the deployment's timeout."""
+    return psycopg.connect(
+        urls.libpq_url(url), autocommit=autocommit, connect_timeout=settings.connect_timeout
+    )
 
 
 def normalize(conn: psycopg.Connection, local: bool = False) -> None:
@@ -155,11 +164,11 @@ def load(conn: psycopg.Connection, spec: TableSpec, tenant_id: int, chunks: Iter
     return cursor.rowcount
 
 
-def delete_rows(conn: psycopg.Connection, specs: list[TableSpec], tenant_id: int) -> int:
-    """Delete one tenant's rows from every table, children first; return how many."""
-    deleted = 0
+def delete_rows(conn: psycopg.Connection, specs: list[TableSpec], tenant_id: int) -> dict[str, int]:
+    """Delete one tenant's rows from every table, children first; rows per table."""
+    deleted = {}
     for spec in reversed(specs):
-        deleted += conn.execute(
+        deleted[spec.name] = conn.execute(
             sql.SQL("DELETE FROM {} WHERE tenant_id = {}").format(
                 sql.Identifier(spec.name), sql.Literal(tenant_id)
             )
