@@ -43,6 +43,7 @@ def seed(
     settings,
     multi_location=False,
     demo_data=False,
+    admin_password_generated=False,
 ):
     """Roles, the admin (with the Admin role) and the default location of a new tenant;
     with ``demo_data``, demo staff (a second location for multi-location tenants) and a
@@ -55,6 +56,7 @@ def seed(
         password=admin_password,
         full_name="Administrator",
         roles=("Admin",),
+        password_generated=admin_password_generated,
     )
     session.add(Location(tenant_id=tenant_id, name="Main", is_default=True))
     session.add(WorkspaceSettings(tenant_id=tenant_id))
@@ -66,6 +68,7 @@ def seed(
                 full_name=full_name,
                 roles=(role,),
                 must_change_password=True,
+                password_generated=True,
             )
         if multi_location:
             session.add(Location(tenant_id=tenant_id, name="Warehouse"))

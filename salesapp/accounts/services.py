@@ -54,6 +54,13 @@ def make_password_hasher(settings) -> PasswordHasher:
     )
 
 
+#: for passwords the system generates (provisioning.generate_password: 96 random bits).
+#: Key stretching protects guessable passwords; against 2**96 guesses it adds nothing, and
+#: at the configured cost it was two thirds of a pooled tenant's creation time
+#: (docs/benchmarks.md). The first sign-in rehashes at the configured cost.
+GENERATED_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+
+
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -203,7 +210,10 @@ class AccountService:
         full_name: str = "",
         roles: tuple[str, ...] = (),
         must_change_password: bool = False,
+        password_generated: bool = False,
     ) -> User:
+        """A new user; ``password_generated`` says the password is one the system made
+        (random, 96 bits), which is hashed at a low cost until the first sign-in."""
         username = username.strip().lower()
         email = email.strip().lower() if email else None
         self._check_roles(roles)
@@ -213,7 +223,9 @@ class AccountService:
             username=username,
             email=email,
             full_name=full_name,
-            password_hash=self.hasher.hash(password),
+            password_hash=(GENERATED_PASSWORD_HASHER if password_generated else self.hasher).hash(
+                password
+            ),
             must_change_password=must_change_password,
         )
         self.db.add(user)

@@ -286,6 +286,7 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
                     settings=catalog.settings,
                     multi_location=request.multi_location,
                     demo_data=request.demo_data,
+                    admin_password_generated=request.admin_password is None,
                 )
             checkpoint("seed")
 
