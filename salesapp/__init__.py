@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from pyramid.config import Configurator
 
 from .settings import Settings, parse_settings
@@ -12,7 +14,13 @@ def main(global_config, **raw_settings):
     from .startup import prepare  # starts the embedded server when no catalog is configured
 
     settings = prepare(parse_settings({**global_config, **raw_settings}))
-    return make_app(settings)
+    app = make_app(settings)
+    # What start-up made (modules, mappers, templates, routes) lives as long as the
+    # process: frozen out of the collector's sight, a full collection scans only what
+    # requests made, 3 ms instead of a 100 ms pause of every thread (docs/benchmarks.md)
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def make_app(settings: Settings):

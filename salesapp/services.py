@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import func, select
+
 
 class TenantService:
     """A domain service bound to one tenant's session. Subclasses name their ``model``
@@ -27,3 +29,15 @@ class TenantService:
         except ValueError:
             return None
         return self.db.get(self.model, (self.tenant_id, key))
+
+
+def page_and_total(db, query, limit: int, offset: int) -> tuple[list, int]:
+    """One page of ``query``'s rows and how many rows it has in all, in one query: the
+    total rides on every row as a window count (``count(*) over ()``, taken before the
+    LIMIT). A page past the end has no row to carry it; only then is it counted apart."""
+    rows = db.execute(query.add_columns(func.count().over()).limit(limit).offset(offset)).all()
+    if rows:
+        return [row[0] for row in rows], rows[0][1]
+    if not offset:
+        return [], 0
+    return [], db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))

@@ -15,8 +15,9 @@ import hashlib
 import re
 import secrets
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
 from ..services import TenantService
@@ -118,13 +119,22 @@ class ApiTokenService(TenantService):
         """
         if not plaintext or not TOKEN_PATTERN.match(plaintext):
             return None
-        token = self.db.scalars(
-            select(ApiToken).where(ApiToken.token_hash == token_hash(plaintext))
-        ).first()
-        if token is None or token.revoked_at is not None:
+        # the token, its user and the user's roles in one query (every /api request
+        # asks this first; three round trips were a third of a short GET's time)
+        found = (
+            self.db.execute(
+                select(ApiToken, User)
+                .join(User, and_(User.tenant_id == ApiToken.tenant_id, User.id == ApiToken.user_id))
+                .where(ApiToken.token_hash == token_hash(plaintext))
+                .options(joinedload(User.roles))
+            )
+            .unique()
+            .first()
+        )
+        if found is None:
             return None
-        user = self.db.get(User, (self.tenant_id, token.user_id))
-        if user is None or not user.is_active:
+        token, user = found
+        if token.revoked_at is not None or not user.is_active:
             return None
         now = _now()
         if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..forms import Form, FormError
-from ..services import TenantService
+from ..services import TenantService, page_and_total
 from .models import Product
 
 #: every field of a product that people set (the model's own names)
@@ -100,9 +100,9 @@ class ProductService(TenantService):
         self, q="", *, category="", active="all", limit=50, offset=0
     ) -> tuple[list[Product], int]:
         """One page of the product list and the number of matching products."""
-        query = self._filtered(q, category=category, active=active)
-        total = self.db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        return list(self.db.scalars(query.limit(limit).offset(offset))), total
+        return page_and_total(
+            self.db, self._filtered(q, category=category, active=active), limit, offset
+        )
 
     def categories(self) -> list[str]:
         """The categories in use, for the list's filter."""

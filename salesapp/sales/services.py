@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import func, select, text
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..customers.models import Customer
 from ..forms import FormError, money
@@ -210,9 +211,10 @@ class SaleService:
         )
         self.db.add(sale)
         self.db.flush()  # the sale row before its children (composite foreign keys)
+        sale_lines, sale_payments = [], []
         for position, priced in enumerate(quote.lines):
             product = priced.product
-            self.db.add(
+            sale_lines.append(
                 SaleLine(
                     tenant_id=self.tenant_id,
                     id=uuid7(),
@@ -234,7 +236,7 @@ class SaleService:
                 "sale", product.id, location.id, -priced.quantity, reference=sale.id
             )
         for position, payment in enumerate(payments):
-            self.db.add(
+            sale_payments.append(
                 Payment(
                     tenant_id=self.tenant_id,
                     id=uuid7(),
@@ -245,8 +247,11 @@ class SaleService:
                     reference=payment.reference[:100],
                 )
             )
+        self.db.add_all(sale_lines + sale_payments)
         self.db.flush()
-        self.db.expire(sale, ["lines", "payments"])
+        # the rows just written, in position order: what reading them back would give
+        set_committed_value(sale, "lines", sale_lines)
+        set_committed_value(sale, "payments", sale_payments)
         return sale
 
     # -- reading ---------------------------------------------------------------------

@@ -64,6 +64,11 @@ def test_list_searches_filters_and_pages(shop):
     assert [p["name"] for p in page["items"]] == ["Tea 0", "Tea 1"]  # by name: Coffee first
     last = shop.cashier.get("/api/products", params={"limit": "2", "offset": "4"}).json
     assert [p["name"] for p in last["items"]] == ["Tea 3", "Tea 4"] and not last["has_more"]
+    # the total rides on the rows; a page past the end has none and still counts them
+    beyond = shop.cashier.get("/api/products", params={"limit": "2", "offset": "9"}).json
+    assert (beyond["items"], beyond["total"], beyond["has_more"]) == ([], 6, False)
+    nothing = manager.get("/api/products", params={"q": "no such thing"}).json
+    assert (nothing["items"], nothing["total"]) == ([], 0)
 
     found = manager.get("/api/products", params={"q": "tea"}).json
     assert found["total"] == 5 and {p["sku"] for p in found["items"]} == {
