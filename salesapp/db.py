@@ -82,7 +82,10 @@ def dbsession_for_request(request) -> Session:
     if tenant is None:
         raise RuntimeError("request.dbsession is only available on a tenant host")
     engine = request.registry.stores.engine_for(tenant)
-    session = tenant_session(engine, tenant.id)
+    if request.registry.salesapp_settings.tenancy:
+        session = tenant_session(engine, tenant.id)
+    else:  # the benchmark's baseline (salesapp.tenancy = off): no tenant setting
+        session = _session_factory(bind=engine)
     # for the audit trail: who acts (read once request.user is known) and from where
     session.info["request"] = request
     session.info["address"] = request.client_addr or ""

@@ -87,6 +87,14 @@ class Settings:
     secure_cookies: bool = False
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
+    #: False only for the benchmark's baseline: one database, no host resolution, no tween,
+    #: no per-transaction tenant setting (see docs/benchmarks.md); never in a deployment
+    tenancy: bool = True
+    single_tenant: str | None = None
+    single_database_url: str | None = None
+    #: psycopg prepares a statement run 5 times on one connection; a transaction-mode
+    #: pooler older than PgBouncer 1.21 in front of a store cannot keep those: set false
+    prepared_statements: bool = True
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -152,6 +160,17 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
     if not base_domains:
         raise SettingsError("salesapp.base_domains is empty: name at least one, e.g. localhost")
 
+    tenancy = _bool(get("tenancy"), True)
+    single_tenant = get("single_tenant") or None
+    single_database_url = get("single_database_url") or None
+    if not tenancy:
+        if not (single_tenant and single_database_url):
+            raise SettingsError(
+                "salesapp.tenancy = off needs salesapp.single_tenant (the subdomain served "
+                "on every host) and salesapp.single_database_url (its database, as a role "
+                "that row-level security does not apply to)"
+            )
+
     return Settings(
         catalog_url=get("catalog_url") or None,
         server_admin_url=get("server_admin_url") or None,
@@ -176,5 +195,9 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
         secure_cookies=_bool(get("secure_cookies"), production),
         argon2_time_cost=_int("salesapp.argon2_time_cost", get("argon2_time_cost"), 3),
         argon2_memory_cost=_int("salesapp.argon2_memory_cost", get("argon2_memory_cost"), 65536),
+        tenancy=tenancy,
+        single_tenant=single_tenant,
+        single_database_url=single_database_url,
+        prepared_statements=_bool(get("prepared_statements"), True),
         raw=values,
     )

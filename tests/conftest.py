@@ -7,6 +7,7 @@ otherwise the embedded PostgreSQL (pgserver) starts under var/pgtest.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import secrets
@@ -16,18 +17,20 @@ from pathlib import Path
 import psycopg
 import pytest
 import webtest
-from psycopg import sql
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from salesapp import close_app, make_app
 from salesapp.settings import parse_settings
-from salesapp.tenancy import bootstrap, embedded, provisioning, urls
+from salesapp.tenancy import bootstrap, embedded, pgbouncer, provisioning, urls
 from salesapp.tenancy.catalog import Catalog
+from salesapp.tenancy.stores import connect_args
 
 REPO = Path(__file__).resolve().parents[1]
 BASE_DOMAIN = "example.test"
 TRUSTED_PROXY = "10.0.0.1"
+#: with SALESAPP_TEST_PGBOUNCER: the port of the PgBouncer in front of the pooled store
+PGBOUNCER: dict = {}
 
 
 @pytest.fixture(scope="session")
@@ -39,20 +42,7 @@ def server_admin_url():
 
 
 def _drop_everything(admin_url: str, prefix: str) -> None:
-    with bootstrap.admin_connection(admin_url) as conn:
-        names = [
-            row[0]
-            for row in conn.execute(
-                "select datname from pg_database where datname like %s", (prefix + "\\_%",)
-            )
-        ]
-        for name in names:
-            conn.execute(
-                sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name))
-            )
-            bootstrap.drop_database(conn, name)
-        for role in (f"{prefix}_app", f"{prefix}_owner"):
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+    bootstrap.drop_deployment(admin_url, prefix)
 
 
 def new_deployment_settings(server_admin_url):
@@ -74,11 +64,36 @@ def new_deployment_settings(server_admin_url):
 
 @pytest.fixture(scope="session")
 def settings(server_admin_url):
+    """The session's deployment. With SALESAPP_TEST_PGBOUNCER=1 its pooled store is
+    reached through PgBouncer in transaction mode (started here), as a deployment with a
+    pooler in front of its pooled store would be."""
     base = new_deployment_settings(server_admin_url)
     try:
-        yield bootstrap.init_deployment(base)
+        settings = bootstrap.init_deployment(base)
+        if os.environ.get("SALESAPP_TEST_PGBOUNCER"):
+            with _behind_pgbouncer(settings) as bounced:
+                yield bounced
+        else:
+            yield settings
     finally:
         _drop_everything(server_admin_url, base.role_prefix)
+
+
+@contextlib.contextmanager
+def _behind_pgbouncer(settings):
+    roles = [settings.app_role, settings.owner_role]
+    # DISCARD ALL after every transaction: the owner's short-lived connections
+    # (provisioning) may prepare statements, which must not reach another client
+    with pgbouncer.start(settings.server_admin_url, roles, reset=True) as port:
+        catalog = Catalog(settings)
+        try:
+            with catalog.session() as session:
+                name = catalog.default_pooled_store(session).name
+            with pgbouncer.route_store(catalog, name, port):
+                PGBOUNCER["port"] = port
+                yield dataclasses.replace(settings, prepared_statements=False)
+        finally:
+            catalog.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +200,7 @@ def _store_engines(catalog, as_app: bool):
             url = catalog.store_url(catalog.store_by_name(session, store_name))
         if as_app:
             url = catalog.app_url(url)
+            kw.setdefault("connect_args", connect_args(catalog.settings))
         else:
             kw.setdefault("poolclass", NullPool)
         engine = create_engine(urls.sqlalchemy_url(url), **kw)

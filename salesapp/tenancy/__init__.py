@@ -3,10 +3,12 @@ provisioning. No sales logic lives here, and no business domain is imported."""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from dataclasses import dataclass
 
-from .directory import Directory, TenantSnapshot
+from ..settings import SettingsError
+from .directory import Directory, StoreRef, TenantSnapshot
 from .hosts import HostMatch, classify, normalize_host
 from .stores import StoreEngines
 
@@ -71,8 +73,38 @@ class SitePredicate:
         return request.site.kind == self.value
 
 
+def serve_single_tenant(config, settings) -> None:
+    """The benchmark's baseline, ``salesapp.tenancy = off``: one tenant answers on every
+    host, from one database opened as a role that row-level security does not apply to.
+    No host resolution, no tween, no per-transaction tenant setting (salesapp.db): the
+    same views and services with the tenancy machinery taken out, so that its cost can
+    be measured side by side. The tenant is read from the catalog once, at start-up."""
+    directory = Directory(settings)
+    try:
+        label = settings.single_tenant
+        tenant = directory.lookup(HostMatch("subdomain", label, label))
+    finally:
+        directory.close()
+    if tenant is None:
+        raise SettingsError(f"salesapp.single_tenant: no active tenant has subdomain {label!r}")
+    tenant = dataclasses.replace(
+        tenant, store=StoreRef(0, "single", "pooled", settings.single_database_url)
+    )
+    config.registry.directory = directory
+    config.registry.stores = StoreEngines(settings)
+    config.registry.single_tenant = tenant
+    config.add_request_method(
+        lambda request: Site("tenant", request.host, tenant=tenant), "site", reify=True
+    )
+    config.add_request_method(tenant_for_request, "tenant", reify=True)
+    config.add_route_predicate("site", SitePredicate)
+
+
 def includeme(config):
     settings = config.registry.salesapp_settings
+    if not settings.tenancy:
+        serve_single_tenant(config, settings)
+        return
     for proxy in settings.trusted_proxies:
         ipaddress.ip_address(proxy)  # fail at start-up, not per request
     directory = Directory(settings)

@@ -92,6 +92,32 @@ def drop_database(conn: psycopg.Connection, name: str) -> None:
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def drop_deployment(admin_url: str, prefix: str) -> None:
+    """Drop every database and role named ``<prefix>_...`` on the server at ``admin_url``
+    (a superuser URL): what the tests and the benchmark made, gone when they end."""
+    pattern = prefix.replace("_", "\\_") + "\\_%"
+    with admin_connection(admin_url) as conn:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "select datname from pg_database where datname like %s", (pattern,)
+            )
+        ]
+        for name in names:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name))
+            )
+            drop_database(conn, name)
+        roles = [
+            row[0]
+            for row in conn.execute(
+                "select rolname from pg_roles where rolname like %s", (pattern,)
+            )
+        ]
+        for role in roles:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
 def owner_server_url(settings: Settings) -> str:
     """The catalog server as the owner role (for CREATE DATABASE and migrations)."""
     return urls.with_role(settings.catalog_url, settings.owner_role, settings.owner_password)

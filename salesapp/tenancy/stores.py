@@ -18,6 +18,14 @@ from . import urls
 from .directory import StoreRef
 
 
+def connect_args(settings: Settings) -> dict:
+    """psycopg's connection options for the app's engines."""
+    args = {"connect_timeout": settings.connect_timeout}
+    if not settings.prepared_statements:
+        args["prepare_threshold"] = None  # behind a transaction-mode pooler
+    return args
+
+
 class StoreEngines:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -32,7 +40,7 @@ class StoreEngines:
             max_overflow=self.settings.max_overflow,
             pool_timeout=self.settings.connect_timeout,
             pool_recycle=3600,
-            connect_args={"connect_timeout": self.settings.connect_timeout},
+            connect_args=connect_args(self.settings),
         )
 
     def engine_for(self, tenant) -> Engine:

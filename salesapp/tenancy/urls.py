@@ -47,3 +47,10 @@ def with_role(url: str | URL, user: str, password: str | None) -> str:
 
 def database_of(url: str | URL) -> str:
     return parse(url).database or ""
+
+
+def via(url: str | URL, host: str, port: int) -> str:
+    """The same role and database at another host and port (a pooler in front of it)."""
+    parsed = parse(url)
+    query = {k: v for k, v in parsed.query.items() if k != "host"}
+    return plain(parsed.set(host=host, port=port, query=query))

@@ -1,5 +1,6 @@
 """The audit trail records sign-ins, sales, voids, refunds, price changes, stock
 adjustments, user and role changes; Admin reads it; nobody edits it."""
+
 import pytest
 
 from tests.conftest import form_with, sign_in
@@ -37,8 +38,13 @@ def test_sign_ins_are_recorded_with_who_and_from_where(shop):
     failed = clients["Admin"].app  # the same app, a new browser
     import webtest
 
-    stranger = webtest.TestApp(failed, extra_environ={"HTTP_HOST": clients["Admin"].extra_environ[
-        "HTTP_HOST"], "REMOTE_ADDR": "198.51.100.7"})
+    stranger = webtest.TestApp(
+        failed,
+        extra_environ={
+            "HTTP_HOST": clients["Admin"].extra_environ["HTTP_HOST"],
+            "REMOTE_ADDR": "198.51.100.7",
+        },
+    )
     sign_in(stranger, "admin", "not the password", status=400)
     rows, page = events(clients["Admin"], action="auth.sign_in_failed")
     assert rows[0][:2] == ("auth.sign_in_failed", "admin")
@@ -99,8 +105,13 @@ def test_user_and_role_changes_are_recorded(shop):
     for field in form.fields.get("roles", []):
         if field._value == "Cashiers" if hasattr(field, "_value") else False:
             field.checked = True
-    form.set("roles", True, index=[f.pos for f in form.fields["roles"]].index(
-        next(f.pos for f in form.fields["roles"] if f._value == "Cashiers")))
+    form.set(
+        "roles",
+        True,
+        index=[f.pos for f in form.fields["roles"]].index(
+            next(f.pos for f in form.fields["roles"] if f._value == "Cashiers")
+        ),
+    )
     form.submit(status=303)
     rows, _ = events(admin, action="user.")
     assert ("user.create", "admin", "user newbie") in rows

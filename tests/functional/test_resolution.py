@@ -159,8 +159,10 @@ def test_moving_tenant_reads_but_refuses_writes(app, catalog, make_tenant, clien
     assert "try again in a moment" in res.text
 
 
-@pytest.mark.parametrize("path", ["/%ff", "/api/products/%ff", "/products?q=%ff",
-                                  "/api/products?q=%ff", "/customers?q=%c3%28"])
+@pytest.mark.parametrize(
+    "path",
+    ["/%ff", "/api/products/%ff", "/products?q=%ff", "/api/products?q=%ff", "/customers?q=%c3%28"],
+)
 def test_addresses_that_are_not_utf8_get_a_400(client_for, tenant_a, path):
     res = client_for(tenant_a).get(path, status=400)
     assert "not valid UTF-8" in res.text

@@ -1,6 +1,7 @@
 """Row-level security, tested as the app role (a superuser or the table owner would
 bypass RLS and make these pass falsely), in a pooled and in a dedicated store."""
 
+import os
 import uuid
 
 import pytest
@@ -9,6 +10,8 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from salesapp.db import tenant_session
 from salesapp.ids import uuid7
+from salesapp.tenancy import urls
+from tests.conftest import PGBOUNCER
 
 
 def store_of(tenant):
@@ -26,6 +29,21 @@ def test_engine_connects_as_the_app_role(app_engine, tenant_a, settings):
             text("select current_user, usesuper from pg_user where usename = current_user")
         ).one()
     assert who == (settings.app_role, False)
+
+
+def test_the_pooled_store_is_reached_as_the_run_asks(app_engine, tenant_a, server_admin_url):
+    """With SALESAPP_TEST_PGBOUNCER=1 (CI runs this module so) the pooled store's URL
+    leads to PgBouncer in transaction mode, so every test here ran behind it; without,
+    straight to the server."""
+    engine = app_engine(store_of(tenant_a))
+    with engine.connect() as conn:
+        assert conn.scalar(text("select 1")) == 1
+    if os.environ.get("SALESAPP_TEST_PGBOUNCER"):
+        assert (engine.url.host, engine.url.port) == ("127.0.0.1", PGBOUNCER["port"])
+    else:
+        server = urls.parse(server_admin_url)
+        where = (engine.url.host, engine.url.port, engine.url.query.get("host"))
+        assert where == (server.host, server.port, server.query.get("host"))
 
 
 @pytest.fixture(params=["pooled", "dedicated"])
@@ -195,8 +213,11 @@ def test_setting_holds_in_every_transaction_of_a_session(app_engine, tenant_a):
 @pytest.mark.parametrize("table", ["audit_events", "stock_movements"])
 def test_append_only_tables_refuse_update_and_delete_to_the_app_role(app_engine, tenant_a, table):
     engine = app_engine(tenant_a.store_name)
-    for statement in (f"update {table} set tenant_id = tenant_id", f"delete from {table}",
-                      f"truncate {table}"):
+    for statement in (
+        f"update {table} set tenant_id = tenant_id",
+        f"delete from {table}",
+        f"truncate {table}",
+    ):
         with pytest.raises(DBAPIError, match="permission denied"):
             with engine.begin() as conn:
                 _as_tenant(conn, tenant_a.id)
