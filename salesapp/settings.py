@@ -87,8 +87,10 @@ class Settings:
     secure_cookies: bool = False
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
-    #: False only for the benchmark's baseline: one database, no host resolution, no tween,
-    #: no per-transaction tenant setting (see docs/benchmarks.md); never in a deployment
+    #: False only for the benchmark's baseline: one database holding one tenant, no host
+    #: resolution, no tween, no per-transaction tenant setting, no row-level security
+    #: (docs/benchmarks.md); never in a deployment: with several tenants in the database,
+    #: queries that rely on row-level security would see them all
     tenancy: bool = True
     single_tenant: str | None = None
     single_database_url: str | None = None
@@ -167,8 +169,8 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
         if not (single_tenant and single_database_url):
             raise SettingsError(
                 "salesapp.tenancy = off needs salesapp.single_tenant (the subdomain served "
-                "on every host) and salesapp.single_database_url (its database, as a role "
-                "that row-level security does not apply to)"
+                "on every host) and salesapp.single_database_url (a database holding only "
+                "that tenant, as a role that row-level security does not apply to)"
             )
 
     return Settings(

@@ -36,7 +36,7 @@ from salesapp import close_app, make_app  # noqa: E402
 from salesapp.api.operators import issue_token  # noqa: E402
 from salesapp.tenancy import bootstrap, embedded, provisioning, urls  # noqa: E402
 from salesapp.tenancy.catalog import Catalog  # noqa: E402
-from tests.conftest import BASE_DOMAIN, _drop_everything, new_deployment_settings  # noqa: E402
+from tests.conftest import BASE_DOMAIN, new_deployment_settings  # noqa: E402
 
 log = logging.getLogger("api_fuzz")
 
@@ -178,7 +178,7 @@ def main(argv=None) -> int:
             close_app(app)
         if catalog is not None:
             catalog.dispose()
-        _drop_everything(admin_url, base.role_prefix)
+        bootstrap.drop_deployment(admin_url, base.role_prefix)
     elapsed = time.monotonic() - started
     if errors.messages:
         print(f"The app logged {len(errors.messages)} unexpected error(s):")

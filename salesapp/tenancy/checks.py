@@ -112,6 +112,14 @@ def run_checks(catalog: Catalog) -> list[Check]:
             "set salesapp.secure_cookies = true (and serve over HTTPS)",
         )
     )
+    checks.append(
+        Check(
+            "tenancy on",
+            settings.tenancy,
+            "on" if settings.tenancy else f"off: only {settings.single_tenant} is served",
+            "remove salesapp.tenancy = off: it is the benchmark's baseline, not a deployment",
+        )
+    )
     real_domains = [d for d in settings.base_domains if d not in ("localhost", "example.test")]
     checks.append(
         Check(
