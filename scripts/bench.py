@@ -3,7 +3,7 @@
 and 1000 pooled tenants and 20 dedicated ones, against the same code with tenancy off;
 tenant creation and a migration across every store. Writes docs/benchmarks.md.
 
-    .venv/bin/python scripts/bench.py            # the full run (about 15 minutes)
+    .venv/bin/python scripts/bench.py            # the full run (about 20 minutes)
     .venv/bin/python scripts/bench.py --quick    # a smoke run (1 and 10 tenants, 2 s loads)
 
 What one run does:
@@ -43,7 +43,6 @@ import platform
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -77,6 +76,7 @@ from salesapp.tenancy import (  # noqa: E402
 )
 from salesapp.tenancy.catalog import Catalog  # noqa: E402
 from salesapp.tenancy.crypto import mask_url  # noqa: E402
+from salesapp.tenancy.pgbouncer import free_port, terminate  # noqa: E402
 
 BASE_DOMAIN = "bench.test"
 LUA = REPO / "scripts" / "bench.lua"
@@ -214,6 +214,7 @@ class Bench:
             "salesapp.role_prefix": s.role_prefix,
             "salesapp.var_dir": str(self.work / "var"),
             "salesapp.log_dir": str(self.work / "logs"),
+            **dict(item.split("=", 1) for item in self.args.set),
             **extra,
         }
         lines = ["[app:main]", "use = egg:salesapp", "pyramid.reload_templates = false"]
@@ -247,12 +248,7 @@ class Bench:
             wait_for_health(port, proc, self.work / f"{name}.log")
             yield proc, port
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            terminate(proc)
             log.close()
 
     def settle(self) -> None:
@@ -390,12 +386,6 @@ class Bench:
 
 
 # -- helpers -------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_for_health(port: int, proc, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -682,8 +672,15 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per server")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--wrk-threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=2, help="tenancy on/off alternations")
+    parser.add_argument("--rounds", type=int, default=3, help="tenancy on/off alternations")
     parser.add_argument("--pgbouncer", action="store_true", help="also behind PgBouncer")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an app setting for every server, e.g. salesapp.pool_size=10",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 and 10 tenants")
     parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
     parser.add_argument("--json", default=str(REPO / "docs" / "benchmarks.json"))

@@ -30,10 +30,21 @@ class PgBouncerError(RuntimeError):
     pass
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def terminate(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL if it has not exited in ``timeout``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _server_address(server_url: str) -> tuple[str, int]:
@@ -53,7 +64,7 @@ def start(server_url: str, roles: list[str], pool_size=20, reset=False):
     if binary is None:
         raise PgBouncerError("pgbouncer is not installed: apt-get install pgbouncer")
     host, port = _server_address(server_url)
-    listen = _free_port()
+    listen = free_port()
     work_dir = Path(tempfile.mkdtemp(prefix="salesapp-pgbouncer-"))
     users = work_dir / "userlist.txt"
     users.write_text("".join(f'"{role}" ""\n' for role in roles))
@@ -104,12 +115,7 @@ def start(server_url: str, roles: list[str], pool_size=20, reset=False):
             time.sleep(0.1)
         yield listen
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc)
         shutil.rmtree(work_dir, ignore_errors=True)
 
 

@@ -1,7 +1,10 @@
 """One engine per store, and a bounded LRU of dedicated engines."""
 
+import pytest
+
+from salesapp.settings import SettingsError, parse_settings
 from salesapp.tenancy.directory import StoreRef
-from salesapp.tenancy.stores import StoreEngines
+from salesapp.tenancy.stores import StoreEngines, connect_args
 
 
 def ref(i, kind="dedicated", db=None):
@@ -39,3 +42,11 @@ def test_a_changed_store_url_gets_a_new_engine(settings):
     new = engines.engine_for_store(ref(7, db="new"))
     assert old is not new and new.url.database == "new"
     engines.dispose()
+
+
+def test_prepared_statements_off_for_a_transaction_mode_pooler():
+    tuned = parse_settings({"salesapp.prepared_statements": "false"}, environ={})
+    assert connect_args(tuned)["prepare_threshold"] is None  # psycopg never prepares
+    assert "prepare_threshold" not in connect_args(parse_settings({}, environ={}))
+    with pytest.raises(SettingsError, match="true or false"):
+        parse_settings({"salesapp.prepared_statements": "sometimes"}, environ={})
