@@ -55,6 +55,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from psycopg import sql  # noqa: E402
 from sqlalchemy import create_engine, select  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
@@ -252,19 +253,10 @@ class Bench:
             log.close()
 
     def settle(self) -> None:
-        """VACUUM ANALYZE every database of the deployment, then CHECKPOINT: what tenant
-        creation wrote is not vacuumed, analyzed or flushed by the server during a load
-        (on 2 cores, autovacuum after a thousand creations took a quarter of a run)."""
-        prefix = self.settings.role_prefix.replace("_", "\\_") + "\\_%"
+        """VACUUM ANALYZE every database of the deployment, then CHECKPOINT, so that a
+        load does not meet autovacuum or a checkpoint catching up on tenant creation."""
         with bootstrap.admin_connection(self.admin_url) as conn:
-            names = [
-                row[0]
-                for row in conn.execute(
-                    "select datname from pg_database where datname like %s "
-                    "and not datistemplate and datallowconn",
-                    (prefix,),
-                )
-            ]
+            names, _ = bootstrap.deployment_names(conn, self.settings.role_prefix)
         for name in names:
             with bootstrap.admin_connection(self.admin_url, name) as conn:
                 conn.execute("VACUUM ANALYZE")
@@ -335,7 +327,9 @@ class Bench:
             exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
             if not exists:
                 conn.execute(
-                    f'CREATE ROLE "{role}" LOGIN BYPASSRLS IN ROLE "{self.settings.app_role}"'
+                    sql.SQL("CREATE ROLE {} LOGIN BYPASSRLS IN ROLE {}").format(
+                        sql.Identifier(role), sql.Identifier(self.settings.app_role)
+                    )
                 )
         with self.catalog.session() as session:
             store = self.catalog.default_pooled_store(session)

@@ -92,28 +92,25 @@ def drop_database(conn: psycopg.Connection, name: str) -> None:
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def deployment_names(conn: psycopg.Connection, prefix: str) -> tuple[list[str], list[str]]:
+    """The databases and the roles named ``<prefix>_...`` on the server of ``conn``."""
+    pattern = prefix.replace("_", "\\_") + "\\_%"
+    databases = conn.execute("select datname from pg_database where datname like %s", (pattern,))
+    names = [row[0] for row in databases]
+    roles = conn.execute("select rolname from pg_roles where rolname like %s", (pattern,))
+    return names, [row[0] for row in roles]
+
+
 def drop_deployment(admin_url: str, prefix: str) -> None:
     """Drop every database and role named ``<prefix>_...`` on the server at ``admin_url``
     (a superuser URL): what the tests and the benchmark made, gone when they end."""
-    pattern = prefix.replace("_", "\\_") + "\\_%"
     with admin_connection(admin_url) as conn:
-        names = [
-            row[0]
-            for row in conn.execute(
-                "select datname from pg_database where datname like %s", (pattern,)
-            )
-        ]
+        names, roles = deployment_names(conn, prefix)
         for name in names:
             conn.execute(
                 sql.SQL("ALTER DATABASE {} IS_TEMPLATE false").format(sql.Identifier(name))
             )
             drop_database(conn, name)
-        roles = [
-            row[0]
-            for row in conn.execute(
-                "select rolname from pg_roles where rolname like %s", (pattern,)
-            )
-        ]
         for role in roles:
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
