@@ -33,6 +33,8 @@ def make_app(settings: Settings):
         config.add_settings({"tm.commit_veto": "salesapp.db.commit_veto"})
         config.include("pyramid_tm")
         config.include("pyramid_services")
+        config.include(".limits")  # request body size limits (413)
+        config.include(".headers")  # security headers on every response
         config.include(".db")  # request.dbsession, joined to pyramid_tm
         config.include(".tenancy")  # request.site, request.tenant and the tenant tween
         config.include(".security")  # tenant-bound sessions, request.user, permissions

@@ -97,6 +97,16 @@ class Settings:
     #: psycopg prepares a statement run 5 times on one connection; a transaction-mode
     #: pooler older than PgBouncer 1.21 in front of a store cannot keep those: set false
     prepared_statements: bool = True
+    #: seconds a tenant resolved before keeps being served from the directory's cache
+    #: while the catalog cannot be reached (hosts not seen before get 503 meanwhile)
+    catalog_grace: float = 300.0
+    #: the largest request body taken: forms and the API, and file uploads (CSV imports)
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024
+    #: Strict-Transport-Security max-age sent in production (0: no header)
+    hsts_seconds: int = 31536000
+    #: failed sign-ins from one address, on any account, before that address must wait
+    max_failed_logins_per_address: int = 20
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -201,5 +211,14 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
         single_tenant=single_tenant,
         single_database_url=single_database_url,
         prepared_statements=_bool(get("prepared_statements"), True),
+        catalog_grace=float(get("catalog_grace") or 300),
+        max_body_bytes=_int("salesapp.max_body_bytes", get("max_body_bytes"), 1024 * 1024),
+        max_upload_bytes=_int(
+            "salesapp.max_upload_bytes", get("max_upload_bytes"), 10 * 1024 * 1024
+        ),
+        hsts_seconds=_int("salesapp.hsts_seconds", get("hsts_seconds"), 31536000),
+        max_failed_logins_per_address=_int(
+            "salesapp.max_failed_logins_per_address", get("max_failed_logins_per_address"), 20
+        ),
         raw=values,
     )
