@@ -1,0 +1,132 @@
+"""Security headers: every kind of answer carries them (pages, JSON, static files, error
+pages, the tenant tween's refusals), and production adds HSTS and Secure cookies."""
+
+import dataclasses
+
+import pytest
+import webtest
+from sqlalchemy import update
+
+from salesapp import close_app, make_app
+from salesapp.headers import CONTENT_SECURITY_POLICY
+from salesapp.security import SESSION_COOKIE
+from salesapp.tenancy.models import Tenant
+from tests.conftest import BASE_DOMAIN, host_of
+
+EXPECTED = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def assert_secure_headers(res):
+    csp = res.headers["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["form-action"] == "'self'"
+    assert directives["base-uri"] == "'none'"
+    assert directives["object-src"] == "'none'"
+    for name, value in EXPECTED.items():
+        assert res.headers[name] == value, name
+    assert "Strict-Transport-Security" not in res.headers  # not in development
+
+
+def test_every_kind_of_answer_carries_the_headers(staff, client_for, tenant_a):
+    tenant, clients = staff()
+    admin = clients["Admin"]
+    answers = [
+        admin.get("/"),  # a signed-in page
+        admin.get("/users"),
+        client_for(tenant).get("/login"),  # signed out
+        client_for(tenant).get("/", status=302),  # a redirect
+        admin.get("/static/app.css"),  # a static file
+        admin.get("/static/pos.js"),
+        admin.get("/no-such-page", status=404),  # an error page
+        admin.post("/logout", status=400),  # no CSRF token: the stale-form page
+        client_for(tenant).get("/api/products", status=401),  # JSON
+        client_for("nobody." + BASE_DOMAIN).get("/", status=404),  # the tween's refusal
+        client_for("nobody." + BASE_DOMAIN).get("/api/products", status=404),
+        client_for(BASE_DOMAIN).get("/"),  # the public site
+        client_for(tenant_a).get("/healthz"),
+    ]
+    for res in answers:
+        assert_secure_headers(res)
+
+
+def test_a_suspended_tenant_page_carries_the_headers(app, catalog, make_tenant, client_for):
+    tenant = make_tenant("pooled")
+    with catalog.session() as session:
+        session.execute(update(Tenant).where(Tenant.id == tenant.id).values(status="suspended"))
+    app.registry.directory.invalidate(tenant.id)
+    res = client_for(tenant).get("/login", status=403)
+    assert "suspended" in res.text
+    assert_secure_headers(res)
+
+
+def test_no_template_or_script_needs_unsafe_inline():
+    """What the policy would block: inline scripts and styles, event-handler attributes,
+    javascript: URLs. None may be in a template or a static file."""
+    import re
+    from pathlib import Path
+
+    import salesapp
+
+    root = Path(salesapp.__file__).parent
+    forbidden = re.compile(
+        r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle\s*=|\son[a-z]+\s*=|javascript:", re.I
+    )
+    files = [*root.glob("templates/**/*.jinja2"), *root.glob("static/**/*.js")]
+    assert files
+    found = [
+        f"{path.relative_to(root)}: {match[0]}"
+        for path in files
+        for match in forbidden.finditer(path.read_text())
+    ]
+    assert found == []
+
+
+@pytest.fixture
+def production_client(settings, make_tenant):
+    app = make_app(dataclasses.replace(settings, production=True, secure_cookies=True))
+    tenant = make_tenant("pooled")
+    environ = {"HTTP_HOST": host_of(tenant), "wsgi.url_scheme": "https"}
+    yield tenant, webtest.TestApp(app, extra_environ=environ)
+    close_app(app)
+
+
+def test_production_adds_hsts_and_secure_cookies(settings, production_client):
+    tenant, client = production_client
+    res = client.get("/login")
+    assert res.headers["Strict-Transport-Security"] == f"max-age={settings.hsts_seconds}"
+    assert CONTENT_SECURITY_POLICY == res.headers["Content-Security-Policy"]
+    [cookie] = [c for c in res.headers.getall("Set-Cookie") if c.startswith(SESSION_COOKIE)]
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert {"secure", "httponly", "samesite"} <= attributes
+    # and the sign-in's new cookie as well (over HTTPS a POST must name its origin)
+    form = res.forms[0]
+    form["username"], form["password"] = "admin", tenant.admin_password
+    signed_in = form.submit(headers={"Origin": f"https://{host_of(tenant)}"}, status=303)
+    [cookie] = [c for c in signed_in.headers.getall("Set-Cookie") if c.startswith(SESSION_COOKIE)]
+    assert "; secure" in cookie.lower()
+
+
+def test_production_defaults_to_secure_cookies():
+    from salesapp.settings import parse_settings
+
+    production = parse_settings(
+        {"salesapp.production": "true", "salesapp.secret_key": "x" * 40}, environ={}
+    )
+    assert production.secure_cookies is True
+    assert parse_settings({}, environ={}).secure_cookies is False
+
+
+def test_hsts_can_be_turned_off(settings):
+    from salesapp.headers import security_headers
+
+    headers = security_headers(dataclasses.replace(settings, production=True, hsts_seconds=0))
+    assert "Strict-Transport-Security" not in headers
