@@ -17,6 +17,8 @@ from decimal import Decimal
 
 from ..forms import Form
 
+#: the default of ``salesapp.max_body_bytes``: salesapp.limits refuses larger bodies
+#: (413) before any view; read_json holds to the configured value too
 MAX_BODY_BYTES = 1024 * 1024
 JSON_TYPE = "application/json"
 #: the widest limit and offset a list accepts
@@ -70,12 +72,13 @@ def read_json(request) -> dict:
             f"Send JSON in UTF-8 (charset was {charset[:30]})",
             {"body": "must be sent in UTF-8"},
         )
+    limit = request.registry.salesapp_settings.max_body_bytes
     length = request.content_length
-    if length is not None and length > MAX_BODY_BYTES:
-        raise _too_large()
-    raw = request.body_file.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise _too_large()
+    if length is not None and length > limit:
+        raise _too_large(limit)
+    raw = request.body_file.read(limit + 1)
+    if len(raw) > limit:
+        raise _too_large(limit)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -95,11 +98,11 @@ def read_json(request) -> dict:
     return data
 
 
-def _too_large():
+def _too_large(limit: int):
     return ApiError(
         413,
-        f"The body is larger than {MAX_BODY_BYTES} bytes; send less at once",
-        {"body": "is too large"},
+        f"The body is larger than {limit} bytes; send less at once",
+        {"body": f"is too large (at most {limit} bytes)"},
     )
 
 
