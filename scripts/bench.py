@@ -34,6 +34,7 @@ Needs wrk (apt-get install wrk) and, for --pgbouncer, pgbouncer.
 from __future__ import annotations
 
 import argparse
+import configparser
 import contextlib
 import dataclasses
 import datetime as dt
@@ -82,7 +83,16 @@ from salesapp.tenancy.pgbouncer import free_port, terminate  # noqa: E402
 BASE_DOMAIN = "bench.test"
 LUA = REPO / "scripts" / "bench.lua"
 BIN = Path(sys.executable).parent
-SERVER_THREADS = 8
+
+
+def production_threads() -> int:
+    """waitress's threads in production.ini: the benchmark serves as production does."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(REPO / "production.ini")
+    return parser.getint("server:main", "threads", fallback=4)
+
+
+SERVER_THREADS = production_threads()
 #: what the sales of MIXED draw on: more than any run sells
 STOCK = Decimal("900000")
 #: the products a tenant's MIXED sales pick from at random (a sale locks its products'
@@ -531,7 +541,11 @@ def assess(report: dict) -> dict:
     }
     top_runs = [r for r in runs if all(r[k] == v for k, v in pooled_on.items())]
     top_runs = [r for r in top_runs if r["tenants"] == top]
-    p99_top = max(r["p99_ms"] for r in top_runs)
+    # each run's p99, then the median over the rounds (as for req/s), per workload; the
+    # target holds for the worse workload
+    p99_top = max(
+        statistics.median(r["p99_ms"] for r in top_runs if r["workload"] == w) for w in WORKLOADS
+    )
     p99_any = max(runs, key=lambda r: r["p99_ms"])
     conns = max(sum(r["db_connections"].values()) for r in runs if r["tenancy"])
     bound = report["settings"]["connection_bound"]
@@ -546,7 +560,12 @@ def assess(report: dict) -> dict:
         ("tenancy overhead, MIXED", "<= 10%", f"{overhead['MIXED']}%", overhead["MIXED"] <= 10),
         (f"throughput at {top} vs 1, READ", ">= 90%", f"{scale['READ']}%", scale["READ"] >= 90),
         (f"throughput at {top} vs 1, MIXED", ">= 90%", f"{scale['MIXED']}%", scale["MIXED"] >= 90),
-        (f"p99 at {top} tenants, {n} connections", "< 100 ms", f"{p99_top:.1f} ms", p99_top < 100),
+        (
+            f"p99 at {top} tenants, {n} connections (median of runs, worse workload)",
+            "< 100 ms",
+            f"{p99_top:.1f} ms",
+            p99_top < 100,
+        ),
         (f"RSS growth, 1 to {top} tenants", "< 50 MB", f"{growth} MB", growth < 50),
         (
             "database connections, most held",
@@ -613,9 +632,10 @@ def markdown(report: dict) -> str:
     w = report["worst_p99"]
     lines += [
         "",
-        f"Tenancy overhead is 1 - (on / off) of the medians of {report['counts'][0]}-tenant "
-        f"runs; the worst p99 of any run was {w['p99_ms']:.1f} ms ({w['label']}, "
-        f"{w['workload']}).",
+        "Each configuration ran as many times as `--rounds` says, each on a fresh server; "
+        "the targets use the medians over those runs. Tenancy overhead is 1 - (on / off) "
+        f"of the {report['counts'][0]}-tenant medians. The worst p99 of any single run was "
+        f"{w['p99_ms']:.1f} ms ({w['label']}, {w['workload']}).",
         "",
         "| run | workload | req/s | p50 ms | p99 ms | errors | RSS MB | db connections |",
         "|---|---|---|---|---|---|---|---|",
@@ -666,7 +686,9 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per server")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--wrk-threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=3, help="tenancy on/off alternations")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs of each configuration (medians are reported)"
+    )
     parser.add_argument("--pgbouncer", action="store_true", help="also behind PgBouncer")
     parser.add_argument(
         "--set",
@@ -783,8 +805,9 @@ def run_all(bench: Bench, counts: list[int]) -> None:
             t0 = time.perf_counter()
             bench.create("pooled", missing)
             print(f"  {time.perf_counter() - t0:.0f} s", flush=True)
-        with bench.server(f"on-{n}") as (proc, port):
-            bench.measure(f"tenancy on, {n} pooled", proc, port, bench.pooled()[:n])
+        for round_ in range(args.rounds):
+            with bench.server(f"on-{n}-{round_}") as (proc, port):
+                bench.measure(f"tenancy on, {n} pooled", proc, port, bench.pooled()[:n])
     last = bench.pooled()[-args.creations :]
     bench.notes["pooled_create_ms_last"] = median_ms(s.create_seconds for s in last)
     bench.notes["pooled_create_last_range"] = (
