@@ -8,6 +8,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPNotFound, HTTPSeeOther
 from pyramid.security import forget, remember
 from pyramid.view import view_config, view_defaults
 
+from ..audit.recorder import record
 from ..db import KEEP_WRITES
 from ..forms import FormError
 from ..pages import field_errors, refuse
@@ -57,6 +58,9 @@ class LoginView:
 
 @view_config(route_name="accounts.logout", request_method="POST")
 def logout(request):
+    user = request.user
+    if user is not None:
+        record(request.dbsession, "auth.sign_out", f"user {user.username}", who=user)
     headers = forget(request)
     return HTTPSeeOther(location=request.route_url("accounts.login"), headers=headers)
 
