@@ -81,19 +81,31 @@ def migrate(obj, tenant_slug, store_name, check, sql, jobs, as_json):
 
 
 @click.command()
+@click.option(
+    "--probe",
+    is_flag=True,
+    help="Also connect to every store as the app role and try to read, change and "
+    "reference rows across two tenants (in a transaction that is rolled back).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def check(obj, as_json):
+def check(obj, probe, as_json):
     """The pre-deploy check: databases reachable and at head, row-level security in
     every store, the app role least-privileged, production settings. Exit 1 on any FAIL.
 
+    With --probe, every pooled and dedicated store is also tried live, as the app role:
+    two made-up tenants (negative ids, which no tenant has) read, change, delete, insert
+    and reference across each other, with the store's real rows as other tenants' rows;
+    one line per store, PASS only if every attempt was refused. Nothing is kept.
+
     \b
-    Example:
+    Examples:
       salesapp -c production.ini check
+      salesapp -c production.ini check --probe
     """
     from ..tenancy.checks import run_checks
 
-    results = run_checks(obj.catalog)
+    results = run_checks(obj.catalog, probe=probe)
     if as_json:
         emit_json([r.__dict__ for r in results])
     else:

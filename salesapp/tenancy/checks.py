@@ -12,6 +12,7 @@ from . import bootstrap, migrations, urls
 from .catalog import Catalog
 from .errors import first_line
 from .models import Store
+from .probe import ProbeResult, probe_store
 from .rls import audit_problems, audit_store, role_problems
 
 
@@ -78,7 +79,38 @@ def _database_checks(label: str, url: str, kind: str, app_role: str) -> list[Che
         engine.dispose()
 
 
-def run_checks(catalog: Catalog) -> list[Check]:
+def _probe_check(result: ProbeResult) -> Check:
+    """One store's isolation probe as a check line."""
+    name = f"store {result.store} isolation probe"
+    if result.error:
+        return Check(
+            name,
+            False,
+            "; ".join([*result.failures, result.error]),
+            "make `salesapp check` pass without --probe (app role, migrations), then probe again"
+            if result.reached
+            else "check the server runs, the store's URL in the catalog and the app role's "
+            "password (salesapp.app_password)",
+        )
+    if result.failures:
+        return Check(
+            name,
+            False,
+            "; ".join(result.failures),
+            "isolation is broken for the app role: restore row-level security and the "
+            "policies of the tables named (as in alembic/tenant) and the keys that include "
+            "tenant_id, and treat the store's tenants' data as exposed until this passes",
+        )
+    return Check(
+        name,
+        True,
+        f"as {result.role}, {result.passed} checks on {result.tables} tables, nothing kept",
+    )
+
+
+def run_checks(catalog: Catalog, probe: bool = False) -> list[Check]:
+    """Every check; with ``probe``, also the live isolation probe of every store (see
+    probe.py), which connects as the app role."""
     settings = catalog.settings
     checks = _database_checks("catalog", settings.catalog_url, "control", settings.app_role)
     template = urls.with_database(
@@ -90,9 +122,21 @@ def run_checks(catalog: Catalog) -> list[Check]:
             stores = session.scalars(
                 select(Store).where(Store.kind.in_(("pooled", "dedicated"))).order_by(Store.name)
             ).all()
-            targets = [(s.name, catalog.store_url(s)) for s in stores]
-        for name, url in targets:
+            targets = [(s.name, s.kind, catalog.store_url(s)) for s in stores]
+        for name, kind, url in targets:
             checks += _database_checks(f"store {name}", url, "tenant", settings.app_role)
+            if probe:
+                result = probe_store(name, kind, catalog.app_url(url), settings)
+                checks.append(_probe_check(result))
+    elif probe:
+        checks.append(
+            Check(
+                "isolation probe",
+                False,
+                "the catalog cannot be read, so the stores to probe are unknown",
+                "make the catalog reachable, then run the probe again",
+            )
+        )
 
     production = settings.production
     checks.append(
