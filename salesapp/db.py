@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import uuid
 
+import psycopg
 import zope.sqlalchemy
 from sqlalchemy import BigInteger, MetaData, event, text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from .ids import uuid7
@@ -91,6 +93,25 @@ def dbsession_for_request(request) -> Session:
     session.info["address"] = request.client_addr or ""
     zope.sqlalchemy.register(session, transaction_manager=request.tm)
     return session
+
+
+#: SQLSTATEs of a server shutting down, restarting after a crash, or starting up
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True if ``exc`` (a SQLAlchemy or psycopg error) says the database server cannot be
+    reached now (down, restarting, the connection lost or every pooled one busy past the
+    connect timeout), rather than that a statement was wrong: an outage to answer with
+    503 and Retry-After, not a bug to answer with 500."""
+    if isinstance(exc, PoolTimeout) or getattr(exc, "connection_invalidated", False):
+        return True
+    orig = getattr(exc, "orig", exc)
+    if not isinstance(orig, psycopg.OperationalError):
+        return False
+    # no SQLSTATE: libpq's own failures (refused, timed out, closed by the server)
+    state = orig.sqlstate
+    return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES
 
 
 #: a view sets this in request.environ to keep what it wrote although it answers an error

@@ -16,6 +16,7 @@ from pyramid.httpexceptions import HTTPException
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
+from ..db import is_unavailable
 from ..tenancy.fence import is_fence_error
 from .jsonio import ApiError
 from .openapi import methods_of
@@ -112,8 +113,8 @@ def api_http_exception(exc, request):
 @exception_view_config(Exception, path_info=API_PATHS)
 def api_server_error(exc, request):
     """A bug, or a database that failed: logged with its traceback, answered without."""
-    if is_fence_error(exc):
-        raise exc  # the tenant tween answers it: 503, the tenant is moving
+    if is_fence_error(exc) or is_unavailable(exc):
+        raise exc  # the tenant tween answers it: 503, the tenant is moving or unreachable
     log.exception("unexpected error answering %s %s", request.method, request.path_info)
     return json_error(
         500,

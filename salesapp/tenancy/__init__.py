@@ -8,14 +8,15 @@ import ipaddress
 from dataclasses import dataclass
 
 from ..settings import SettingsError
-from .directory import Directory, StoreRef, TenantSnapshot
+from .directory import CatalogUnavailable, Directory, StoreRef, TenantSnapshot
 from .hosts import HostMatch, classify, normalize_host
 from .stores import StoreEngines
 
 
 @dataclass(frozen=True)
 class Site:
-    """What the request's host names: 'tenant' (with its snapshot), 'public' or 'unknown'."""
+    """What the request's host names: 'tenant' (with its snapshot), 'public', 'unknown',
+    or 'unavailable' (the catalog is down and the cache cannot say)."""
 
     kind: str
     host: str | None
@@ -45,7 +46,10 @@ def site_for_request(request) -> Site:
     if match.kind == "public":
         base = next(b for b in settings.base_domains if host in (b, f"www.{b}"))
         return Site("public", host, base_domain=base)
-    tenant = request.registry.directory.lookup(match)
+    try:
+        tenant = request.registry.directory.lookup(match)
+    except CatalogUnavailable:
+        return Site("unavailable", host)
     if tenant is None:
         return Site("unknown", host)
     return Site("tenant", host, tenant=tenant)

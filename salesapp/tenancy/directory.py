@@ -4,6 +4,10 @@ The whole directory (tenants, domains, stores, placements) is held in memory, so
 warm request, and a request for a host we do not serve, makes no catalog query. It is
 kept fresh by LISTEN/NOTIFY on the catalog (a trigger notifies on every change; the
 payload names the tenant), with a TTL backstop that reloads everything.
+
+When the catalog cannot be reached, tenants loaded before keep being served from the
+cache for ``catalog_grace`` seconds past the TTL; a host the cache does not know cannot
+be told unknown meanwhile, so it is CatalogUnavailable (503), never a 404.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy import create_engine, text
 
+from ..db import is_unavailable
 from ..settings import Settings
 from . import urls
 from .crypto import SecretBox
+from .errors import first_line
 from .hosts import HostMatch
 from .models import NOTIFY_CHANNEL
 
@@ -72,6 +78,13 @@ TENANTS_SQL = """
 """
 DOMAINS_SQL = "select d.host, d.tenant_id from domains d"
 STORES_SQL = "select id, name, kind, url_encrypted from stores"
+#: seconds between attempts to reach a catalog that failed: meanwhile requests are
+#: answered from the cache at once, not each made to wait for a connect timeout
+CATALOG_RETRY_SECONDS = 2.0
+
+
+class CatalogUnavailable(RuntimeError):
+    """The catalog cannot be reached and the cache cannot answer for this host."""
 
 
 class Directory:
@@ -87,6 +100,9 @@ class Directory:
             urls.sqlalchemy_url(self.catalog_app_url),
             pool_size=1,
             max_overflow=2,
+            # loads are rare: a round trip to test the connection first costs nothing,
+            # and the first load after the catalog restarted does not fail on a dead one
+            pool_pre_ping=True,
             connect_args={"connect_timeout": settings.connect_timeout},
         )
         self._lock = threading.Lock()
@@ -97,20 +113,29 @@ class Directory:
         self._loaded_at: float | None = None
         self._stale_ids: set[int] = set()
         self._stale_all = True
+        self._failed_at: float | None = None  # the last load failed: the catalog is down
         self._stop = threading.Event()
+        self._wake = threading.Event()  # the catalog answers again: the listener retries now
         self._listener: threading.Thread | None = None
         self.listening = threading.Event()
         self.reloads = 0  # full and partial catalog loads, for tests and metrics
 
     # -- lookups ---------------------------------------------------------------------
     def lookup(self, match: HostMatch) -> TenantSnapshot | None:
-        """The tenant a classified host names, or None."""
+        """The tenant a classified host names, or None.
+
+        CatalogUnavailable when the catalog is down and the cache cannot say.
+        """
         self._refresh_if_stale()
         if match.kind == "subdomain":
-            return self._by_slug.get(match.label)
-        if match.kind == "custom":
-            return self._by_host.get(match.host)
-        return None
+            found = self._by_slug.get(match.label)
+        elif match.kind == "custom":
+            found = self._by_host.get(match.host)
+        else:
+            return None
+        if found is None and self._failed_at is not None:
+            raise CatalogUnavailable("the catalog cannot be reached; this host is not cached")
+        return found
 
     def by_id(self, tenant_id: int) -> TenantSnapshot | None:
         self._refresh_if_stale()
@@ -124,24 +149,72 @@ class Directory:
         else:
             self._stale_ids.add(tenant_id)
 
-    def _refresh_if_stale(self) -> None:
-        expired = (
+    def _expired(self) -> bool:
+        return (
             self._loaded_at is None or time.monotonic() - self._loaded_at > self.settings.cache_ttl
         )
-        if not (expired or self._stale_all or self._stale_ids):
+
+    def _within_grace(self) -> bool:
+        """True while the cache may still answer, the catalog being down."""
+        return (
+            self._loaded_at is not None
+            and time.monotonic() - self._loaded_at
+            <= self.settings.cache_ttl + self.settings.catalog_grace
+        )
+
+    def _refresh_if_stale(self) -> None:
+        if not (self._expired() or self._stale_all or self._stale_ids):
             return
-        with self._lock:
-            expired = (
-                self._loaded_at is None
-                or time.monotonic() - self._loaded_at > self.settings.cache_ttl
-            )
-            if expired or self._stale_all:
+        failed_at = self._failed_at
+        if failed_at is not None:
+            if time.monotonic() - failed_at < CATALOG_RETRY_SECONDS:
+                self._serve_cached()
+                return
+            # one request tries the catalog again; the others go on from the cache
+            if not self._lock.acquire(blocking=not self._within_grace()):
+                return
+        else:
+            self._lock.acquire()
+        try:
+            if self._expired() or self._stale_all:
                 self._stale_all = False
                 self._stale_ids.clear()
-                self._load(None)
+                self._try_load(None)
             elif self._stale_ids:
                 ids, self._stale_ids = set(self._stale_ids), set()
-                self._load(ids)
+                self._try_load(ids)
+        finally:
+            self._lock.release()
+
+    def _try_load(self, ids: set[int] | None) -> None:
+        """Load; if the catalog cannot be reached, go on from the cache while in grace."""
+        try:
+            self._load(ids)
+        except Exception as exc:
+            self._stale_all = True  # reload everything on the next try
+            if not is_unavailable(exc):
+                raise
+            if self._failed_at is None:
+                log.warning(
+                    "catalog unreachable (%s); serving the tenants cached for up to %.0f s",
+                    first_line(exc),
+                    self.settings.catalog_grace,
+                )
+            self._failed_at = time.monotonic()
+            self._serve_cached()
+            return
+        if self._failed_at is not None:
+            log.warning("catalog reachable again; directory reloaded")
+            self._failed_at = None
+        if not self.listening.is_set():
+            self._wake.set()
+
+    def _serve_cached(self) -> None:
+        if not self._within_grace():
+            raise CatalogUnavailable(
+                "the catalog cannot be reached and the cached directory is older than "
+                "salesapp.cache_ttl + salesapp.catalog_grace"
+            )
 
     def _load(self, ids: set[int] | None) -> None:
         """Load everything (ids None) or just the given tenants, then swap the maps in."""
@@ -247,12 +320,15 @@ class Directory:
             except Exception as exc:  # catalog down or connection lost: retry, TTL still holds
                 self.listening.clear()
                 log.warning("catalog listener: %s; retrying in %.1fs", exc, delay)
-                self._stop.wait(delay)
+                # woken early when a request finds the catalog back
+                self._wake.wait(delay)
+                self._wake.clear()
                 delay = min(delay * 2, 10.0)
         self.listening.clear()
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._listener is not None:
             self._listener.join(timeout=5)
             self._listener = None

@@ -1,16 +1,26 @@
 """The tenant tween: answer hosts we do not serve, suspended tenants and writes to a
-tenant being moved, before any transaction or database session exists."""
+tenant being moved, before any transaction or database session exists; and answer
+outages (the catalog or the tenant's store cannot be reached) with 503, not a crash."""
 
 from __future__ import annotations
+
+import logging
 
 from pyramid.renderers import render_to_response
 from pyramid.response import Response
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from ..db import is_unavailable
+from .errors import first_line
 from .fence import is_fence_error
+
+log = logging.getLogger(__name__)
 
 #: seconds a client is asked to wait while its tenant moves (a move fences for seconds)
 RETRY_AFTER = 30
+#: seconds a client is asked to wait while the catalog or its store cannot be reached
+OUTAGE_RETRY_AFTER = 15
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: paths served whatever the host: they touch no tenant data
 HOST_INDEPENDENT_PATHS = frozenset({"/healthz"})
@@ -26,6 +36,11 @@ MESSAGES = {
     "service operator to resume it",
     "errors/maintenance.jinja2": "This workspace is being moved to new storage: reads work, "
     "changes are paused. Nothing was saved; send it again after Retry-After seconds",
+    "errors/store_unavailable.jinja2": "This workspace's storage cannot be reached just now. "
+    "Try again after Retry-After seconds; if you sent a change, check whether it was saved "
+    "before sending it again",
+    "errors/directory_unavailable.jinja2": "This service cannot look up workspaces just now. "
+    "Nothing was changed; try again after Retry-After seconds",
 }
 
 
@@ -71,9 +86,17 @@ def maintenance(request, tenant):
     return response
 
 
+def unavailable(request, template, **values):
+    """503 with Retry-After: the catalog or the tenant's store cannot be reached now."""
+    response = _page(request, template, 503, **values)
+    response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER)
+    return response
+
+
 def tenant_tween_factory(handler, registry):
     """Sits over pyramid_tm (outermost of ours): a refused request never begins a
-    transaction, opens a session or touches a store."""
+    transaction, opens a session or touches a store, and an outage met further in is
+    answered here after pyramid_tm has rolled the request back."""
 
     def tenant_tween(request):
         try:
@@ -86,6 +109,8 @@ def tenant_tween_factory(handler, registry):
         site = request.site
         if site.kind == "unknown":
             return _page(request, "errors/unknown_host.jinja2", 404)
+        if site.kind == "unavailable":
+            return unavailable(request, "errors/directory_unavailable.jinja2")
         tenant = site.tenant
         if tenant is not None:
             if tenant.suspended:
@@ -94,11 +119,15 @@ def tenant_tween_factory(handler, registry):
                 return maintenance(request, tenant)
         try:
             return handler(request)
-        except DBAPIError as exc:
+        except (DBAPIError, PoolTimeout) as exc:
             # a write met the store's fence: the tenant began moving after this request
             # passed the check above; pyramid_tm has rolled everything back
             if tenant is not None and is_fence_error(exc):
                 return maintenance(request, tenant)
+            # the store is down, restarting or overloaded: its tenants wait, others go on
+            if tenant is not None and is_unavailable(exc):
+                log.warning("store %s unreachable: %s", tenant.store.name, first_line(exc))
+                return unavailable(request, "errors/store_unavailable.jinja2", tenant=tenant)
             raise
 
     return tenant_tween
