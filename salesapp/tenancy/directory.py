@@ -142,6 +142,11 @@ class Directory:
         return self._by_id.get(tenant_id)
 
     # -- freshness -------------------------------------------------------------------
+    @property
+    def catalog_unreachable(self) -> bool:
+        """True from a load that could not reach the catalog until one that could."""
+        return self._failed_at is not None
+
     def invalidate(self, tenant_id: int | None = None) -> None:
         """Mark one tenant (or, with None, everything) for reload on next use."""
         if tenant_id is None:
