@@ -4,6 +4,7 @@ a superuser, and put it back)."""
 
 import contextlib
 import json
+import os
 
 import pytest
 from psycopg import sql
@@ -11,9 +12,10 @@ from psycopg import sql
 from salesapp.models import Base
 from salesapp.tenancy import bootstrap, provisioning, urls
 from salesapp.tenancy.catalog import Catalog
+from salesapp.tenancy.checks import run_checks
 from salesapp.tenancy.probe import PROBE_A, PROBE_B
 from salesapp.tenancy.rls import TENANT_PREDICATE
-from tests.conftest import run_cli, write_ini
+from tests.conftest import PGBOUNCER, run_cli, write_ini
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +255,17 @@ def test_probe_reports_a_store_it_cannot_reach(deployment, admin_conn):
     assert probe_lines(result.output)["pool1"].startswith("PASS  ")
     assert "Traceback" not in result.output
     run_cli(ini, "check", "--probe")
+
+
+def test_probe_on_the_session_deployment(catalog, tenant_a, tenant_b, tenant_d):
+    """The session's deployment: with SALESAPP_TEST_PGBOUNCER=1 its pooled store is
+    reached through PgBouncer in transaction mode, which the probe's single transaction
+    (savepoints, transaction-local settings) must work behind."""
+    checks = {c.name: c for c in run_checks(catalog, probe=True)}
+    for tenant in (tenant_a, tenant_d):
+        probe = checks[f"store {tenant.store_name} isolation probe"]
+        assert probe.ok, probe.detail
+    if os.environ.get("SALESAPP_TEST_PGBOUNCER"):
+        with catalog.session() as session:
+            url = catalog.store_url(catalog.store_named(session, tenant_a.store_name))
+        assert urls.parse(url).port == PGBOUNCER["port"]
