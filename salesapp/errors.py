@@ -17,8 +17,11 @@ def not_found(request):
 def forbidden(request):
     if request.tenant is not None and request.user is None:
         return HTTPFound(location=request.route_url("accounts.login"))
-    if request.user is not None and request.user.must_change_password:
+    step = request.required_step
+    if step == "password":
         return HTTPFound(location=request.route_url("accounts.password"))
+    if step == "two_factor":
+        return HTTPFound(location=request.route_url("accounts.two_factor"))
     request.response.status_int = 403
     return {}
 

@@ -11,13 +11,18 @@ The JSON API under /api takes no cookie at all: a per-user API token in an
 
 from __future__ import annotations
 
+import base64
+import ipaddress
+
+from cryptography.fernet import Fernet
 from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.security import Allowed, Denied
 from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 
-from .accounts.services import AccountService, make_password_hasher
+from .accounts.services import ADMIN_ROLE, AccountService, make_password_hasher
 from .api.services import ApiTokenService
-from .tenancy.crypto import signing_secret
+from .preferences.services import SettingsService
+from .tenancy.crypto import derive_key, signing_secret
 
 SESSION_COOKIE = "salesapp_session"
 #: the JSON API's paths: authenticated by API tokens only (salesapp.api)
@@ -33,6 +38,7 @@ ANYONE = None  # any signed-in user of the tenant (Admin, Managers, Cashiers)
 PERMISSIONS = {
     "workspace.view": ANYONE,
     "account.password": ANYONE,
+    "account.two_factor": ANYONE,
     "dashboard.view": MANAGERS,
     "users.manage": ADMIN,
     "settings.manage": ADMIN,
@@ -53,8 +59,13 @@ PERMISSIONS = {
     "expenses.edit": MANAGERS,
     "reports.view": MANAGERS,
 }
-#: all a user with a one-time password may do until it is changed
-ONE_TIME_PASSWORD_PERMISSIONS = frozenset({"account.password"})
+#: what a signed-in user may do while a step is required of them (required_step):
+#: with a one-time password, change it; an Admin the workspace requires two-factor
+#: sign-in of, enrol (or change their password)
+REQUIRED_STEP_PERMISSIONS = {
+    "password": frozenset({"account.password"}),
+    "two_factor": frozenset({"account.two_factor", "account.password"}),
+}
 
 
 class TenantSessionFactory:
@@ -121,6 +132,57 @@ def user_for_request(request):
     return user
 
 
+def client_address(request) -> str:
+    """The client's network address, for throttling and the audit trail.
+
+    The direct peer, unless it is a configured trusted proxy: then the nearest address
+    in ``X-Forwarded-For`` (read from the right, as each proxy appends its peer) that is
+    not a trusted proxy. From anyone else the header is ignored, so a client cannot
+    pick the address it is counted under. (With waitress's own ``trusted_proxy``, the
+    peer address is already the client's.)
+    """
+    trusted = request.registry.salesapp_settings.trusted_proxies
+    address = request.remote_addr or ""
+    if address not in trusted:
+        return address
+    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
+        hop = hop.strip()
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break  # not an address: what lies before it cannot be trusted either
+        address = hop
+        if hop not in trusted:
+            break
+    return address
+
+
+def required_step(request) -> str | None:
+    """``request.required_step``: what the signed-in user must do before anything else.
+
+    "password": they signed in with a one-time password; "two_factor": they are an
+    Admin, the workspace requires two-factor sign-in of Admins and they have not set it
+    up; None: nothing.
+    """
+    user = request.user
+    if user is None or request.tenant is None:
+        return None
+    if user.must_change_password:
+        return "password"
+    if (
+        ADMIN_ROLE in user.role_names
+        and request.find_service(SettingsService).get().admins_need_two_factor
+        and not request.find_service(AccountService).has_two_factor(user)
+    ):
+        return "two_factor"
+    return None
+
+
+def two_factor_box(settings) -> Fernet:
+    """Encrypts users' TOTP secrets at rest, with a key of their own."""
+    return Fernet(base64.urlsafe_b64encode(derive_key(settings.secret_key, "two-factor")))
+
+
 class SecurityPolicy:
     def identity(self, request):
         return request.user
@@ -135,8 +197,9 @@ class SecurityPolicy:
             return Denied("not signed in")
         if permission not in PERMISSIONS:
             return Denied(f"unknown permission {permission}")
-        if user.must_change_password and permission not in ONE_TIME_PASSWORD_PERMISSIONS:
-            return Denied("the one-time password must be changed first")
+        step = request.required_step
+        if step is not None and permission not in REQUIRED_STEP_PERMISSIONS[step]:
+            return Denied(f"the {step} step is required first")
         roles = PERMISSIONS[permission]
         if roles is None or user.role_names & roles:
             return Allowed(f"{permission} granted")
@@ -157,8 +220,10 @@ class SecurityPolicy:
 def includeme(config):
     settings = config.registry.salesapp_settings
     config.registry.password_hasher = make_password_hasher(settings)
+    config.registry.two_factor_box = two_factor_box(settings)
     config.set_session_factory(TenantSessionFactory(settings))
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
     config.set_default_csrf_options(require_csrf=True)
     config.set_security_policy(SecurityPolicy())
     config.add_request_method(user_for_request, "user", reify=True)
+    config.add_request_method(required_step, "required_step", reify=True)

@@ -80,3 +80,39 @@ class UserRole(Base):
     tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     role_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=False)
+
+
+class TwoFactor(Base):
+    """A user's TOTP secret (RFC 6238), encrypted. Its own table, so the secret is never
+    loaded with the user on every request; ``enabled_at`` is None while enrolment waits
+    for its first code."""
+
+    __tablename__ = "user_two_factor"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+    )
+
+    tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    secret: Mapped[str] = mapped_column(Text)  # encrypted (salesapp.security)
+    enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the time step of the last code taken: that code, and older ones, never count again
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SignInFailure(TenantScoped, Base):
+    """A refused sign-in from an address (any account, or none): counted per address
+    over a window to slow down guessing across accounts."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_tenant_id_address", "tenant_id", "address", "failed_at"),
+        Index("ix_sign_in_failures_tenant_id_failed_at", "tenant_id", "failed_at"),
+    )
+
+    address: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

@@ -14,11 +14,17 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.recorder import record
-from .models import ROLE_NAMES, Role, User, UserRole
+from ..ids import uuid7
+from . import totp
+from .common_passwords import COMMON_PASSWORDS
+from .models import ROLE_NAMES, Role, SignInFailure, TwoFactor, User, UserRole
 
-#: consecutive wrong passwords that lock an account, and for how long
+#: consecutive wrong passwords (or second-factor codes) that lock an account, and for
+#: how long
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
+#: the window over which failed sign-ins from one address are counted
+ADDRESS_WINDOW = dt.timedelta(minutes=15)
 ADMIN_ROLE = "Admin"
 
 
@@ -33,19 +39,34 @@ class AccountError(ValueError):
         self.field = field
 
 
-class AccountLocked(Exception):
+class SignInThrottled(Exception):
     """Sign-in refused because of too many failed sign-ins, until ``until``."""
+
+    #: what is throttled, in the message ("" for the account)
+    source = ""
 
     def __init__(self, until: dt.datetime, now: dt.datetime):
         self.until = until
         self.minutes = max(1, math.ceil((until - now).total_seconds() / 60))
         unit = "minute" if self.minutes == 1 else "minutes"
-        super().__init__(f"Too many failed sign-ins. Try again in {self.minutes} {unit}.")
+        super().__init__(
+            f"Too many failed sign-ins{self.source}. Try again in {self.minutes} {unit}."
+        )
 
     @property
     def retry_after(self) -> int:
         """Seconds, for the Retry-After header."""
         return self.minutes * 60
+
+
+class AccountLocked(SignInThrottled):
+    """The account is locked: ``MAX_FAILED_LOGINS`` failures in a row."""
+
+
+class AddressThrottled(SignInThrottled):
+    """The client's address made too many failed sign-ins, on any accounts."""
+
+    source = " from your network address"
 
 
 def make_password_hasher(settings) -> PasswordHasher:
@@ -65,7 +86,9 @@ MIN_PASSWORD_LENGTH = 10
 
 
 def check_password_policy(password: str, user: User | None = None) -> None:
-    """At least 10 characters, at most 200, and not the username or e-mail."""
+    """At least 10 characters, at most 200, not the username or e-mail, and not one of
+    the most common passwords. Every path that sets a password a person chose checks it
+    (one's own change, an Admin's new user and reset); generated ones are random."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise AccountError(
             f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", "password"
@@ -74,6 +97,12 @@ def check_password_policy(password: str, user: User | None = None) -> None:
         raise AccountError("A password may have at most 200 characters.", "password")
     if user is not None and password.lower() in {user.username, (user.email or "").lower()}:
         raise AccountError("A password must not be your username or e-mail.", "password")
+    if password.lower() in COMMON_PASSWORDS or len(set(password)) == 1:
+        raise AccountError(
+            "This password is one of the most common ones, which are guessed first; "
+            "choose another (a few unrelated words make a good one).",
+            "password",
+        )
 
 
 def _now() -> dt.datetime:
@@ -88,12 +117,22 @@ class AccountService:
     """
 
     def __init__(
-        self, dbsession, tenant_id: int, hasher: PasswordHasher, max_users: int | None = None
+        self,
+        dbsession,
+        tenant_id: int,
+        hasher: PasswordHasher,
+        max_users: int | None = None,
+        *,
+        max_failures_per_address: int = 20,
+        secret_box=None,
     ):
         self.db = dbsession
         self.tenant_id = tenant_id
         self.hasher = hasher
         self.max_users = max_users
+        self.max_failures_per_address = max_failures_per_address
+        #: encrypts two-factor secrets (salesapp.security.two_factor_box)
+        self.secret_box = secret_box
         # Verifying against this when no user matches costs the same time as a real
         # check, so response time does not tell which usernames exist.
         self._dummy_hash = None
@@ -105,6 +144,10 @@ class AccountService:
             request.tenant.id,
             request.registry.password_hasher,
             max_users=request.tenant.max_users,
+            max_failures_per_address=(
+                request.registry.salesapp_settings.max_failed_logins_per_address
+            ),
+            secret_box=request.registry.two_factor_box,
         )
 
     # -- queries ---------------------------------------------------------------------
@@ -134,40 +177,62 @@ class AccountService:
         return self.db.scalar(select(func.count()).select_from(User).where(User.is_active))
 
     # -- authentication --------------------------------------------------------------
-    def authenticate(self, login: str, password: str) -> User | None:
+    def authenticate(self, login: str, password: str, address: str = "") -> User | None:
         """The active user with this username or e-mail and password, else None.
 
-        Raises :class:`AccountLocked` while the account is locked (even for the right
-        password) and at the failure that locks it: ``MAX_FAILED_LOGINS`` consecutive
-        wrong passwords lock it for ``LOCKOUT``. The counter is written on the request's
-        session, so the caller must let the transaction commit although sign-in failed.
+        Raises :class:`AddressThrottled` while ``address`` has made too many failed
+        sign-ins, and :class:`AccountLocked` while the account is locked (even for the
+        right password) and at the failure that locks it: ``MAX_FAILED_LOGINS``
+        consecutive failures lock it for ``LOCKOUT``. Counters are written on the
+        request's session, so the caller must let the transaction commit although
+        sign-in failed.
+
+        The password alone signs in only a user without two-factor sign-in; for one with
+        it, the caller asks for the code (:meth:`verify_code`) and only then calls
+        :meth:`signed_in`. Until then the failure count stands, so wrong codes and a
+        retyped password cannot take turns.
         """
+        self.check_address(address)
         user = self.find_by_login(login)
         if user is None or not user.is_active:
             self._burn_time(password)
+            self._count_address_failure(address)
             return None
         now = _now()
-        if user.locked_until is not None:
-            if user.locked_until > now:
-                self._burn_time(password)
-                raise AccountLocked(user.locked_until, now)
-            # the lock has run out: a fresh series of attempts
-            user.failed_logins = 0
-            user.locked_until = None
-            self.db.flush()
+        self._check_lock(user, now, password, address)
         try:
             self.hasher.verify(user.password_hash, password or "")
         except (VerificationError, InvalidHashError):
-            self._count_failure(user, now)
+            self._count_failure(user, now, address)
             return None
         if self.hasher.check_needs_rehash(user.password_hash):
             user.password_hash = self.hasher.hash(password)
-        user.failed_logins = 0
-        user.locked_until = None
-        user.last_login_at = now
+        if not self.has_two_factor(user):
+            self.signed_in(user)
         return user
 
-    def _count_failure(self, user: User, now: dt.datetime) -> None:
+    def signed_in(self, user: User) -> None:
+        """The sign-in is complete: a fresh count, and the time (the audit's sign-in)."""
+        user.failed_logins = 0
+        user.locked_until = None
+        user.last_login_at = _now()
+
+    def _check_lock(self, user: User, now: dt.datetime, password: str, address: str) -> None:
+        if user.locked_until is None:
+            return
+        if user.locked_until > now:
+            self._burn_time(password)
+            self._count_address_failure(address)
+            raise AccountLocked(user.locked_until, now)
+        # the lock has run out: a fresh series of attempts
+        user.failed_logins = 0
+        user.locked_until = None
+        self.db.flush()
+
+    def _count_failure(
+        self, user: User, now: dt.datetime, address: str = "", action="auth.sign_in_failed"
+    ) -> None:
+        self._count_address_failure(address)
         # one UPDATE ... RETURNING, so concurrent wrong guesses cannot lose a count
         failures = self.db.execute(
             update(User)
@@ -177,11 +242,41 @@ class AccountService:
             execution_options={"synchronize_session": False},
         ).scalar_one()
         set_committed_value(user, "failed_logins", failures)
-        record(self.db, "auth.sign_in_failed", f"user {user.username}", who=user, failures=failures)
+        record(self.db, action, f"user {user.username}", who=user, failures=failures)
         if failures >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCKOUT
             self.db.flush()
             raise AccountLocked(user.locked_until, now)
+
+    # -- failed sign-ins per address -------------------------------------------------
+    def check_address(self, address: str) -> None:
+        """Raise :class:`AddressThrottled` while ``address`` has ``max_failures_per_address``
+        failed sign-ins within ``ADDRESS_WINDOW``, whichever accounts they named."""
+        limit = self.max_failures_per_address
+        if limit <= 0:
+            return
+        now = _now()
+        # the limit-th newest failure: once it leaves the window, the address may retry
+        oldest_that_counts = self.db.scalar(
+            select(SignInFailure.failed_at)
+            .where(SignInFailure.address == address, SignInFailure.failed_at > now - ADDRESS_WINDOW)
+            .order_by(SignInFailure.failed_at.desc())
+            .offset(limit - 1)
+            .limit(1)
+        )
+        if oldest_that_counts is not None:
+            raise AddressThrottled(oldest_that_counts + ADDRESS_WINDOW, now)
+
+    def _count_address_failure(self, address: str) -> None:
+        now = _now()
+        self.db.execute(
+            delete(SignInFailure).where(SignInFailure.failed_at <= now - ADDRESS_WINDOW),
+            execution_options={"synchronize_session": False},
+        )
+        self.db.add(
+            SignInFailure(tenant_id=self.tenant_id, id=uuid7(), address=address, failed_at=now)
+        )
+        self.db.flush()
 
     def _burn_time(self, password: str) -> None:
         if self._dummy_hash is None:
@@ -337,11 +432,132 @@ class AccountService:
         self.set_password(user, new)
 
     def set_password(self, user: User, password: str, *, must_change: bool = False) -> None:
-        """A new password; a new password also ends any sign-in lock."""
+        """A new password; a new password also ends any sign-in lock.
+
+        A one-time password (``must_change``: an Admin's reset, the operator's
+        ``tenant reset-password``) also turns two-factor sign-in off: it is how someone
+        who lost their phone gets back in; they enrol again after signing in.
+        """
         user.password_hash = self.hasher.hash(password)
         user.must_change_password = must_change
         user.failed_logins = 0
         user.locked_until = None
+        if must_change:
+            row = self.two_factor(user)
+            if row is not None:
+                if row.enabled_at is not None:
+                    record(
+                        self.db,
+                        "auth.two_factor_disable",
+                        f"user {user.username}",
+                        reason="one-time password",
+                    )
+                self.db.delete(row)
+                self.db.flush()
+
+    # -- two-factor sign-in (TOTP) ---------------------------------------------------
+    def two_factor(self, user: User) -> TwoFactor | None:
+        """The user's two-factor row: enabled, or enrolment begun; None: never begun."""
+        return self.db.get(TwoFactor, (self.tenant_id, user.id))
+
+    def has_two_factor(self, user: User) -> bool:
+        row = self.two_factor(user)
+        return row is not None and row.enabled_at is not None
+
+    def enrolment_secret(self, user: User, *, new: bool = False) -> str | None:
+        """The secret of an enrolment begun and not yet confirmed (shown while the user
+        sets up their app), a new one with ``new``; None once enabled: an enabled
+        secret is never shown again."""
+        row = self.two_factor(user)
+        if row is not None and row.enabled_at is not None:
+            return None
+        if row is not None and not new:
+            return self._decrypt(row.secret)
+        secret = totp.new_secret()
+        if row is None:
+            row = TwoFactor(tenant_id=self.tenant_id, user_id=user.id)
+            self.db.add(row)
+        row.secret = self._encrypt(secret)
+        row.last_step = None
+        self.db.flush()
+        return secret
+
+    def confirm_two_factor(self, user: User, code: str) -> None:
+        """Turn two-factor sign-in on with the first code of the user's app."""
+        row = self.two_factor(user)
+        if row is None or row.enabled_at is not None:
+            raise AccountError("Start the set-up again: there is no set-up waiting.", "code")
+        step = totp.matching_step(self._decrypt(row.secret), code)
+        if step is None:
+            raise AccountError(
+                "That code is not right. Enter the 6 digits your app shows now; if it "
+                "still fails, check that the phone's clock is set automatically.",
+                "code",
+            )
+        row.enabled_at = _now()
+        row.last_step = step
+        record(self.db, "auth.two_factor_enable", f"user {user.username}")
+        self.db.flush()
+
+    def disable_two_factor(self, user: User, code: str) -> None:
+        """Turn two-factor sign-in off with a current code (a wrong one counts as a
+        failed sign-in: a borrowed session cannot guess its way to turning it off)."""
+        row = self.two_factor(user)
+        if row is None or row.enabled_at is None:
+            raise AccountError("Two-factor sign-in is not on.", "code")
+        if not self._take_code(user, row, code):
+            raise AccountError("That code is not right; nothing was changed.", "code")
+        record(self.db, "auth.two_factor_disable", f"user {user.username}")
+        self.db.delete(row)
+        self.db.flush()
+
+    def verify_code(self, user: User, code: str, address: str = "") -> bool:
+        """The second step of a sign-in: True (and signed in) for a right code.
+
+        A wrong code counts like a wrong password, for the account and the address;
+        raises :class:`AccountLocked` or :class:`AddressThrottled` as
+        :meth:`authenticate` does. A code is taken once: the same code again (or an
+        older one) is refused, though still within its 30 seconds.
+        """
+        self.check_address(address)
+        row = self.two_factor(user)
+        if row is None or row.enabled_at is None:
+            return False
+        if not self._take_code(user, row, code, address):
+            return False
+        self.signed_in(user)
+        return True
+
+    def _take_code(self, user: User, row: TwoFactor, code: str, address: str = "") -> bool:
+        now = _now()
+        self._check_lock(user, now, "", address)
+        step = totp.matching_step(self._decrypt(row.secret), code, after=row.last_step)
+        taken = (
+            step is not None
+            and self.db.execute(
+                # one UPDATE: of two requests with the same code at once, only one takes it
+                update(TwoFactor)
+                .where(
+                    TwoFactor.tenant_id == self.tenant_id,
+                    TwoFactor.user_id == user.id,
+                    or_(TwoFactor.last_step.is_(None), TwoFactor.last_step < step),
+                )
+                .values(last_step=step)
+                .returning(TwoFactor.last_step),
+                execution_options={"synchronize_session": False},
+            ).first()
+        )
+        if not taken:
+            self._count_failure(user, now, address, action="auth.two_factor_failed")
+            return False
+        set_committed_value(row, "last_step", step)
+        return True
+
+    def _encrypt(self, secret: str) -> str:
+        return self.secret_box.encrypt(secret.encode()).decode()
+
+    def _decrypt(self, token: str) -> str:
+        return self.secret_box.decrypt(token.encode()).decode()
 
     # -- rules -----------------------------------------------------------------------
     def _lock_users(self) -> None:

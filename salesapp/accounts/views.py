@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound, HTTPSeeOther
 from pyramid.security import forget, remember
@@ -12,9 +13,29 @@ from ..audit.recorder import record
 from ..db import KEEP_WRITES
 from ..forms import FormError
 from ..pages import field_errors, refuse
+from ..security import client_address
+from . import totp
 from .forms import parse_new_user, parse_password_reset, parse_user_edit
 from .models import ROLE_NAMES
-from .services import AccountError, AccountLocked, AccountService
+from .services import AccountError, AccountService, SignInThrottled
+
+#: how long a correct password waits for its second factor before it must be typed again
+CODE_WAIT_SECONDS = 300
+#: session keys of a sign-in waiting for its code: the user, and since when
+PENDING_USER = "two_factor_user"
+PENDING_SINCE = "two_factor_since"
+
+
+def _throttled(request, refused: SignInThrottled) -> None:
+    request.response.status_int = 429
+    request.response.headers["Retry-After"] = str(refused.retry_after)
+
+
+def _signed_in(request, user):
+    """Complete a sign-in: a new session (and CSRF token) naming the user."""
+    headers = remember(request, user.id)
+    target = "accounts.password" if user.must_change_password else "home"
+    return HTTPSeeOther(location=request.route_url(target), headers=headers)
 
 
 @view_defaults(route_name="accounts.login", renderer="accounts/login.jinja2")
@@ -34,7 +55,7 @@ class LoginView:
     @view_config(request_method="POST")
     def post(self):
         # A refused sign-in answers 400 or 429 but keeps what the service wrote (the
-        # failure count): pyramid_tm's veto rolls back other error responses.
+        # failure counts): pyramid_tm's veto rolls back other error responses.
         request = self.request
         request.environ[KEEP_WRITES] = True
         login = request.POST.get("username", "").strip()
@@ -42,18 +63,77 @@ class LoginView:
         if not login or not password:
             request.response.status_int = 400
             return self._form("Enter your username (or e-mail) and your password.", login)
+        accounts = request.find_service(AccountService)
         try:
-            user = request.find_service(AccountService).authenticate(login, password)
-        except AccountLocked as locked:
-            request.response.status_int = 429
-            request.response.headers["Retry-After"] = str(locked.retry_after)
-            return self._form(str(locked), login)
+            user = accounts.authenticate(login, password, client_address(request))
+        except SignInThrottled as refused:
+            _throttled(request, refused)
+            return self._form(str(refused), login)
         if user is None:
             request.response.status_int = 400
             return self._form("Wrong username or password.", login)
-        headers = remember(request, user.id)
-        target = "accounts.password" if user.must_change_password else "home"
-        return HTTPSeeOther(location=request.route_url(target), headers=headers)
+        if accounts.has_two_factor(user):
+            # not signed in yet: a new session that only names who is to give a code
+            session = request.session
+            session.invalidate()
+            session["tenant_id"] = request.tenant.id
+            session[PENDING_USER] = str(user.id)
+            session[PENDING_SINCE] = time.time()
+            return HTTPSeeOther(location=request.route_url("accounts.login_code"))
+        return _signed_in(request, user)
+
+
+@view_defaults(route_name="accounts.login_code", renderer="accounts/login_code.jinja2")
+class LoginCodeView:
+    """The second step of a sign-in with two-factor: the code of the user's app."""
+
+    def __init__(self, request):
+        self.request = request
+        self.accounts = request.find_service(AccountService)
+
+    def _pending_user(self):
+        session = self.request.session
+        since = session.get(PENDING_SINCE) or 0
+        if (
+            session.get("tenant_id") != self.request.tenant.id
+            or not 0 <= time.time() - since <= CODE_WAIT_SECONDS
+        ):
+            return None
+        user = self.accounts.get_user(session.get(PENDING_USER))
+        return user if user is not None and user.is_active else None
+
+    def _back_to_sign_in(self):
+        self.request.session.invalidate()
+        return HTTPSeeOther(location=self.request.route_url("accounts.login"))
+
+    @view_config(request_method="GET")
+    def get(self):
+        if self._pending_user() is None:
+            return self._back_to_sign_in()
+        return {"error": None}
+
+    @view_config(request_method="POST")
+    def post(self):
+        request = self.request
+        request.environ[KEEP_WRITES] = True  # the failure counts, as for a password
+        user = self._pending_user()
+        if user is None:
+            return self._back_to_sign_in()
+        try:
+            right = self.accounts.verify_code(
+                user, request.POST.get("code", ""), client_address(request)
+            )
+        except SignInThrottled as refused:
+            _throttled(request, refused)
+            request.session.invalidate()  # the password must be typed again later
+            return {"error": str(refused)}
+        if not right:
+            request.response.status_int = 400
+            return {
+                "error": "That code is not right. Enter the 6 digits your authenticator "
+                "app shows now (each code works once)."
+            }
+        return _signed_in(request, user)
 
 
 @view_config(route_name="accounts.logout", request_method="POST")
@@ -102,6 +182,72 @@ class PasswordView:
             return {"error": str(exc), "forced": forced}
         request.session.flash("Your password was changed.")
         return HTTPSeeOther(location=request.route_url("home"))
+
+
+@view_defaults(
+    route_name="accounts.two_factor",
+    renderer="accounts/two_factor.jinja2",
+    permission="account.two_factor",
+)
+class TwoFactorView:
+    """Set up two-factor sign-in (a TOTP app), or turn it off, for oneself."""
+
+    def __init__(self, request):
+        self.request = request
+        self.user = request.user
+        self.accounts = request.find_service(AccountService)
+
+    def _page(self, error=None):
+        user, tenant = self.user, self.request.tenant
+        row = self.accounts.two_factor(user)
+        page = {
+            "enabled": row is not None and row.enabled_at is not None,
+            "enabled_at": row.enabled_at if row is not None else None,
+            "secret": None,
+            "uri": None,
+            "required": self.request.required_step == "two_factor",
+            "error": error,
+        }
+        if row is not None and row.enabled_at is None:
+            page["secret"] = secret = self.accounts.enrolment_secret(user)
+            page["uri"] = totp.provisioning_uri(secret, user.username, tenant.name)
+        if error:
+            self.request.response.status_int = 400
+        return page
+
+    @view_config(request_method="GET")
+    def get(self):
+        return self._page()
+
+    @view_config(request_method="POST", request_param="action=begin")
+    def begin(self):
+        self.accounts.enrolment_secret(self.user, new=True)
+        return HTTPSeeOther(location=self.request.route_url("accounts.two_factor"))
+
+    @view_config(request_method="POST", request_param="action=confirm")
+    def confirm(self):
+        request = self.request
+        try:
+            self.accounts.confirm_two_factor(self.user, request.POST.get("code", ""))
+        except AccountError as exc:
+            return self._page(str(exc))
+        request.session.flash("Two-factor sign-in is on: each sign-in now asks for a code.")
+        return HTTPSeeOther(location=request.route_url("home"))
+
+    @view_config(request_method="POST", request_param="action=disable")
+    def disable(self):
+        request = self.request
+        request.environ[KEEP_WRITES] = True  # a wrong code counts as a failed sign-in
+        try:
+            self.accounts.disable_two_factor(self.user, request.POST.get("code", ""))
+        except AccountError as exc:
+            return self._page(str(exc))
+        except SignInThrottled as refused:
+            page = self._page(str(refused))
+            _throttled(request, refused)
+            return page
+        request.session.flash("Two-factor sign-in is off.")
+        return HTTPSeeOther(location=request.route_url("accounts.two_factor"))
 
 
 # -- the Admin's user pages ----------------------------------------------------------

@@ -144,7 +144,9 @@ def _events(session: Session):
                     None,
                 )
         elif table == "workspace_settings":
-            changed = _changes(obj, "allow_negative_stock", "currency", "receipt_footer")
+            changed = _changes(
+                obj, "allow_negative_stock", "currency", "receipt_footer", "admins_need_two_factor"
+            )
             if changed:
                 yield "settings.update", "workspace settings", changed, None
         elif table == "locations":

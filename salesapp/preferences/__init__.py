@@ -1,4 +1,5 @@
-"""Workspace settings of a tenant (Admin): negative stock, currency, receipt footer."""
+"""Workspace settings of a tenant (Admin): negative stock, currency, receipt footer,
+two-factor sign-in required of Admins."""
 
 
 def includeme(config):

@@ -9,7 +9,7 @@ from ..forms import Form
 
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
 MAX_FOOTER = 500
-FIELDS = ("allow_negative_stock", "currency", "receipt_footer")
+FIELDS = ("allow_negative_stock", "currency", "receipt_footer", "admins_need_two_factor")
 
 
 @dataclass(frozen=True)
@@ -17,11 +17,13 @@ class SettingsFields:
     allow_negative_stock: bool
     currency: str
     receipt_footer: str
+    admins_need_two_factor: bool = False
 
 
 def parse_settings(data) -> SettingsFields:
     """Allow negative stock (checkbox), currency (three letters, upper-cased: USD, EUR,
-    KES), receipt footer (at most 500 characters); raises FormError."""
+    KES), receipt footer (at most 500 characters), Admins must use two-factor sign-in
+    (checkbox); raises FormError."""
     values = {name: data.get(name) for name in FIELDS}
     # browsers send CR LF line breaks: store (and count) each as one character
     values["receipt_footer"] = (values["receipt_footer"] or "").replace("\r\n", "\n")
@@ -35,6 +37,7 @@ def parse_settings(data) -> SettingsFields:
         allow_negative_stock=form.boolean("allow_negative_stock"),
         currency=currency,
         receipt_footer=form.text("receipt_footer", max_length=MAX_FOOTER),
+        admins_need_two_factor=form.boolean("admins_need_two_factor"),
     )
     form.check()
     return fields

@@ -17,3 +17,7 @@ class WorkspaceSettings(Base):
     )
     currency: Mapped[str] = mapped_column(Text, default="USD", server_default="USD")
     receipt_footer: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: Admins must sign in with a second factor (TOTP); one without it must enrol first
+    admins_need_two_factor: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="false"
+    )

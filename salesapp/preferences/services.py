@@ -25,12 +25,18 @@ class SettingsService(TenantService):
         return row
 
     def update(
-        self, *, allow_negative_stock: bool, currency: str, receipt_footer: str
+        self,
+        *,
+        allow_negative_stock: bool,
+        currency: str,
+        receipt_footer: str,
+        admins_need_two_factor: bool = False,
     ) -> WorkspaceSettings:
         """Save validated values (see :func:`.forms.parse_settings`)."""
         row = self.get()
         row.allow_negative_stock = allow_negative_stock
         row.currency = currency
         row.receipt_footer = receipt_footer
+        row.admins_need_two_factor = admins_need_two_factor
         self.db.flush()
         return row

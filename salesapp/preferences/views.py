@@ -27,6 +27,7 @@ class SettingsView:
                 "allow_negative_stock": row.allow_negative_stock,
                 "currency": row.currency,
                 "receipt_footer": row.receipt_footer,
+                "admins_need_two_factor": row.admins_need_two_factor,
             },
             "errors": {},
         }
@@ -41,12 +42,14 @@ class SettingsView:
                 "allow_negative_stock": bool(request.POST.get("allow_negative_stock")),
                 "currency": request.POST.get("currency", ""),
                 "receipt_footer": request.POST.get("receipt_footer", ""),
+                "admins_need_two_factor": bool(request.POST.get("admins_need_two_factor")),
             }
             return refuse(request, {"values": values, "errors": exc.errors})
         self.settings.update(
             allow_negative_stock=fields.allow_negative_stock,
             currency=fields.currency,
             receipt_footer=fields.receipt_footer,
+            admins_need_two_factor=fields.admins_need_two_factor,
         )
         request.session.flash("Settings saved.")
         return HTTPSeeOther(location=request.route_url("settings"))
