@@ -28,6 +28,9 @@ class FormError(ValueError):
 class Form:
     """Collects per-field errors while fields are read; ``check()`` raises them together.
 
+    Every value is bounded before it can reach the database: text by length and without
+    NUL characters (PostgreSQL refuses them), numbers by size and places, dates by range.
+
     form = Form(request.POST)
     name = form.text("name", required=True, max_length=200)
     price = form.decimal("unit_price", places=2, minimum=0)
@@ -53,6 +56,9 @@ class Form:
             if required:
                 self.error(name, "is required")
             return default
+        if "\x00" in value:  # PostgreSQL text cannot hold it; no keyboard types it
+            self.error(name, "must not contain NUL characters")
+            return value.replace("\x00", "")[:max_length]
         if len(value) > max_length:
             self.error(name, f"is too long ({len(value)} characters; at most {max_length})")
             return value[:max_length]

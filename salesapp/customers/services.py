@@ -28,9 +28,6 @@ def read_customer_fields(form: Form) -> dict:
     }
     if fields["email"] and "email" not in form.errors and not EMAIL.match(fields["email"]):
         form.error("email", f"is not a valid e-mail address: {fields['email'][:60]!r}")
-    for name, value in fields.items():
-        if "\x00" in value:
-            form.errors[name] = "must not contain NUL characters"
     return fields
 
 

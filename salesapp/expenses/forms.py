@@ -47,7 +47,4 @@ def read_expense_fields(form: Form, *, with_location: bool) -> ExpenseFields:
         location_id=form.uuid("location_id") if with_location else None,
         note=form.text("note", max_length=NOTE_MAX).replace("\r\n", "\n"),
     )
-    for name in ("category", "note"):
-        if "\x00" in getattr(fields, name):
-            form.errors[name] = "must not contain NUL characters"
     return fields

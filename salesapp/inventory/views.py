@@ -23,7 +23,11 @@ def _location_filter(request, inventory):
 def levels(request):
     inventory = request.find_service(InventoryService)
     location = _location_filter(request, inventory)
-    q = (request.params.get("q") or "").strip()[:100]
+    form = Form(request.GET)
+    q = form.text("q", max_length=100)
+    if form.errors:
+        q = ""
+        request.response.status_int = 400
     return {
         "levels": inventory.levels(
             location_id=location.id if location else None, q=q or None, limit=500
@@ -33,6 +37,7 @@ def levels(request):
         "locations": inventory.locations(),
         "title": "Stock",
         "low_only": False,
+        "errors": {name: f"Product search {message}" for name, message in form.errors.items()},
     }
 
 

@@ -68,9 +68,6 @@ def read_product_fields(form: Form, columns: Iterable[str] | None = None) -> dic
         fields["reorder_level"] = form.decimal(
             "reorder_level", places=3, minimum=ZERO, maximum=MAX_QUANTITY, default=ZERO
         )
-    for name, value in fields.items():
-        if isinstance(value, str) and "\x00" in value:
-            form.errors[name] = "must not contain NUL characters"
     return fields
 
 

@@ -21,6 +21,7 @@ from ..forms import FormError, money
 from ..ids import uuid7
 from ..inventory.services import InventoryService, StockError
 from ..products.models import Product
+from ..products.services import MAX_MONEY
 from .models import PAYMENT_METHODS, Payment, Refund, RefundLine, Sale, SaleLine
 
 ZERO = Decimal("0")
@@ -119,9 +120,17 @@ class SaleService:
                 errors[f"line:{i}"] = "this product is not for sale any more; remove the line"
                 continue
             if not ZERO < line.quantity <= MAX_QUANTITY:
-                errors[f"quantity:{i}"] = f"quantity of {product.name} must be more than 0"
+                errors[f"quantity:{i}"] = (
+                    f"quantity of {product.name} must be more than 0 and at most {MAX_QUANTITY}"
+                )
                 continue
             gross = money(line.quantity * product.unit_price)
+            if gross > MAX_MONEY:
+                errors[f"quantity:{i}"] = (
+                    f"{line.quantity.normalize():f} of {product.name} come to {gross}, more "
+                    f"than a sale can hold ({MAX_MONEY}); sell them in several sales"
+                )
+                continue
             if not ZERO <= line.discount <= gross:
                 errors[f"discount:{i}"] = (
                     f"discount on {product.name} must be between 0 and the line's {gross}"
@@ -135,6 +144,14 @@ class SaleService:
             quote.total += priced.total
         if errors:
             raise SaleError(errors)
+        before_discounts = quote.subtotal + quote.discount_total
+        if max(before_discounts, quote.total) > MAX_MONEY:
+            raise SaleError(
+                {
+                    "cart": f"the sale comes to {max(before_discounts, quote.total)}, more "
+                    f"than a sale can hold ({MAX_MONEY}); split it into several sales"
+                }
+            )
         return quote
 
     # -- completing ------------------------------------------------------------------

@@ -11,15 +11,17 @@ from sqlalchemy import select
 from ..customers.models import Customer
 from ..forms import Form, FormError, parse_uuid
 from ..inventory.services import InventoryService
-from ..pages import read_page, refuse
+from ..pages import labelled, read_page, refuse
 from ..preferences.models import WorkspaceSettings
 from ..products.models import Product
+from ..products.services import MAX_MONEY, ProductService
 from .cart import Cart
 from .models import PAYMENT_METHODS
 from .services import MAX_QUANTITY, PaymentInput, SaleError, SaleService
 
 POS_LOCATION = "pos_location"
 PAYMENT_LABELS = {"cash": "Cash", "card": "Card", "mobile_money": "Mobile money"}
+SEARCH_LABELS = {"q": "Search", "customer_q": "Customer search"}
 
 
 def _workspace_settings(request) -> WorkspaceSettings:
@@ -47,13 +49,18 @@ class PointOfSale:
 
     def page(self, *, errors=None, payments=None, status=200):
         request = self.request
-        q = (request.params.get("q") or "").strip()[:100]
+        search = Form(request.params)
+        q = search.text("q", max_length=100)
+        customer_q = search.text("customer_q", max_length=100)
+        if search.errors:
+            # shown where the page shows problems: by the scan box and the customer box
+            labels = labelled(search.errors, SEARCH_LABELS)
+            shown = {"code": labels.get("q"), "customer_id": labels.get("customer_q")}
+            errors = {**{k: v for k, v in shown.items() if v}, **(errors or {})}
+            q, customer_q, status = "", "", 400
         results = []
         if q:
-            from ..products.services import ProductService
-
             results = request.find_service(ProductService).search(q, limit=20)
-        customer_q = (request.params.get("customer_q") or "").strip()[:100]
         customers = []
         if customer_q:
             from ..customers.services import CustomerService
@@ -119,8 +126,6 @@ class PointOfSale:
         code = form.text("code", max_length=100)
         if form.errors:
             return self.page(errors=form.errors, status=400)
-        from ..products.services import ProductService
-
         products = request.find_service(ProductService)
         product = products.get(product_id) if product_id else None
         if product is None and code:
@@ -156,6 +161,7 @@ class PointOfSale:
                     f"discount_{i}",
                     places=2,
                     minimum=Decimal("0"),
+                    maximum=MAX_MONEY,
                     required=False,
                     default=Decimal("0"),
                 )
@@ -348,6 +354,7 @@ class RefundView:
                 f"qty_{line.id}",
                 places=3,
                 minimum=Decimal("0"),
+                maximum=MAX_QUANTITY,
                 required=False,
                 default=Decimal("0"),
             )
