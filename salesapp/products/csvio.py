@@ -86,9 +86,10 @@ def parse_products_csv(data: bytes) -> ParsedImport:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         return _refused(
-            f"The file is not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
-            f"{exc.start}). Save it as “CSV UTF-8” and try again."
+            f"The file is not UTF-8 text (line {line}: byte 0x{data[exc.start]:02x} at "
+            f"position {exc.start}). Save it as “CSV UTF-8” and try again."
         )
     if not text.strip():
         return _refused(
@@ -113,7 +114,14 @@ def parse_products_csv(data: bytes) -> ParsedImport:
         except StopIteration:
             break
         except csv.Error as exc:
-            result.errors.append(f"line {line}: cannot be read ({exc})")
+            if "field limit" in str(exc):
+                result.errors.append(
+                    f"line {line}: a cell is longer than {csv.field_size_limit():,} "
+                    "characters, far more than any product field holds; check that its "
+                    "quotes are closed"
+                )
+            else:
+                result.errors.append(f"line {line}: cannot be read ({exc})")
             line = reader.line_num + 1
             continue
         row_line, line = line, reader.line_num + 1

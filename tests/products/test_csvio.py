@@ -150,7 +150,7 @@ def test_non_utf8_is_refused_and_a_byte_order_mark_is_accepted():
     latin1 = "sku,name,unit_price\nA,Café,1\n".encode("latin-1")
     result = csvio.parse_products_csv(latin1)
     assert result.rows == []
-    assert result.errors[0].startswith("The file is not UTF-8 text (byte 0xe9")
+    assert result.errors[0].startswith("The file is not UTF-8 text (line 2: byte 0xe9")
     with_bom = "\ufeffsku,name,unit_price\nA,Café,1\n".encode()
     assert csvio.parse_products_csv(with_bom).rows[0].fields["name"] == "Café"
 
@@ -191,3 +191,18 @@ def test_written_file_reads_back_the_same_including_formula_like_text():
     assert result.errors == []
     for row, original in zip(result.rows, products, strict=True):
         assert row.fields == vars(original)
+
+
+def test_a_huge_cell_names_its_line_and_the_other_rows_are_not_enough():
+    data = b"sku,name,unit_price\nA,Apple,1\nB," + b"x" * 200_000 + b",1\nC,Cherry,1\n"
+    parsed = csvio.parse_products_csv(data)
+    assert parsed.errors == [
+        "line 3: a cell is longer than 131,072 characters, far more than any product "
+        "field holds; check that its quotes are closed"
+    ]
+
+
+def test_bad_encoding_names_the_line():
+    parsed = csvio.parse_products_csv(b"sku,name,unit_price\nA,Apple,1\nB,Caf\xe9,1\n")
+    assert parsed.rows == []
+    assert parsed.errors[0].startswith("The file is not UTF-8 text (line 3: byte 0xe9")
