@@ -14,8 +14,8 @@ name and never meets a real tenant's write fence (a tenant being moved). The rea
 tenants' rows take part as what they are to the probe: rows of other tenants, which
 must stay invisible. Everything happens in one transaction that is always rolled back
 (each attempt in a savepoint of its own, rolled back too), on a connection of its own:
-nothing is kept, whatever happens. The tenant schema has no sequences, so not even a
-counter moves.
+nothing is kept, whatever happens. (A sequence's nextval would survive the rollback;
+the tenant schema has none: row ids are made by the application.)
 """
 
 from __future__ import annotations
