@@ -20,6 +20,7 @@ requires = [
 ]
 
 testing_requires = [
+    "hypothesis>=6.100",  # tests/properties
     "playwright>=1.40",
     "pytest>=8",
     "ruff>=0.6",
