@@ -10,7 +10,7 @@ HTTPS only.
 
 from __future__ import annotations
 
-from pyramid.tweens import INGRESS
+from pyramid.tweens import INGRESS, MAIN
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -61,5 +61,15 @@ def headers_tween_factory(handler, registry):
     return headers_tween
 
 
+#: the tweens whose answers must get the headers too (those present: tenancy off has no
+#: tenant tween)
+BELOW = (
+    "salesapp.limits.body_limit_tween_factory",
+    "salesapp.tenancy.tween.tenant_tween_factory",
+    "pyramid_tm.tm_tween_factory",
+    MAIN,
+)
+
+
 def includeme(config):
-    config.add_tween("salesapp.headers.headers_tween_factory", under=INGRESS)
+    config.add_tween("salesapp.headers.headers_tween_factory", under=INGRESS, over=BELOW)

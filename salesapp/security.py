@@ -7,6 +7,11 @@ Secure when ``salesapp.secure_cookies`` (the default in production).
 
 The JSON API under /api takes no cookie at all: a per-user API token in an
 ``Authorization: Bearer`` header, looked up in the request's tenant (salesapp.api).
+
+Every form post needs the session's CSRF token (``require_csrf``). A signed-in user may
+owe a step before anything else (``request.required_step``): changing a one-time
+password, or, for an Admin of a workspace that requires it, setting up two-factor
+sign-in. ``client_address`` is the address sign-in throttling counts under.
 """
 
 from __future__ import annotations

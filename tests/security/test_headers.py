@@ -53,6 +53,8 @@ def test_every_kind_of_answer_carries_the_headers(staff, client_for, tenant_a):
         client_for("nobody." + BASE_DOMAIN).get("/api/products", status=404),
         client_for(BASE_DOMAIN).get("/"),  # the public site
         client_for(tenant_a).get("/healthz"),
+        # refused for its size before any view (salesapp.limits)
+        client_for(tenant).post("/login", {"username": "x" * (2 * 1024 * 1024)}, status=413),
     ]
     for res in answers:
         assert_secure_headers(res)
