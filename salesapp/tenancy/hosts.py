@@ -8,12 +8,19 @@ import re
 from dataclasses import dataclass
 
 _LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_PORT_RE = re.compile(r"^[0-9]{0,5}$")  # "host:" is allowed an empty port
+#: a last label that browsers read as (part of) an IPv4 address: 2130706433, 0x7f
+_NUMBER_RE = re.compile(r"^([0-9]+|0x[0-9a-f]*)$")
 
 
 def normalize_host(raw: str | None) -> str | None:
-    """Lower-case, port and trailing dot removed, IDNA-encoded; None if not a host name.
+    """Lower-case, port and trailing dot removed; None if not a host name we could serve.
 
-    IP literals (v4, v6 in brackets) return None: no tenant is ever served by address.
+    Pure string work, no database: a malformed Host header is answered before any
+    look-up. An internationalised name is IDNA-encoded (its ``xn--`` form); a port that
+    is not a port, or a label that DNS would not take, returns None. IP literals (v4,
+    v6 in brackets, and numbers that browsers read as IPv4) return None too: no tenant
+    is ever served by address.
     """
     if not raw:
         return None
@@ -22,9 +29,12 @@ def normalize_host(raw: str | None) -> str | None:
         return None
     if host.startswith("["):  # [v6] or [v6]:port
         return None
-    if host.count(":") > 1:  # a bare IPv6 literal
+    if host.count(":") > 1:  # a bare IPv6 literal, or host:port:junk
         return None
-    host = host.rsplit(":", 1)[0] if ":" in host else host
+    if ":" in host:
+        host, port = host.rsplit(":", 1)
+        if not _PORT_RE.match(port) or (port and int(port) > 65535):
+            return None
     host = host.rstrip(".")
     if not host:
         return None
@@ -37,7 +47,10 @@ def normalize_host(raw: str | None) -> str | None:
         return None
     except ValueError:
         pass
-    if len(host) > 253 or not all(_LABEL_RE.match(label) for label in host.split(".")):
+    labels = host.split(".")
+    if len(host) > 253 or not all(_LABEL_RE.match(label) for label in labels):
+        return None
+    if _NUMBER_RE.match(labels[-1]):
         return None
     return host
 

@@ -1,10 +1,14 @@
 """Host resolution through the whole app: which hosts reach which tenant, and what
 every other host gets."""
 
+import contextlib
 import time
 
 import pytest
+import webtest
 from sqlalchemy import event, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
 from salesapp.tenancy.models import Tenant
 from tests.conftest import BASE_DOMAIN, TRUSTED_PROXY, host_of, wait_for
@@ -168,3 +172,90 @@ def test_addresses_that_are_not_utf8_get_a_400(client_for, tenant_a, path):
     assert "not valid UTF-8" in res.text
     if path.startswith("/api"):
         assert res.json["message"].startswith("Bad request")
+
+
+MALFORMED_HOSTS = [
+    "",
+    " ",
+    ".",
+    "a..b." + BASE_DOMAIN,
+    "-x." + BASE_DOMAIN,
+    "x-." + BASE_DOMAIN,
+    "x" * 64 + "." + BASE_DOMAIN,
+    ("a." * 130) + BASE_DOMAIN,
+    "\x80\xad." + BASE_DOMAIN,  # bytes no name holds, as WSGI passes them (latin-1)
+    "sh\x7fop." + BASE_DOMAIN,
+    "\ufffd." + BASE_DOMAIN,
+    "shop." + BASE_DOMAIN + ":80:junk",
+    "shop." + BASE_DOMAIN + ":abc",
+    "shop." + BASE_DOMAIN + ":99999",
+    "shop_1." + BASE_DOMAIN,
+    "sh op." + BASE_DOMAIN,
+    "shop." + BASE_DOMAIN + "@evil.org",
+    "A..B." + BASE_DOMAIN.upper(),
+    "127.0.0.1",
+    "10.0.0.1:80",
+    "[::1]:6543",
+    "::1",
+    "2130706433",
+    "0x7f000001",
+    "x" * 400,
+]
+
+
+@pytest.fixture(scope="module")
+def cold_app(settings):
+    """An app whose directory has never loaded: any look-up would query the catalog."""
+    import dataclasses
+
+    from salesapp import close_app, make_app
+
+    app = make_app(dataclasses.replace(settings, listen=False))
+    yield app
+    close_app(app)
+
+
+@contextlib.contextmanager
+def database_use():
+    """Every pool checkout and statement on any engine (the catalog's, every store's)
+    while the block runs."""
+    used = []
+
+    def checkout(*args):
+        used.append("checkout")
+
+    def execute(conn, cursor, statement, *args):
+        used.append(statement)
+
+    event.listen(Pool, "checkout", checkout)
+    event.listen(Engine, "before_cursor_execute", execute)
+    try:
+        yield used
+    finally:
+        event.remove(Pool, "checkout", checkout)
+        event.remove(Engine, "before_cursor_execute", execute)
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/api/products"])
+def test_malformed_hosts_are_answered_without_any_database(cold_app, path):
+    cold_app.registry.directory.invalidate()  # a look-up now would reload from the catalog
+    with database_use() as used:
+        for host in MALFORMED_HOSTS:
+            started = time.monotonic()
+            res = webtest.TestApp(cold_app, extra_environ={"HTTP_HOST": host}).get(path, status=404)
+            assert time.monotonic() - started < 1, host
+            assert "Not found" in res.text, host
+            assert "Set-Cookie" not in res.headers
+            if path.startswith("/api"):
+                assert set(res.json) == {"message", "errors"}
+    assert used == []
+
+
+def test_a_well_formed_host_does_reach_the_catalog_when_cold(cold_app):
+    """The counter above sees catalog use: a host we might serve is looked up."""
+    cold_app.registry.directory.invalidate()
+    with database_use() as used:
+        webtest.TestApp(cold_app, extra_environ={"HTTP_HOST": "nobody." + BASE_DOMAIN}).get(
+            "/", status=404
+        )
+    assert used
