@@ -83,7 +83,7 @@ def test_a_store_that_takes_no_connection_is_given_up_after_the_connect_timeout(
         res = remote_api.get("/api/products", status=503)  # a new engine: it must connect
         took = time.monotonic() - started
         assert res.headers["Retry-After"] and res.json["errors"] == {}
-        assert CONNECT_TIMEOUT - 0.5 < took < CONNECT_TIMEOUT + 1.5, took
+        assert CONNECT_TIMEOUT - 0.5 < took < CONNECT_TIMEOUT + 2, took  # (a busy machine)
         assert pooled_api.get("/api/products").status_int == 200
     print(f"frozen store: 503 in {took:.3f} s (connect timeout {CONNECT_TIMEOUT} s)")
     assert remote_api.get("/api/products").status_int == 200
