@@ -176,7 +176,7 @@ def required_step(request) -> str | None:
         return "password"
     if (
         ADMIN_ROLE in user.role_names
-        and request.find_service(SettingsService).get().admins_need_two_factor
+        and request.find_service(SettingsService).admins_need_two_factor()
         and not request.find_service(AccountService).has_two_factor(user)
     ):
         return "two_factor"

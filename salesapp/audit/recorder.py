@@ -144,9 +144,7 @@ def _events(session: Session):
                     None,
                 )
         elif table == "workspace_settings":
-            changed = _changes(
-                obj, "allow_negative_stock", "currency", "receipt_footer", "admins_need_two_factor"
-            )
+            changed = _changes(obj, "allow_negative_stock", "currency", "receipt_footer")
             if changed:
                 yield "settings.update", "workspace settings", changed, None
         elif table == "locations":

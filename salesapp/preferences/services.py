@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from ..audit.recorder import record
 from ..services import TenantService
-from .models import WorkspaceSettings
+from .models import SignInPolicy, WorkspaceSettings
 
 
 class SettingsService(TenantService):
@@ -37,6 +39,23 @@ class SettingsService(TenantService):
         row.allow_negative_stock = allow_negative_stock
         row.currency = currency
         row.receipt_footer = receipt_footer
-        row.admins_need_two_factor = admins_need_two_factor
+        self._set_admins_need_two_factor(admins_need_two_factor)
         self.db.flush()
         return row
+
+    def admins_need_two_factor(self) -> bool:
+        """Whether Admins must use two-factor sign-in (read on an Admin's requests)."""
+        return bool(self.db.scalar(select(SignInPolicy.admins_need_two_factor)))
+
+    def _set_admins_need_two_factor(self, value: bool) -> None:
+        before = self.admins_need_two_factor()
+        if value == before:
+            return
+        self.db.execute(
+            insert(SignInPolicy)
+            .values(tenant_id=self.tenant_id, admins_need_two_factor=value)
+            .on_conflict_do_update(
+                index_elements=["tenant_id"], set_={"admins_need_two_factor": value}
+            )
+        )
+        record(self.db, "settings.update", "sign-in policy", admins_need_two_factor=[before, value])

@@ -27,7 +27,7 @@ class SettingsView:
                 "allow_negative_stock": row.allow_negative_stock,
                 "currency": row.currency,
                 "receipt_footer": row.receipt_footer,
-                "admins_need_two_factor": row.admins_need_two_factor,
+                "admins_need_two_factor": self.settings.admins_need_two_factor(),
             },
             "errors": {},
         }

@@ -235,6 +235,8 @@ def test_a_workspace_can_require_two_factor_of_admins(staff, make_user, client_f
 
     secret = enrol(admin, clock)
     assert admin.get("/users").status_int == 200
+    rows, _ = events(admin, action="settings.update")
+    assert ("settings.update", "admin", "sign-in policy") in rows
     # the next sign-in asks for the code
     clock.now += 30
     other = client_for(tenant)

@@ -1,5 +1,6 @@
 """Sign-in hardening: TOTP secrets per user, failed sign-ins per address, and the
-workspace setting that makes two-factor sign-in mandatory for Admins.
+tenant's sign-in policy (two-factor sign-in mandatory for Admins). New tables only, no
+new columns: an archive of an older revision still restores table by table.
 
 Revision ID: t0006
 Revises: t0005
@@ -17,7 +18,7 @@ down_revision = "t0005"
 branch_labels = None
 depends_on = None
 
-NEW_TABLES = ("user_two_factor", "sign_in_failures")
+NEW_TABLES = ("user_two_factor", "sign_in_failures", "sign_in_policies")
 
 
 def upgrade() -> None:
@@ -54,17 +55,18 @@ def upgrade() -> None:
     op.create_index(
         "ix_sign_in_failures_tenant_id_failed_at", "sign_in_failures", ["tenant_id", "failed_at"]
     )
+    op.create_table(
+        "sign_in_policies",
+        sa.Column("tenant_id", sa.BigInteger(), nullable=False),
+        sa.Column("admins_need_two_factor", sa.Boolean(), server_default="false", nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_sign_in_policies")),
+    )
     for table in NEW_TABLES:
         for statement in enable_rls_sql(table):
             op.execute(statement)
         op.execute(fence.trigger_sql(table))
-    op.add_column(
-        "workspace_settings",
-        sa.Column("admins_need_two_factor", sa.Boolean(), server_default="false", nullable=False),
-    )
 
 
 def downgrade() -> None:
-    op.drop_column("workspace_settings", "admins_need_two_factor")
     for table in reversed(NEW_TABLES):
         op.drop_table(table)
