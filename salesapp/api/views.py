@@ -393,8 +393,12 @@ class SalesApi:
                     line["product_id"] = product.id
         if unknown:
             raise refused_sale(unknown)
+        # held until the sale is written: the session's identity map keeps objects only
+        # while they are referenced, and the sale's own look-up then needs no query
+        default_location = None
         if location_id is None:
-            location_id = request.find_service(InventoryService).default_location().id
+            default_location = request.find_service(InventoryService).default_location()
+            location_id = default_location.id
         cart = [
             CartLine(line["product_id"], line["quantity"], line["discount"] or Decimal("0"))
             for line in lines
