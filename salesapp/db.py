@@ -80,6 +80,8 @@ def dbsession_for_request(request) -> Session:
     Never reused across requests or tenants: a shared identity map would leak rows.
     pyramid_tm owns the transaction (commit at the end, abort on error).
     """
+    from .security import client_address  # security's services import this module
+
     tenant = request.tenant
     if tenant is None:
         raise RuntimeError("request.dbsession is only available on a tenant host")
@@ -90,7 +92,7 @@ def dbsession_for_request(request) -> Session:
         session = _session_factory(bind=engine)
     # for the audit trail: who acts (read once request.user is known) and from where
     session.info["request"] = request
-    session.info["address"] = request.client_addr or ""
+    session.info["address"] = client_address(request)
     zope.sqlalchemy.register(session, transaction_manager=request.tm)
     return session
 

@@ -34,7 +34,14 @@ from tests.mobility.conftest import fingerprint, placement_of, store_url
 
 #: the tenant tables that revision t0003 added (t0004 adds an index, t0005 the fence
 #: table, which has no tenant_id); an archive at t0002 has every other table
-ADDED_AFTER_T0002 = {"expenses", "audit_events", "api_tokens"}
+ADDED_AFTER_T0002 = {
+    "expenses",
+    "audit_events",
+    "api_tokens",
+    "user_two_factor",
+    "sign_in_failures",
+    "sign_in_policies",
+}
 TODAY = dt.datetime.now(dt.UTC).date()
 REPORT_RANGE = {"from": (TODAY - dt.timedelta(days=365)).isoformat(), "to": TODAY.isoformat()}
 

@@ -66,3 +66,18 @@ def test_sign_in_and_sign_out_are_in_the_audit_trail(staff, client_for):
     ]
     for tr in page.html.select("tr[data-action]")[:3]:
         assert "203.0.113.9" in tr.text
+
+
+def test_the_audit_trail_keeps_the_peer_address_not_a_forged_forwarded_one(staff, client_for):
+    tenant, clients = staff()
+    client = client_for(tenant, REMOTE_ADDR="203.0.113.10")
+    form = client.get("/login").forms[0]
+    form["username"], form["password"] = "admin", "not the password"
+    # sent by the client itself, not by a trusted proxy: it must not be believed
+    form.submit(headers={"X-Forwarded-For": "198.51.100.66"}, status=400)
+
+    rows, page = events(clients["Admin"], action="auth.sign_in_failed")
+    assert rows
+    newest = page.html.select("tr[data-action]")[0].text
+    assert "203.0.113.10" in newest
+    assert "198.51.100.66" not in newest
