@@ -26,7 +26,6 @@ from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 
 from .accounts.services import ADMIN_ROLE, AccountService, make_password_hasher
 from .api.services import ApiTokenService
-from .preferences.services import SettingsService
 from .tenancy.crypto import derive_key, signing_secret
 
 SESSION_COOKIE = "salesapp_session"
@@ -174,11 +173,7 @@ def required_step(request) -> str | None:
         return None
     if user.must_change_password:
         return "password"
-    if (
-        ADMIN_ROLE in user.role_names
-        and request.find_service(SettingsService).admins_need_two_factor()
-        and not request.find_service(AccountService).has_two_factor(user)
-    ):
+    if ADMIN_ROLE in user.role_names and user.two_factor_due:
         return "two_factor"
     return None
 

@@ -13,11 +13,14 @@ from sqlalchemy import (
     Index,
     Text,
     UniqueConstraint,
+    and_,
+    exists,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from ..db import Base, TenantScoped
+from ..preferences.models import SignInPolicy
 
 #: the roles every tenant starts with (issue 4 gives them their permissions)
 ROLE_NAMES = ("Admin", "Managers", "Cashiers")
@@ -100,6 +103,24 @@ class TwoFactor(Base):
     enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     #: the time step of the last code taken: that code, and older ones, never count again
     last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+#: True when the workspace requires two-factor sign-in of Admins and this user has not
+#: set it up (security.required_step applies it to Admins). Loaded with the user, in
+#: the same statement: an Admin's every request needs it, and a query of its own each
+#: time would be a round trip more per request (docs/benchmarks.md).
+User.two_factor_due = column_property(
+    and_(
+        exists().where(
+            SignInPolicy.tenant_id == User.tenant_id, SignInPolicy.admins_need_two_factor
+        ),
+        ~exists().where(
+            TwoFactor.tenant_id == User.tenant_id,
+            TwoFactor.user_id == User.id,
+            TwoFactor.enabled_at.is_not(None),
+        ),
+    )
+)
 
 
 class SignInFailure(TenantScoped, Base):
