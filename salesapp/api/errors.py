@@ -89,6 +89,12 @@ def api_forbidden(exc, request):
             "This account has a one-time password: sign in to the workspace and change "
             "it before using the API",
         )
+    if request.required_step == "two_factor":
+        return json_error(
+            403,
+            "This workspace requires two-factor sign-in of Admins: sign in to the "
+            "workspace and set it up (Two-factor sign-in) before using the API",
+        )
     return json_error(
         403, "Your role does not allow this; ask an administrator of this workspace if you need it"
     )

@@ -8,9 +8,11 @@ import pytest
 
 from salesapp.accounts import totp
 from salesapp.accounts.services import MAX_FAILED_LOGINS
+from salesapp.api.operators import issue_token
 from tests.accounts.support import fill, form_for, sql, user_row
+from tests.api.conftest import ApiClient
 from tests.audit.test_audit_trail import events
-from tests.conftest import form_with, sign_in
+from tests.conftest import form_with, host_of, sign_in
 
 
 class Clock:
@@ -218,12 +220,20 @@ def test_a_one_time_password_from_an_admin_turns_two_factor_off(
     assert sql(owner_engine, tenant, "select * from user_two_factor") == []
 
 
-def test_a_workspace_can_require_two_factor_of_admins(staff, make_user, client_for, clock):
+def test_a_workspace_can_require_two_factor_of_admins(
+    staff, make_user, client_for, clock, app, catalog
+):
     tenant, clients = staff()
     admin = clients["Admin"]
+    api = ApiClient(app, host_of(tenant), issue_token(catalog, tenant.slug, "admin", "t").plaintext)
+    assert api.get("/api/products").status_int == 200
     form = form_with(admin.get("/settings"), "currency")
     form["admins_need_two_factor"] = True
     form.submit(status=303)
+
+    # the Admin's API token waits for it too, and says so
+    refused = api.get("/api/products", status=403).json
+    assert "requires two-factor sign-in of Admins" in refused["message"]
 
     # the Admin is sent to set it up and can do nothing else
     for path in ("/", "/users", "/settings", "/audit", "/account/tokens"):
@@ -235,6 +245,7 @@ def test_a_workspace_can_require_two_factor_of_admins(staff, make_user, client_f
 
     secret = enrol(admin, clock)
     assert admin.get("/users").status_int == 200
+    assert api.get("/api/products").status_int == 200
     rows, _ = events(admin, action="settings.update")
     assert ("settings.update", "admin", "sign-in policy") in rows
     # the next sign-in asks for the code
