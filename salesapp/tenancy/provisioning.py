@@ -117,8 +117,13 @@ def validate(catalog: Catalog, request: TenantRequest) -> TenantRequest:
         raise ProvisioningError(
             f"admin username {request.admin_username!r} must be 1-63 letters, digits, . _ or -"
         )
-    if request.admin_password is not None and len(request.admin_password) < 10:
-        raise ProvisioningError("the admin password must be at least 10 characters")
+    if request.admin_password is not None:
+        from ..accounts.services import AccountError, check_password_policy
+
+        try:  # the policy every password a person chooses meets
+            check_password_policy(request.admin_password)
+        except AccountError as exc:
+            raise ProvisioningError(f"the admin password is refused: {exc}") from None
     if request.placement == "pooled" and request.database_url:
         raise ProvisioningError("a database URL makes a dedicated tenant; add --dedicated")
     if request.database_url and request.store_name:

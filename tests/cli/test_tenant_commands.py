@@ -205,6 +205,7 @@ def test_dry_run_says_what_it_would_do_and_creates_nothing(cli, catalog, admin_c
         (None, ("--domain", f"shop.{BASE_DOMAIN}"), 1, "under a base domain"),
         (None, ("--domain", "not a host"), 1, "not a valid host name"),
         (None, ("--admin-password", "short"), 1, "at least 10 characters"),
+        (None, ("--admin-password", "password123"), 1, "most common"),
     ],
     ids=[
         "leading-hyphen",
@@ -218,6 +219,7 @@ def test_dry_run_says_what_it_would_do_and_creates_nothing(cli, catalog, admin_c
         "domain-under-base",
         "domain-invalid",
         "short-password",
+        "common-password",
     ],
 )
 def test_create_refuses_bad_requests_in_one_line_and_creates_nothing(
