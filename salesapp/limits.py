@@ -15,14 +15,9 @@ from __future__ import annotations
 from pyramid.response import Response
 from pyramid.tweens import MAIN
 
-#: under these paths a refusal is JSON, as every answer of the API is
-API_PREFIX = "/api"
+from .tenancy.tween import is_api
+
 MULTIPART = "multipart/form-data"
-
-
-def _is_api(request) -> bool:
-    raw = request.environ.get("PATH_INFO", "")
-    return raw == API_PREFIX or raw.startswith(API_PREFIX + "/")
 
 
 def _size(n: int) -> str:
@@ -39,7 +34,7 @@ def too_large(request, limit: int, size: int | None, upload: bool) -> Response:
     given = f"{size:,} bytes" if size is not None else f"more than {limit:,} bytes"
     if upload:
         advice = "Split the file into smaller files and upload them one by one."
-    elif _is_api(request):
+    elif is_api(request):
         advice = "Send less at once (fewer items per request)."
     else:
         advice = "Shorten what you typed and send the form again."
@@ -47,7 +42,7 @@ def too_large(request, limit: int, size: int | None, upload: bool) -> Response:
         f"The request body is too large: {given}; at most {limit:,} bytes "
         f"({_size(limit)}) is accepted. {advice}"
     )
-    if _is_api(request):
+    if is_api(request):
         response = Response(
             json={"message": message, "errors": {"body": f"is too large (at most {limit} bytes)"}},
             content_type="application/json",

@@ -27,10 +27,9 @@ from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 from .accounts.services import ADMIN_ROLE, AccountService, make_password_hasher
 from .api.services import ApiTokenService
 from .tenancy.crypto import derive_key, signing_secret
+from .tenancy.tween import is_api
 
 SESSION_COOKIE = "salesapp_session"
-#: the JSON API's paths: authenticated by API tokens only (salesapp.api)
-API_PREFIX = "/api"
 
 ADMIN = frozenset({"Admin"})
 MANAGERS = frozenset({"Admin", "Managers"})
@@ -99,12 +98,6 @@ class TenantSessionFactory:
         return self._factory(f"tenant:{tenant.id}" if tenant else "public")(request)
 
 
-def is_api_request(request) -> bool:
-    """Under /api: where only an API token authenticates."""
-    path = request.path_info
-    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
-
-
 def bearer_token(request) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header, or None."""
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
@@ -125,7 +118,7 @@ def user_for_request(request):
     tenant = request.tenant
     if tenant is None:
         return None
-    if "Authorization" in request.headers or is_api_request(request):
+    if "Authorization" in request.headers or is_api(request):
         return request.find_service(ApiTokenService).user_for_token(bearer_token(request))
     session = request.session
     if session.get("tenant_id") != tenant.id or not session.get("user_id"):

@@ -44,8 +44,10 @@ MESSAGES = {
 }
 
 
-def _is_api(request) -> bool:
-    # the raw PATH_INFO: it is there even when it is not valid UTF-8
+def is_api(request) -> bool:
+    """Under /api, where every answer is JSON and only an API token authenticates.
+
+    Reads the raw PATH_INFO: it is there even when it is not valid UTF-8."""
     raw = request.environ.get("PATH_INFO", "")
     return raw == API_PREFIX or raw.startswith(API_PREFIX + "/")
 
@@ -53,7 +55,7 @@ def _is_api(request) -> bool:
 def bad_address(request):
     """400 for an address that is not valid UTF-8 (it cannot name any page)."""
     message = "Bad request: the address is not valid UTF-8; check the link"
-    if _is_api(request):
+    if is_api(request):
         return Response(
             json={"message": message, "errors": {"url": "is not valid UTF-8"}},
             status=400,
@@ -64,7 +66,7 @@ def bad_address(request):
 
 
 def _page(request, template, status, **values):
-    if _is_api(request):
+    if is_api(request):
         response = Response(
             json={"message": MESSAGES[template], "errors": {}},
             status=status,
