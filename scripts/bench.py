@@ -92,7 +92,6 @@ def production_threads() -> int:
     return parser.getint("server:main", "threads", fallback=4)
 
 
-SERVER_THREADS = production_threads()
 #: what the sales of MIXED draw on: more than any run sells
 STOCK = Decimal("900000")
 #: the products a tenant's MIXED sales pick from at random (a sale locks its products'
@@ -235,7 +234,7 @@ class Bench:
             "[server:main]",
             "use = egg:waitress#main",
             f"listen = 127.0.0.1:{port}",
-            f"threads = {SERVER_THREADS}",
+            f"threads = {self.args.threads}",
             "",
             "[loggers]\nkeys = root\n\n[handlers]\nkeys = console\n\n[formatters]\nkeys = plain",
             "\n[logger_root]\nlevel = WARN\nhandlers = console",
@@ -503,7 +502,7 @@ def collect(bench: Bench, counts: list[int], seconds: float, argv) -> dict:
         "seconds": round(seconds),
         "machine": machine(),
         "versions": versions(bench.admin_url),
-        "server_threads": SERVER_THREADS,
+        "server_threads": bench.args.threads,
         "connections": bench.args.connections,
         "counts": counts,
         "settings": {
@@ -686,6 +685,9 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per server")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument(
+        "--threads", type=int, default=production_threads(), help="waitress threads"
+    )
     parser.add_argument(
         "--rounds", type=int, default=3, help="runs of each configuration (medians are reported)"
     )
