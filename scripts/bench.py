@@ -689,7 +689,7 @@ def main(argv=None) -> int:
         "--threads", type=int, default=production_threads(), help="waitress threads"
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="runs of each configuration (medians are reported)"
+        "--rounds", type=int, default=4, help="runs of each configuration (medians are reported)"
     )
     parser.add_argument("--pgbouncer", action="store_true", help="also behind PgBouncer")
     parser.add_argument(
@@ -777,11 +777,16 @@ def run_all(bench: Bench, counts: list[int]) -> None:
         "salesapp.single_tenant": one[0].slug,
         "salesapp.single_database_url": bench.tenancy_off_url(),
     }
+    # on, off, then off, on: a machine that speeds up or slows down during the run
+    # (it does, by 10-20%) favours neither side
+    sides = [
+        ("on", {}, "tenancy on, 1 pooled", True),
+        ("off", off, "tenancy off, 1 database", False),
+    ]
     for round_ in range(args.rounds):
-        with bench.server(f"on-{round_}") as (proc, port):
-            bench.measure("tenancy on, 1 pooled", proc, port, one)
-        with bench.server(f"off-{round_}", off) as (proc, port):
-            bench.measure("tenancy off, 1 database", proc, port, one, tenancy=False)
+        for name, extra, label, tenancy in sides if round_ % 2 == 0 else sides[::-1]:
+            with bench.server(f"{name}-{round_}", extra) as (proc, port):
+                bench.measure(label, proc, port, one, tenancy=tenancy)
 
     print(f"creating {args.creations - 1} pooled and {args.dedicated} dedicated tenants")
     bench.create("pooled", max(args.creations - 1, 0))
