@@ -52,8 +52,9 @@ def too_large(request, limit: int, size: int | None, upload: bool) -> Response:
     else:
         response = Response(message + "\n", content_type="text/plain", charset="utf-8")
     response.status_int = 413
-    # the unread rest of the body must not be taken for the next request
-    response.headers["Connection"] = "close"
+    # No "Connection: close": hop-by-hop headers are the server's (PEP 3333; waitress
+    # turns one into a 500). The server deals with what is left unread of the body
+    # (waitress has read it all before calling the app, up to max_request_body_size).
     return response
 
 

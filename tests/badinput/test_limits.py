@@ -8,6 +8,7 @@ import configparser
 import dataclasses
 import io
 import json
+from wsgiref.util import is_hop_by_hop
 
 import pytest
 import webob
@@ -71,7 +72,10 @@ def send(app, host, path, body: bytes, content_type, *, chunked=False, headers=N
         request.environ["CONTENT_LENGTH"] = str(len(body))
     for name, value in (headers or {}).items():
         request.headers[name] = value
-    return request.get_response(app), stream.taken
+    response = request.get_response(app)
+    # a WSGI server refuses the whole answer (waitress: a 500) for a hop-by-hop header
+    assert not [name for name in response.headers if is_hop_by_hop(name)], response.headers
+    return response, stream.taken
 
 
 def test_a_form_over_the_limit_is_refused_unread(small_app, tenant):
