@@ -15,7 +15,7 @@ from __future__ import annotations
 from pyramid.response import Response
 from pyramid.tweens import MAIN
 
-from .tenancy.tween import is_api
+from .tenancy.tween import is_api, refusal
 
 MULTIPART = "multipart/form-data"
 
@@ -42,16 +42,7 @@ def too_large(request, limit: int, size: int | None, upload: bool) -> Response:
         f"The request body is too large: {given}; at most {limit:,} bytes "
         f"({_size(limit)}) is accepted. {advice}"
     )
-    if is_api(request):
-        response = Response(
-            json={"message": message, "errors": {"body": f"is too large (at most {limit} bytes)"}},
-            content_type="application/json",
-            charset="utf-8",
-        )
-        response.headers["Cache-Control"] = "no-store"
-    else:
-        response = Response(message + "\n", content_type="text/plain", charset="utf-8")
-    response.status_int = 413
+    response = refusal(request, 413, message, {"body": f"is too large (at most {limit} bytes)"})
     # No "Connection: close": hop-by-hop headers are the server's (PEP 3333; waitress
     # turns one into a 500). The server deals with what is left unread of the body
     # (waitress has read it all before calling the app, up to max_request_body_size).

@@ -13,11 +13,11 @@ import logging
 
 from pyramid.exceptions import PredicateMismatch
 from pyramid.httpexceptions import HTTPException
-from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..db import is_unavailable
 from ..tenancy.fence import is_fence_error
+from ..tenancy.tween import json_error
 from .jsonio import ApiError
 from .openapi import methods_of
 
@@ -25,20 +25,6 @@ log = logging.getLogger(__name__)
 
 #: the paths of the API (a regular expression, as Pyramid's path_info predicate takes)
 API_PATHS = r"/api(/|$)"
-
-
-def json_error(status: int, message: str, errors: dict | None = None, headers=None) -> Response:
-    """The API's error response."""
-    response = Response(
-        json={"message": message, "errors": errors or {}},
-        status=status,
-        content_type="application/json",
-        charset="utf-8",
-    )
-    response.headers["Cache-Control"] = "no-store"
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
 
 
 @exception_view_config(ApiError)

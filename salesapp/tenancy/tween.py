@@ -52,29 +52,38 @@ def is_api(request) -> bool:
     return raw == API_PREFIX or raw.startswith(API_PREFIX + "/")
 
 
+def json_error(status: int, message: str, errors: dict | None = None, headers=None) -> Response:
+    """The API's error answer: ``{"message": ..., "errors": {field: message}}``, never
+    cached (salesapp.api.errors answers with it too)."""
+    response = Response(
+        json={"message": message, "errors": errors or {}},
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def refusal(request, status: int, message: str, errors: dict | None = None) -> Response:
+    """A refusal made before any view or page can render: the API's JSON under /api,
+    plain text elsewhere."""
+    if is_api(request):
+        return json_error(status, message, errors)
+    return Response(message + "\n", status=status, content_type="text/plain", charset="utf-8")
+
+
 def bad_address(request):
     """400 for an address that is not valid UTF-8 (it cannot name any page)."""
     message = "Bad request: the address is not valid UTF-8; check the link"
-    if is_api(request):
-        return Response(
-            json={"message": message, "errors": {"url": "is not valid UTF-8"}},
-            status=400,
-            content_type="application/json",
-            charset="utf-8",
-        )
-    return Response(message, status=400, content_type="text/plain", charset="utf-8")
+    return refusal(request, 400, message, {"url": "is not valid UTF-8"})
 
 
 def _page(request, template, status, **values):
     if is_api(request):
-        response = Response(
-            json={"message": MESSAGES[template], "errors": {}},
-            status=status,
-            content_type="application/json",
-            charset="utf-8",
-        )
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return json_error(status, MESSAGES[template])
     # bare: the layout must not look up the signed-in user (that would open a session)
     response = render_to_response(template, {"bare": True, **values}, request=request)
     response.status_int = status
