@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import uuid
 
-import psycopg
 import zope.sqlalchemy
-from sqlalchemy import BigInteger, MetaData, event, text
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy import BigInteger, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from .ids import uuid7
+from .tenancy.binding import bind
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -46,14 +45,11 @@ class TenantScoped:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
 
 
-SET_TENANT_SQL = text("select set_config('app.tenant_id', :tenant_id, true)")
-
-
 def bind_session_to_tenant(session: Session, tenant_id: int) -> Session:
     """Make every transaction of ``session`` start by setting ``app.tenant_id``.
 
-    ``set_config(..., true)`` is transaction-local: it is gone at COMMIT or ROLLBACK,
-    so a pooled connection carries nothing to its next user, even after an error.
+    The binding (salesapp.tenancy.binding) is transaction-local: it is gone at COMMIT or
+    ROLLBACK, so a pooled connection carries nothing to its next user, even after an error.
     """
     session.info["tenant_id"] = int(tenant_id)
     return session
@@ -63,7 +59,7 @@ def bind_session_to_tenant(session: Session, tenant_id: int) -> Session:
 def _set_tenant_on_begin(session, transaction, connection):
     tenant_id = session.info.get("tenant_id")
     if tenant_id is not None:
-        connection.execute(SET_TENANT_SQL, {"tenant_id": str(tenant_id)})
+        bind(connection, tenant_id)
 
 
 _session_factory = sessionmaker(expire_on_commit=False)
@@ -95,25 +91,6 @@ def dbsession_for_request(request) -> Session:
     session.info["address"] = client_address(request)
     zope.sqlalchemy.register(session, transaction_manager=request.tm)
     return session
-
-
-#: SQLSTATEs of a server shutting down, restarting after a crash, or starting up
-UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """True if ``exc`` (a SQLAlchemy or psycopg error) says the database server cannot be
-    reached now (down, restarting, the connection lost or every pooled one busy past the
-    connect timeout), rather than that a statement was wrong: an outage to answer with
-    503 and Retry-After, not a bug to answer with 500."""
-    if isinstance(exc, PoolTimeout) or getattr(exc, "connection_invalidated", False):
-        return True
-    orig = getattr(exc, "orig", exc)
-    if not isinstance(orig, psycopg.OperationalError):
-        return False
-    # no SQLSTATE: libpq's own failures (refused, timed out, closed by the server)
-    state = orig.sqlstate
-    return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES
 
 
 #: a view sets this in request.environ to keep what it wrote although it answers an error

@@ -18,7 +18,7 @@ def prepare(settings: Settings) -> Settings:
     and print their admin credentials once, freshly generated at each start.
     """
     if settings.embedded:
-        from .tenancy import bootstrap, embedded
+        from .operations import bootstrap, embedded
 
         admin_url = embedded.start(settings.var_dir / "pgdata")
         settings = bootstrap.init_deployment(
@@ -26,8 +26,8 @@ def prepare(settings: Settings) -> Settings:
         )
         # Development keeps every store at head by itself (on real servers operators
         # run `salesapp migrate`); at head this is one query per store.
-        from .tenancy import migrations
-        from .tenancy.catalog import Catalog
+        from .operations import migrations
+        from .operations.catalog import Catalog
 
         catalog = Catalog(settings)
         try:
@@ -37,7 +37,7 @@ def prepare(settings: Settings) -> Settings:
         for result in failed:
             log.error("store %s did not migrate: %s", result.name, result.error)
     if settings.demo_tenants:
-        from .workspace import ensure_demo_tenants
+        from .operations.workspace import ensure_demo_tenants
 
         port = settings.raw.get("salesapp.demo_port", 6543)
         shown = ensure_demo_tenants(settings, port=port)

@@ -33,9 +33,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from salesapp import close_app, make_app  # noqa: E402
-from salesapp.api.operators import issue_token  # noqa: E402
-from salesapp.tenancy import bootstrap, embedded, provisioning, urls  # noqa: E402
-from salesapp.tenancy.catalog import Catalog  # noqa: E402
+from salesapp.operations import bootstrap, embedded, provisioning  # noqa: E402
+from salesapp.operations.catalog import Catalog  # noqa: E402
+from salesapp.operations.tokens import issue_token  # noqa: E402
+from salesapp.tenancy import urls  # noqa: E402
 from tests.conftest import BASE_DOMAIN, new_deployment_settings  # noqa: E402
 
 log = logging.getLogger("api_fuzz")
@@ -61,8 +62,8 @@ def stock_the_shop(catalog: Catalog, slug: str) -> None:
     """A product with stock and a customer, so sales can succeed as well as fail."""
     from salesapp.customers.services import CustomerService
     from salesapp.inventory.services import InventoryService
+    from salesapp.operations.workspace import tenant_accounts
     from salesapp.products.services import ProductService
-    from salesapp.workspace import tenant_accounts
 
     with tenant_accounts(catalog, slug) as (tenant, accounts):
         product = ProductService(accounts.db, tenant.id).create(

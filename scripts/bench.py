@@ -63,22 +63,22 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 from salesapp.accounts.models import User  # noqa: E402
 from salesapp.api.services import ApiTokenService  # noqa: E402
 from salesapp.db import tenant_session  # noqa: E402
-from salesapp.demo import generate  # noqa: E402
 from salesapp.inventory.services import InventoryService  # noqa: E402
 from salesapp.locations.models import Location  # noqa: E402
-from salesapp.products.models import Product  # noqa: E402
-from salesapp.settings import parse_settings  # noqa: E402
-from salesapp.tenancy import (  # noqa: E402
+from salesapp.operations import (  # noqa: E402
     bootstrap,
     embedded,
     migrations,
     pgbouncer,
     provisioning,
-    urls,
 )
-from salesapp.tenancy.catalog import Catalog  # noqa: E402
+from salesapp.operations.catalog import Catalog  # noqa: E402
+from salesapp.operations.demo import generate  # noqa: E402
+from salesapp.operations.pgbouncer import free_port, terminate  # noqa: E402
+from salesapp.products.models import Product  # noqa: E402
+from salesapp.settings import parse_settings  # noqa: E402
+from salesapp.tenancy import urls  # noqa: E402
 from salesapp.tenancy.crypto import mask_url  # noqa: E402
-from salesapp.tenancy.pgbouncer import free_port, terminate  # noqa: E402
 
 BASE_DOMAIN = "bench.test"
 LUA = REPO / "scripts" / "bench.lua"

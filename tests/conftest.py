@@ -21,9 +21,10 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from salesapp import close_app, make_app
+from salesapp.operations import bootstrap, embedded, pgbouncer, provisioning
+from salesapp.operations.catalog import Catalog
 from salesapp.settings import parse_settings
-from salesapp.tenancy import bootstrap, embedded, pgbouncer, provisioning, urls
-from salesapp.tenancy.catalog import Catalog
+from salesapp.tenancy import urls
 from salesapp.tenancy.stores import connect_args
 
 REPO = Path(__file__).resolve().parents[1]

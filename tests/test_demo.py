@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from salesapp.db import tenant_session
-from salesapp.demo import ean13, generate
 from salesapp.expenses.models import Expense
 from salesapp.inventory.models import StockMovement
 from salesapp.locations.models import Location
+from salesapp.operations.demo import ean13, generate
 from salesapp.products.models import Product
 from salesapp.sales.models import Payment, Sale, SaleLine
 

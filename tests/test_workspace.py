@@ -3,7 +3,7 @@
 import webtest
 
 from salesapp import close_app, make_app
-from salesapp.workspace import ensure_demo_tenants
+from salesapp.operations.workspace import ensure_demo_tenants
 from tests.conftest import sign_in
 
 

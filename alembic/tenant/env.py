@@ -2,6 +2,6 @@
 
 from alembic import context
 from salesapp.models import Base
-from salesapp.tenancy.migrations import run_env
+from salesapp.operations.migrations import run_env
 
 run_env(context, Base.metadata)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
 from ..services import TenantService
-from ..tenancy.fence import is_fence_error
+from ..tenancy.errors import is_fence_error
 from .models import ApiToken
 
 TOKEN_PREFIX = "sa_"

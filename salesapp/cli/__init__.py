@@ -1,7 +1,7 @@
 """The ``salesapp`` console script: operators' and DBAs' commands (click).
 
 Commands parse, confirm and print; the work is done by functions in
-``salesapp.tenancy`` (and ``salesapp.workspace``) that the tests call directly.
+``salesapp.tenancy`` (and ``salesapp.operations.workspace``) that the tests call directly.
 Expected failures print one line saying what was wrong and what to do, and exit 1.
 """
 
@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from ..settings import SettingsError, parse_settings
-from ..tenancy.fence import is_fence_error
+from ..tenancy.errors import is_fence_error
 
 
 class Context:
@@ -50,7 +50,7 @@ class Context:
         if self._settings is None:
             settings = self.raw_settings
             if settings.embedded:
-                from ..tenancy import bootstrap, embedded
+                from ..operations import bootstrap, embedded
 
                 admin_url = embedded.start(settings.var_dir / "pgdata")
                 settings = bootstrap.with_catalog_url(
@@ -62,7 +62,7 @@ class Context:
     @property
     def catalog(self):
         if self._catalog is None:
-            from ..tenancy.catalog import Catalog
+            from ..operations.catalog import Catalog
 
             self._catalog = Catalog(self.settings)
         return self._catalog
@@ -76,7 +76,7 @@ class SalesappGroup(click.Group):
     """Turns expected errors into a one-line message and exit status 1."""
 
     def invoke(self, ctx):
-        from ..tenancy.errors import OperationError
+        from ..operations.errors import OperationError
 
         try:
             return super().invoke(ctx)
@@ -165,7 +165,7 @@ def init(obj):
     Example:
       salesapp -c production.ini init
     """
-    from ..tenancy import bootstrap
+    from ..operations import bootstrap
 
     settings = obj.raw_settings
     if settings.embedded:
@@ -174,7 +174,7 @@ def init(obj):
         settings = bootstrap.init_deployment(settings)
     except (ValueError, SAOperationalError) as exc:
         raise click.ClickException(f"init failed: {str(exc).splitlines()[0]}") from None
-    from ..tenancy.catalog import Catalog
+    from ..operations.catalog import Catalog
 
     catalog = Catalog(settings)
     try:

@@ -35,7 +35,7 @@ def migrate(obj, tenant_slug, store_name, check, sql, jobs, as_json):
       salesapp migrate --check
       salesapp migrate --sql > upgrade.sql
     """
-    from ..tenancy import migrations
+    from ..operations import migrations
 
     if tenant_slug and store_name:
         raise click.UsageError("give --tenant or --store, not both")
@@ -103,7 +103,7 @@ def check(obj, probe, as_json):
       salesapp -c production.ini check
       salesapp -c production.ini check --probe
     """
-    from ..tenancy.checks import run_checks
+    from ..operations.checks import run_checks
 
     results = run_checks(obj.catalog, probe=probe)
     if as_json:
@@ -133,7 +133,7 @@ def stats(obj, as_json):
     Example:
       salesapp stats --json
     """
-    from ..tenancy.stats import tenant_stats
+    from ..operations.stats import tenant_stats
 
     with progress(0, "Counting") as bar:
         rows = tenant_stats(

@@ -36,7 +36,7 @@ def add(obj, name, url, kind):
       salesapp store add big-server --kind dedicated-server \\
           --url postgresql://salesapp_owner:pw@db3.internal/postgres
     """
-    from ..tenancy.storeadmin import add_store
+    from ..operations.storeadmin import add_store
 
     result = add_store(obj.catalog, name, url, kind)
     detail = f"at {result['schema_revision']}" if result["schema_revision"] else "ready"
@@ -63,7 +63,7 @@ def list_(obj, as_json):
     Example:
       salesapp store list --json
     """
-    from ..tenancy.storeadmin import list_stores
+    from ..operations.storeadmin import list_stores
 
     rows = list_stores(obj.catalog)
     if as_json:

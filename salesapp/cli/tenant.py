@@ -106,7 +106,7 @@ def create(
       salesapp tenant create "Far Co" farco a@far.example \\
           --database-url postgresql://owner:pw@db2.internal/farco
     """
-    from ..tenancy import lifecycle, provisioning
+    from ..operations import lifecycle, provisioning
 
     url = _database_url(
         database_url, database_host, database_port, database_user, database_password, database_name
@@ -193,7 +193,7 @@ def list_(obj, active_only, store_name, as_json):
     Example:
       salesapp tenant list --store pool1 --json
     """
-    from ..tenancy import lifecycle
+    from ..operations import lifecycle
 
     rows = lifecycle.list_tenants(obj.catalog, active_only=active_only, store_name=store_name)
     if as_json:
@@ -240,7 +240,7 @@ def show(obj, subdomain, as_json):
     Example:
       salesapp tenant show acme
     """
-    from ..tenancy import lifecycle
+    from ..operations import lifecycle
 
     info = lifecycle.show_tenant(obj.catalog, subdomain)
     emit_json(info) if as_json else _print_tenant(info)
@@ -257,7 +257,7 @@ def suspend(obj, subdomain, reason):
     Example:
       salesapp tenant suspend acme --reason "unpaid invoice 2026-11"
     """
-    from ..tenancy import lifecycle
+    from ..operations import lifecycle
 
     info = lifecycle.set_status(obj.catalog, subdomain, "suspended", reason)
     click.echo(f"Suspended {info['slug']}" + (f": {reason}" if reason else ""))
@@ -274,7 +274,7 @@ def resume(obj, subdomain, reason):
     Example:
       salesapp tenant resume acme
     """
-    from ..tenancy import lifecycle
+    from ..operations import lifecycle
 
     info = lifecycle.set_status(obj.catalog, subdomain, "active", reason)
     click.echo(f"Resumed {info['slug']}")
@@ -291,7 +291,7 @@ def extend_trial(obj, subdomain, days):
     Example:
       salesapp tenant extend-trial acme --days 14
     """
-    from ..tenancy import lifecycle
+    from ..operations import lifecycle
 
     info = lifecycle.extend_trial(obj.catalog, subdomain, days)
     click.echo(f"Trial of {info['slug']} now ends {info['trial_ends_at']}")
@@ -309,7 +309,7 @@ def delete(obj, subdomain, force, keep_database):
     Example:
       salesapp tenant delete acme --keep-database
     """
-    from ..tenancy import lifecycle
+    from ..operations import lifecycle
 
     info = lifecycle.show_tenant(obj.catalog, subdomain)
     if not force:
@@ -367,7 +367,7 @@ def domain_add(obj, subdomain, host, primary):
     Example:
       salesapp tenant domain add acme shop.acme.example --primary
     """
-    from ..tenancy import lifecycle
+    from ..operations import lifecycle
 
     click.echo(_domains_line(lifecycle.add_domain(obj.catalog, subdomain, host, primary)))
 
@@ -383,7 +383,7 @@ def domain_remove(obj, subdomain, host):
     Example:
       salesapp tenant domain remove acme old.acme.example
     """
-    from ..tenancy import lifecycle
+    from ..operations import lifecycle
 
     click.echo(_domains_line(lifecycle.remove_domain(obj.catalog, subdomain, host)))
 
@@ -399,7 +399,7 @@ def domain_primary(obj, subdomain, host):
     Example:
       salesapp tenant domain primary acme shop.acme.example
     """
-    from ..tenancy import lifecycle
+    from ..operations import lifecycle
 
     click.echo(_domains_line(lifecycle.make_primary(obj.catalog, subdomain, host)))
 
@@ -418,7 +418,7 @@ def users(obj, subdomain, fix, as_json):
     Example:
       salesapp tenant users acme --fix
     """
-    from ..workspace import check_users
+    from ..operations.workspace import check_users
 
     report = check_users(obj.catalog, subdomain, fix=fix)
     if as_json:
@@ -465,7 +465,7 @@ def reset_password(obj, subdomain, user):
     Example:
       salesapp tenant reset-password acme cashier1
     """
-    from ..workspace import reset_password as reset
+    from ..operations.workspace import reset_password as reset
 
     password = reset(obj.catalog, subdomain, user)
     click.echo(f"One-time password for {user} on {subdomain.lower()}: {password}")
@@ -486,7 +486,7 @@ def token(obj, subdomain, user, name):
     Example:
       salesapp tenant token acme manager --name "stock sync"
     """
-    from ..api.operators import issue_token
+    from ..operations.tokens import issue_token
 
     issued = issue_token(obj.catalog, subdomain, user, name)
     click.echo(f"API token {issued.name!r} for {issued.username} on {issued.slug}:")

@@ -1,5 +1,5 @@
 """`salesapp tenant move | backup | restore | clone`: a tenant's data between stores and
-files (the work is done by salesapp.tenancy.mobility and .archive)."""
+files (the work is done by salesapp.operations.mobility and .archive)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def move(obj, subdomain, to, store_name, database_url, keep_source, wait, dry_ru
       salesapp tenant move acme --to dedicated --store db2
       salesapp tenant move acme --to pooled --store pool2 --keep-source
     """
-    from ..tenancy.mobility import MoveRequest, move_tenant, plan_move
+    from ..operations.mobility import MoveRequest, move_tenant, plan_move
 
     request = MoveRequest(
         slug=subdomain,
@@ -106,7 +106,7 @@ def backup(obj, subdomain, output):
     Example:
       salesapp tenant backup acme -o backups/acme-2026-11-23.zip
     """
-    from ..tenancy.archive import backup_tenant
+    from ..operations.archive import backup_tenant
 
     manifest = backup_tenant(
         obj.catalog,
@@ -170,7 +170,7 @@ def restore(obj, file, as_subdomain, name, placement, store_name):
       salesapp tenant restore backups/acme.zip
       salesapp tenant restore backups/acme.zip --as acme-restored --dedicated
     """
-    from ..tenancy.archive import restore_tenant
+    from ..operations.archive import restore_tenant
 
     info = restore_tenant(
         obj.catalog,
@@ -197,7 +197,7 @@ def clone(obj, subdomain, new_subdomain, name, placement, store_name):
     Example:
       salesapp tenant clone acme acme-training
     """
-    from ..tenancy.archive import clone_tenant
+    from ..operations.archive import clone_tenant
 
     info = clone_tenant(
         obj.catalog,

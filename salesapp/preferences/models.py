@@ -23,7 +23,7 @@ class SignInPolicy(Base):
     """A tenant's sign-in rules, one row per tenant once an Admin saves them (no row: the
     defaults). A table of its own rather than columns of workspace_settings: a tenant
     archive of an older schema revision restores table by table, and a table that did
-    not exist then is simply empty (salesapp.tenancy.archive)."""
+    not exist then is simply empty (salesapp.operations.archive)."""
 
     __tablename__ = "sign_in_policies"
 

@@ -1,5 +1,7 @@
-"""All tenant machinery: catalog, host resolution, stores and engines, the tween,
-provisioning. No sales logic lives here, and no business domain is imported."""
+"""The request path's tenancy: which tenant a host names (hosts, the directory kept
+fresh by LISTEN/NOTIFY), which store holds it (engines), whether it may write now (the
+tween) and the outages a request answers with 503. No business domain is imported here,
+and nothing of the operator tools (salesapp.operations)."""
 
 from __future__ import annotations
 

@@ -21,15 +21,16 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy import create_engine, text
 
-from ..db import is_unavailable
 from ..settings import Settings
 from . import urls
 from .crypto import SecretBox
-from .errors import first_line
+from .errors import first_line, is_unavailable
 from .hosts import HostMatch
-from .models import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
+
+#: the channel the catalog's triggers notify on; payload: tenant id, or empty for "reload all"
+NOTIFY_CHANNEL = "salesapp_catalog"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+#: a tenant's subdomain label: what a workspace's name may be (one DNS label)
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
 _LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _PORT_RE = re.compile(r"^[0-9]{0,5}$")  # "host:" is allowed an empty port
 #: a last label that browsers read as (part of) an IPv4 address: 2130706433, 0x7f
@@ -82,17 +85,3 @@ def classify(host: str | None, base_domains: tuple[str, ...]) -> HostMatch | Non
                 return None
             return HostMatch("subdomain", host, label)
     return HostMatch("custom", host)
-
-
-def custom_domain(host: str, base_domains: tuple[str, ...]) -> str:
-    """A host that may serve as a tenant's custom domain, normalised; else OperationError."""
-    from .errors import OperationError
-
-    normal = normalize_host(host)
-    if normal is None or "." not in normal:
-        raise OperationError(f"domain {host!r} is not a valid host name, e.g. shop.example.com")
-    if any(normal == b or normal.endswith("." + b) for b in base_domains):
-        raise OperationError(
-            f"domain {normal!r} is under a base domain; the tenant's subdomain already serves it"
-        )
-    return normal

@@ -11,9 +11,7 @@ from pyramid.response import Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from ..db import is_unavailable
-from .errors import first_line
-from .fence import is_fence_error
+from .errors import first_line, is_fence_error, is_unavailable
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import pytest
 
 from salesapp.accounts import totp
 from salesapp.accounts.services import MAX_FAILED_LOGINS
-from salesapp.api.operators import issue_token
+from salesapp.operations.tokens import issue_token
 from tests.accounts.support import fill, form_for, sql, user_row
 from tests.api.conftest import ApiClient
 from tests.audit.test_audit_trail import events

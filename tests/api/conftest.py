@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 import webtest
 
-from salesapp.api.operators import issue_token
 from salesapp.inventory.services import InventoryService
-from salesapp.workspace import tenant_accounts
+from salesapp.operations.tokens import issue_token
+from salesapp.operations.workspace import tenant_accounts
 from tests.conftest import host_of, sign_in
 
 ROLES = ("Admin", "Managers", "Cashiers")

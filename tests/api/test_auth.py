@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from salesapp.accounts.models import User
-from salesapp.api.operators import issue_token
+from salesapp.operations.models import Placement, Tenant
+from salesapp.operations.tokens import issue_token
 from salesapp.products.models import Product
-from salesapp.tenancy.models import Placement, Tenant
 from tests.api.conftest import browser, new_product
 from tests.conftest import BASE_DOMAIN
 

@@ -200,7 +200,7 @@ def test_an_inactive_product_cannot_be_sold(stocked):
 
 
 def test_cashiers_see_their_own_sales_only(stocked, make_user, catalog, api_client):
-    from salesapp.api.operators import issue_token
+    from salesapp.operations.tokens import issue_token
 
     shop, _ = stocked
     mine = shop.cashier.post("/api/sales", CART).json

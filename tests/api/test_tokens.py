@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from salesapp.accounts.models import User
 from salesapp.api.models import ApiToken
 from salesapp.api.services import ApiTokenService, TokenError
-from salesapp.tenancy.models import Operation
+from salesapp.operations.models import Operation
 from tests.api.conftest import browser
 from tests.conftest import form_with
 

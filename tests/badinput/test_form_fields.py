@@ -21,11 +21,11 @@ from salesapp.inventory.models import StockMovement
 from salesapp.inventory.services import InventoryService
 from salesapp.locations.models import Location
 from salesapp.locations.services import LocationService
+from salesapp.operations.workspace import tenant_accounts
 from salesapp.products.models import Product
 from salesapp.products.services import ProductService
 from salesapp.sales.models import Sale
 from salesapp.sales.services import CartLine, PaymentInput, SaleService
-from salesapp.workspace import tenant_accounts
 from tests.conftest import host_of, sign_in
 from tests.products.helpers import csrf_token
 

@@ -15,7 +15,7 @@ import webob
 import webtest
 
 from salesapp import close_app, make_app
-from salesapp.api.operators import issue_token
+from salesapp.operations.tokens import issue_token
 from tests.conftest import REPO, host_of, sign_in
 from tests.products.helpers import csrf_token
 

@@ -9,9 +9,9 @@ import shutil
 import pytest
 from sqlalchemy import select, text
 
-from salesapp.tenancy import migrations, provisioning
-from salesapp.tenancy.catalog import Catalog
-from salesapp.tenancy.models import Store
+from salesapp.operations import migrations, provisioning
+from salesapp.operations.catalog import Catalog
+from salesapp.operations.models import Store
 from tests.conftest import run_cli, write_ini
 
 NEW_REVISION = '''"""test: a note on locations"""
@@ -181,7 +181,7 @@ def test_new_dedicated_tenants_clone_a_template_kept_at_head(deployment, new_rev
 
 def test_unreachable_store_fails_alone(deployment, new_revision, admin_conn):
     settings, catalog, tenants, ini = deployment
-    from salesapp.tenancy import bootstrap
+    from salesapp.operations import bootstrap
 
     name = provisioning.dedicated_database_name(catalog, "d3")
     bootstrap.drop_database(admin_conn, name)

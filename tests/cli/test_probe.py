@@ -10,11 +10,12 @@ import pytest
 from psycopg import sql
 
 from salesapp.models import Base
-from salesapp.tenancy import bootstrap, provisioning, urls
-from salesapp.tenancy.catalog import Catalog
-from salesapp.tenancy.checks import run_checks
-from salesapp.tenancy.probe import PROBE_A, PROBE_B
-from salesapp.tenancy.rls import TENANT_PREDICATE
+from salesapp.operations import bootstrap, provisioning
+from salesapp.operations.catalog import Catalog
+from salesapp.operations.checks import run_checks
+from salesapp.operations.probe import PROBE_A, PROBE_B
+from salesapp.operations.rls import TENANT_PREDICATE
+from salesapp.tenancy import urls
 from tests.conftest import PGBOUNCER, run_cli, write_ini
 
 

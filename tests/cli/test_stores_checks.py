@@ -8,12 +8,13 @@ import pytest
 from psycopg import sql
 
 from salesapp.models import Base
-from salesapp.tenancy import bootstrap, migrations, provisioning, urls
-from salesapp.tenancy.catalog import Catalog
-from salesapp.tenancy.checks import run_checks
-from salesapp.tenancy.errors import OperationError
-from salesapp.tenancy.stats import tenant_stats
-from salesapp.tenancy.storeadmin import add_store, list_stores
+from salesapp.operations import bootstrap, migrations, provisioning
+from salesapp.operations.catalog import Catalog
+from salesapp.operations.checks import run_checks
+from salesapp.operations.errors import OperationError
+from salesapp.operations.stats import tenant_stats
+from salesapp.operations.storeadmin import add_store, list_stores
+from salesapp.tenancy import urls
 from tests.conftest import run_cli, write_ini
 
 
@@ -145,7 +146,7 @@ def test_check_fails_on_unforced_rls_and_says_how_to_fix(deployment, server_admi
     finally:
         with bootstrap.admin_connection(pool, settings.database_name("pool1")) as conn:
             conn.execute("alter table locations force row level security")
-            from salesapp.tenancy.rls import enable_rls_sql
+            from salesapp.operations.rls import enable_rls_sql
 
             conn.execute(enable_rls_sql("users")[3])
     run_cli(ini, "check")

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from salesapp.tenancy import bootstrap, provisioning, urls
-from salesapp.tenancy.models import Domain, Operation, Tenant
+from salesapp.operations import bootstrap, provisioning
+from salesapp.operations.models import Domain, Operation, Tenant
+from salesapp.tenancy import urls
 from tests.conftest import BASE_DOMAIN, sign_in, wait_for
 
 SECRET = "S3cretPw"

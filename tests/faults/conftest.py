@@ -15,9 +15,10 @@ import pytest
 import webtest
 
 from salesapp import close_app, make_app
-from salesapp.api.operators import issue_token
-from salesapp.tenancy import bootstrap, embedded, provisioning, storeadmin, urls
-from salesapp.tenancy.catalog import Catalog
+from salesapp.operations import bootstrap, embedded, provisioning, storeadmin
+from salesapp.operations.catalog import Catalog
+from salesapp.operations.tokens import issue_token
+from salesapp.tenancy import urls
 from tests.conftest import host_of, new_deployment_settings, sign_in
 
 

@@ -9,7 +9,7 @@ import time
 
 import webtest
 
-from salesapp.tenancy import lifecycle
+from salesapp.operations import lifecycle
 from tests.conftest import BASE_DOMAIN, wait_for
 from tests.faults.conftest import api_client, web_client
 

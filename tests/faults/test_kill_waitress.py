@@ -16,10 +16,10 @@ from pathlib import Path
 
 import psycopg
 
-from salesapp.api.operators import issue_token
+from salesapp.operations.pgbouncer import free_port
+from salesapp.operations.tablecopy import set_tenant
+from salesapp.operations.tokens import issue_token
 from salesapp.tenancy import urls
-from salesapp.tenancy.pgbouncer import free_port
-from salesapp.tenancy.tablecopy import set_tenant
 from tests.conftest import REPO, host_of, wait_for, write_ini
 from tests.mobility.conftest import store_url
 from tests.mobility.test_moves import SKU, sale, stock_product

@@ -10,7 +10,7 @@ from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
-from salesapp.tenancy.models import Tenant
+from salesapp.operations.models import Tenant
 from tests.conftest import BASE_DOMAIN, TRUSTED_PROXY, host_of, wait_for
 
 
@@ -148,7 +148,7 @@ def test_ttl_backstop_reloads_without_notify(settings, catalog, make_tenant, cli
 
 
 def test_moving_tenant_reads_but_refuses_writes(app, catalog, make_tenant, client_for):
-    from salesapp.tenancy.models import Placement
+    from salesapp.operations.models import Placement
 
     tenant = make_tenant("pooled")
     client = client_for(tenant)

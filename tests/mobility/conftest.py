@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from salesapp.tenancy import mobility, urls
-from salesapp.tenancy.mobility import MoveRequest
-from salesapp.tenancy.tablecopy import checksum, normalize, set_tenant, table_specs
+from salesapp.operations import mobility
+from salesapp.operations.mobility import MoveRequest
+from salesapp.operations.tablecopy import checksum, normalize, set_tenant, table_specs
+from salesapp.tenancy import urls
 
 
 def placement_of(catalog, slug):

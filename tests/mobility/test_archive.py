@@ -1,4 +1,4 @@
-"""Tenant backup, restore and clone (salesapp.tenancy.archive, `salesapp tenant backup |
+"""Tenant backup, restore and clone (salesapp.operations.archive, `salesapp tenant backup |
 restore | clone`): what an archive holds (one tenant's rows and nothing of its
 neighbours'), restores under a new subdomain into either kind of store that work like
 the original, refusals that change nothing, atomicity at every step, archives of an
@@ -20,14 +20,15 @@ import pytest
 from psycopg import sql
 from sqlalchemy import delete, func, select
 
-from salesapp.api.operators import issue_token
 from salesapp.inventory.services import InventoryService
+from salesapp.operations import bootstrap, lifecycle, migrations, storeadmin
+from salesapp.operations.archive import ArchiveError, backup_tenant, restore_tenant
+from salesapp.operations.models import Domain, Placement, Store, Tenant
+from salesapp.operations.tablecopy import set_tenant, table_specs
+from salesapp.operations.tokens import issue_token
+from salesapp.operations.workspace import tenant_accounts
 from salesapp.products.services import ProductService
-from salesapp.tenancy import bootstrap, lifecycle, migrations, storeadmin, urls
-from salesapp.tenancy.archive import ArchiveError, backup_tenant, restore_tenant
-from salesapp.tenancy.models import Domain, Placement, Store, Tenant
-from salesapp.tenancy.tablecopy import set_tenant, table_specs
-from salesapp.workspace import tenant_accounts
+from salesapp.tenancy import urls
 from tests.api.conftest import ApiClient
 from tests.conftest import BASE_DOMAIN, run_cli, sign_in, wait_for
 from tests.mobility.conftest import fingerprint, placement_of, store_url

@@ -16,8 +16,9 @@ import psycopg
 import pytest
 import webtest
 
-from salesapp.tenancy import fence, mobility, urls
-from salesapp.tenancy.models import Store, TenantMove
+from salesapp.operations import fence, mobility
+from salesapp.operations.models import Store, TenantMove
+from salesapp.tenancy import urls
 from tests.conftest import REPO, form_with, host_of, sign_in
 from tests.mobility.conftest import fingerprint, placement_of, store_url, tenant_rows
 from tests.mobility.test_moves import api, directory_sees, sale, stock_product

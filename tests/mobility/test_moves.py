@@ -10,15 +10,16 @@ import psycopg
 import pytest
 import webtest
 
-from salesapp.api.operators import issue_token
 from salesapp.db import tenant_session
-from salesapp.demo import generate
 from salesapp.inventory.services import InventoryService
+from salesapp.operations import bootstrap, embedded, mobility, storeadmin
+from salesapp.operations.demo import generate
+from salesapp.operations.errors import OperationError
+from salesapp.operations.models import TenantMove
+from salesapp.operations.tokens import issue_token
+from salesapp.operations.workspace import tenant_accounts
 from salesapp.products.models import Product
-from salesapp.tenancy import bootstrap, embedded, mobility, storeadmin, urls
-from salesapp.tenancy.errors import OperationError
-from salesapp.tenancy.models import TenantMove
-from salesapp.workspace import tenant_accounts
+from salesapp.tenancy import urls
 from tests.conftest import host_of, wait_for
 from tests.mobility.conftest import fingerprint, placement_of, store_url, tenant_rows
 

@@ -6,10 +6,11 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
-from salesapp.tenancy import lifecycle, provisioning, urls
-from salesapp.tenancy.errors import NotFound, OperationError
-from salesapp.tenancy.models import Operation, Store
-from salesapp.workspace import check_users, reset_password
+from salesapp.operations import lifecycle, provisioning
+from salesapp.operations.errors import NotFound, OperationError
+from salesapp.operations.models import Operation, Store
+from salesapp.operations.workspace import check_users, reset_password
+from salesapp.tenancy import urls
 
 
 def ops(catalog, slug):

@@ -5,8 +5,9 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.pool import NullPool
 
-from salesapp.tenancy import bootstrap, migrations, provisioning, urls
-from salesapp.tenancy.models import Domain, Operation, Placement, Store, Tenant
+from salesapp.operations import bootstrap, migrations, provisioning
+from salesapp.operations.models import Domain, Operation, Placement, Store, Tenant
+from salesapp.tenancy import urls
 
 
 def request_for(slug, **kw):

@@ -6,9 +6,10 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from salesapp.tenancy import bootstrap, urls
-from salesapp.tenancy.models import Store
-from salesapp.tenancy.rls import audit_problems, audit_store, role_problems
+from salesapp.operations import bootstrap
+from salesapp.operations.models import Store
+from salesapp.operations.rls import audit_problems, audit_store, role_problems
+from salesapp.tenancy import urls
 
 TENANT_TABLES = {"users", "roles", "user_roles", "locations"}
 

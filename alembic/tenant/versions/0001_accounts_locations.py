@@ -8,7 +8,7 @@ Create Date: 2026-11-23
 import sqlalchemy as sa
 
 from alembic import op
-from salesapp.tenancy.rls import enable_rls_sql
+from salesapp.operations.rls import enable_rls_sql
 
 revision = "t0001"
 down_revision = None

@@ -9,7 +9,7 @@ Create Date: 2026-11-23 15:29:53.614698
 import sqlalchemy as sa
 
 from alembic import op
-from salesapp.tenancy.rls import enable_rls_sql
+from salesapp.operations.rls import enable_rls_sql
 
 revision = "t0002"
 down_revision = "t0001"

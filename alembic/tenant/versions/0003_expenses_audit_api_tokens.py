@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from alembic import op
-from salesapp.tenancy.rls import enable_rls_sql
+from salesapp.operations.rls import enable_rls_sql
 
 revision = "t0003"
 down_revision = "t0002"

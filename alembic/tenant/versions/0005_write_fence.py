@@ -1,5 +1,5 @@
 """The write fence for moves: a statement trigger on every tenant table, and the table of
-tenants that have left this store (see salesapp.tenancy.fence).
+tenants that have left this store (see salesapp.operations.fence).
 
 Revision ID: t0005
 Revises: t0004
@@ -9,7 +9,7 @@ Create Date: 2026-11-23
 import sqlalchemy as sa
 
 from alembic import op
-from salesapp.tenancy import fence
+from salesapp.operations import fence
 
 revision = "t0005"
 down_revision = "t0004"

@@ -10,8 +10,8 @@ Create Date: 2026-11-24
 import sqlalchemy as sa
 
 from alembic import op
-from salesapp.tenancy import fence
-from salesapp.tenancy.rls import enable_rls_sql
+from salesapp.operations import fence
+from salesapp.operations.rls import enable_rls_sql
 
 revision = "t0006"
 down_revision = "t0005"

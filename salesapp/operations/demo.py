@@ -14,15 +14,15 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from .accounts.models import User
-from .customers.models import Customer
-from .expenses.models import Expense
-from .ids import uuid7
-from .inventory.models import StockMovement
-from .inventory.services import InventoryService
-from .locations.models import Location
-from .products.models import Product
-from .sales.services import CartLine, PaymentInput, SaleService
+from ..accounts.models import User
+from ..customers.models import Customer
+from ..expenses.models import Expense
+from ..ids import uuid7
+from ..inventory.models import StockMovement
+from ..inventory.services import InventoryService
+from ..locations.models import Location
+from ..products.models import Product
+from ..sales.services import CartLine, PaymentInput, SaleService
 
 CATALOGUE = {
     # category: (tax rate %, [(name, base price)], [variants])

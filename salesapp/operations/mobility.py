@@ -34,10 +34,13 @@ from dataclasses import dataclass, field
 import psycopg
 from sqlalchemy import func, select
 
-from . import bootstrap, fence, migrations, urls
+from ..tenancy import urls
+from ..tenancy.directory import NOTIFY_CHANNEL
+from ..tenancy.errors import first_line
+from . import bootstrap, fence, migrations
 from .catalog import Catalog
-from .errors import OperationError, first_line
-from .models import NOTIFY_CHANNEL, Placement, Store, TenantMove
+from .errors import OperationError
+from .models import Placement, Store, TenantMove
 from .provisioning import TenantRequest, dedicated_database_name, prepare_dedicated_database
 from .tablecopy import (
     checksum,

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from ..settings import Settings
-from . import urls
-from .crypto import SecretBox, mask_secrets
+from ..tenancy import urls
+from ..tenancy.crypto import SecretBox, mask_secrets
 from .errors import NotFound
 from .models import Operation, Placement, Store, Tenant
 

@@ -10,12 +10,13 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.pool import NullPool
 
-from . import bootstrap, urls
+from ..tenancy import urls
+from ..tenancy.hosts import normalize_host
+from . import bootstrap
 from .catalog import Catalog
 from .errors import NotFound, OperationError
-from .hosts import custom_domain, normalize_host
 from .models import Domain, Placement, Store, Tenant
-from .provisioning import delete_tenant_rows
+from .provisioning import custom_domain, delete_tenant_rows
 
 
 def _now():

@@ -29,9 +29,9 @@ from sqlalchemy.pool import NullPool
 
 from ..ids import uuid7
 from ..settings import Settings
-from . import urls
-from .errors import first_line
-from .stores import connect_args
+from ..tenancy import urls
+from ..tenancy.errors import first_line
+from ..tenancy.stores import connect_args
 
 #: the two tenants the probe plays; no tenant has a negative id
 PROBE_A = -1

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from . import urls
+from ..tenancy import urls
 
 #: so that a row renders the same text in every session and on every server
 NORMAL_SETTINGS = (

@@ -22,8 +22,8 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-#: SQLSTATE of a write refused by the fence
-FENCE_SQLSTATE = "SA503"
+from ..tenancy.errors import FENCE_SQLSTATE
+
 #: first key of the two-key advisory lock (the second is the tenant id)
 LOCK_CLASS = 0x5A1E5
 FENCE_TABLE = "tenant_fences"
@@ -54,12 +54,6 @@ def trigger_sql(table: str) -> str:
         f"CREATE TRIGGER {TRIGGER} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
         "FOR EACH STATEMENT EXECUTE FUNCTION salesapp_write_fence()"
     )
-
-
-def is_fence_error(exc: BaseException) -> bool:
-    """True if ``exc`` (a SQLAlchemy or psycopg error) is a write refused by the fence."""
-    orig = getattr(exc, "orig", exc)
-    return getattr(orig, "sqlstate", None) == FENCE_SQLSTATE
 
 
 def _key(tenant_id: int) -> tuple[int, int]:

@@ -20,16 +20,17 @@ from pyramid.path import DottedNameResolver
 from sqlalchemy import MetaData, create_engine, delete, select, text
 from sqlalchemy.pool import NullPool
 
-from . import bootstrap, migrations, urls
+from ..tenancy import urls
+from ..tenancy.errors import first_line
+from ..tenancy.hosts import SLUG_RE, normalize_host
+from . import bootstrap, migrations
 from .catalog import Catalog
-from .errors import OperationError, first_line
-from .hosts import custom_domain
+from .errors import OperationError
 from .models import Domain, Placement, Store, Tenant
 from .tablecopy import delete_rows, set_tenant, table_specs
 
 log = logging.getLogger(__name__)
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 RESERVED_SLUGS = frozenset(
@@ -37,7 +38,7 @@ RESERVED_SLUGS = frozenset(
     "help support status docs blog public login auth account accounts billing dashboard "
     "cdn test dev staging root postgres localhost".split()
 )
-DEFAULT_SEED = "salesapp.workspace:seed"
+DEFAULT_SEED = "salesapp.operations.workspace:seed"
 
 
 class ProvisioningError(OperationError):
@@ -445,3 +446,15 @@ def tenant_tables(connection) -> list:
     metadata = MetaData()
     metadata.reflect(connection)
     return [t for t in metadata.sorted_tables if "tenant_id" in t.c]
+
+
+def custom_domain(host: str, base_domains: tuple[str, ...]) -> str:
+    """A host that may serve as a tenant's custom domain, normalised; else OperationError."""
+    normal = normalize_host(host)
+    if normal is None or "." not in normal:
+        raise OperationError(f"domain {host!r} is not a valid host name, e.g. shop.example.com")
+    if any(normal == b or normal.endswith("." + b) for b in base_domains):
+        raise OperationError(
+            f"domain {normal!r} is under a base domain; the tenant's subdomain already serves it"
+        )
+    return normal

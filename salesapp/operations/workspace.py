@@ -12,14 +12,14 @@ from contextlib import contextmanager
 
 from sqlalchemy import select
 
-from .accounts.models import ROLE_NAMES, Role, User, UserRole
-from .accounts.services import AccountService, make_password_hasher
-from .db import tenant_session
-from .locations.models import Location
-from .preferences.models import WorkspaceSettings
-from .tenancy import provisioning
-from .tenancy.catalog import Catalog
-from .tenancy.errors import NotFound, OperationError
+from ..accounts.models import ROLE_NAMES, Role, User, UserRole
+from ..accounts.services import AccountService, make_password_hasher
+from ..db import tenant_session
+from ..locations.models import Location
+from ..preferences.models import WorkspaceSettings
+from . import provisioning
+from .catalog import Catalog
+from .errors import NotFound, OperationError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def seed(
 ):
     """Roles, the admin (with the Admin role) and the default location of a new tenant;
     with ``demo_data``, demo staff (a second location for multi-location tenants) and a
-    few months of demo catalogue, stock, customers, expenses and sales (salesapp.demo)."""
+    few months of demo catalogue, stock, customers, expenses and sales (salesapp.operations.demo)."""
     accounts = AccountService(session, tenant_id, make_password_hasher(settings))
     accounts.ensure_roles()
     accounts.create_user(

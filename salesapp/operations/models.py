@@ -28,8 +28,6 @@ TENANT_STATUSES = ("provisioning", "active", "suspended")
 STORE_KINDS = ("pooled", "dedicated", "dedicated-server")
 PLACEMENT_STATES = ("active", "moving")
 
-#: the channel catalog triggers notify on; payload: tenant id, or empty for "reload all"
-NOTIFY_CHANNEL = "salesapp_catalog"
 
 
 class CatalogBase(DeclarativeBase):

@@ -7,9 +7,11 @@ import re
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
-from . import bootstrap, migrations, urls
+from ..tenancy import urls
+from ..tenancy.errors import first_line
+from . import bootstrap, migrations
 from .catalog import Catalog
-from .errors import OperationError, first_line
+from .errors import OperationError
 from .models import Placement, Store
 
 STORE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

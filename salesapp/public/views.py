@@ -6,8 +6,7 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 from sqlalchemy import text
 
-from .hosts import normalize_host
-from .provisioning import SLUG_RE
+from ..tenancy.hosts import SLUG_RE, normalize_host
 
 
 @view_config(route_name="public.home", renderer="public/home.jinja2")

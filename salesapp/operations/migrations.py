@@ -24,9 +24,9 @@ from sqlalchemy.pool import NullPool
 
 from alembic import command
 
-from . import urls
-from .crypto import mask_secrets
-from .errors import first_line
+from ..tenancy import urls
+from ..tenancy.crypto import mask_secrets
+from ..tenancy.errors import first_line
 
 #: the migration scripts; SALESAPP_ALEMBIC_DIR names another tree (the benchmark times a
 #: trivial new revision from a copy, leaving this one as it is)

@@ -8,9 +8,10 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.pool import NullPool
 
 from ..settings import DEVELOPMENT_SECRET
-from . import bootstrap, migrations, urls
+from ..tenancy import urls
+from ..tenancy.errors import first_line
+from . import bootstrap, migrations
 from .catalog import Catalog
-from .errors import first_line
 from .models import Store
 from .probe import ProbeResult, probe_store
 from .rls import audit_problems, audit_store, role_problems

@@ -15,7 +15,8 @@ from psycopg import sql
 from sqlalchemy import select
 
 from ..settings import Settings
-from . import migrations, urls
+from ..tenancy import urls
+from . import migrations
 from .catalog import Catalog
 from .models import Store
 

@@ -29,9 +29,11 @@ import psycopg
 from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
-from . import bootstrap, migrations, urls
+from ..tenancy import urls
+from ..tenancy.errors import first_line
+from . import bootstrap, migrations
 from .catalog import Catalog
-from .errors import OperationError, first_line
+from .errors import OperationError
 from .lifecycle import ordered_domains
 from .models import Tenant
 from .provisioning import TenantRequest, create_tenant, generate_password

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from . import urls
+from ..tenancy import urls
 from .models import Store
 
 

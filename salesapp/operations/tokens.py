@@ -1,7 +1,7 @@
 """What operators do with API tokens from the console: `salesapp tenant token`.
 
-Like salesapp.workspace's account tools, this reaches the tenant's store through
-:func:`salesapp.workspace.tenant_accounts` (as the store's owner, under the tenant's
+Like salesapp.operations.workspace's account tools, this reaches the tenant's store through
+:func:`salesapp.operations.workspace.tenant_accounts` (as the store's owner, under the tenant's
 setting) and records the operation in the catalog's log, without the token.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..tenancy.catalog import Catalog
-from ..tenancy.errors import NotFound, OperationError
-from ..workspace import tenant_accounts
-from .services import ApiTokenService, TokenError
+from ..api.services import ApiTokenService, TokenError
+from .catalog import Catalog
+from .errors import NotFound, OperationError
+from .workspace import tenant_accounts
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,130 @@
+"""The one door into a tenant's store for operator code and tests.
+
+Given a tenant, :func:`tenant_session` yields a SQLAlchemy session and
+:func:`tenant_connection` a psycopg connection, each in a transaction already bound to
+that tenant (salesapp.tenancy.binding), as the store's owner or as the app role. The
+transaction commits when the block ends and rolls back if it raises; the connection is
+closed either way (operator work is occasional: no pool is kept).
+
+Row-level security is forced on every tenant table, so the owner too sees only the
+bound tenant's rows; only the app role is what web requests use, and what isolation
+checks must connect as (a superuser or the tables' owner without FORCE would bypass
+RLS and make such a check pass falsely).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from ..tenancy import urls
+from ..tenancy.binding import bind
+from ..tenancy.stores import connect_args
+from .catalog import Catalog
+from .models import Store
+
+
+class As(enum.StrEnum):
+    """Which database role a door opens as."""
+
+    OWNER = "owner"  # owns the schema; migrations and operator tools
+    APP = "app"  # what web requests use: DML only, never bypasses RLS
+
+
+@dataclass(frozen=True)
+class TenantAddress:
+    """Where a tenant's rows are: its id and the store (by name) that holds them."""
+
+    id: int
+    store: str
+
+
+def address(catalog: Catalog, tenant) -> TenantAddress:
+    """The address of ``tenant``: a subdomain (looked up in the catalog), or anything with
+    ``id`` and ``store_name`` (provisioning's result, a request's tenant snapshot) or an
+    ``id`` and a ``store`` (a TenantAddress)."""
+    if isinstance(tenant, TenantAddress):
+        return tenant
+    if isinstance(tenant, str):
+        with catalog.session() as session:
+            row = catalog.tenant(session, tenant)
+            _, store = catalog.placement(session, row)
+            return TenantAddress(row.id, store.name)
+    store = getattr(tenant, "store_name", None)
+    if store is None:
+        store = tenant.store.name
+    return TenantAddress(int(tenant.id), store)
+
+
+def store_url(catalog: Catalog, store: Store | str, role: As = As.OWNER) -> str:
+    """The store's URL for ``role`` (the catalog keeps the owner's, encrypted)."""
+    if isinstance(store, str):
+        with catalog.session() as session:
+            store = catalog.store_by_name(session, store)
+    url = catalog.store_url(store)
+    return catalog.app_url(url) if role == As.APP else url
+
+
+def store_engine(catalog: Catalog, store: Store | str, role: As = As.OWNER) -> Engine:
+    """A pool-less engine on a store as ``role``, with the deployment's connection
+    options (timeout, prepared statements off behind a pooler); dispose it when done."""
+    return create_engine(
+        urls.sqlalchemy_url(store_url(catalog, store, role)),
+        poolclass=NullPool,
+        connect_args=connect_args(catalog.settings),
+    )
+
+
+@contextmanager
+def store_connection(
+    catalog: Catalog, store: Store | str, role: As = As.OWNER
+) -> Iterator[Connection]:
+    """One transaction on a store as ``role``, bound to no tenant yet: for work over
+    several tenants of one store (bind each in turn with salesapp.tenancy.binding.bind)."""
+    engine = store_engine(catalog, store, role)
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def tenant_session(catalog: Catalog, tenant, role: As = As.OWNER) -> Iterator[Session]:
+    """A SQLAlchemy session on the tenant's store, in one transaction bound to the tenant
+    (every later transaction of the session is bound too); committed when the block
+    ends, rolled back if it raises."""
+    from ..db import tenant_session as bound_session
+
+    where = address(catalog, tenant)
+    engine = store_engine(catalog, where.store, role)
+    try:
+        with bound_session(engine, where.id) as session, session.begin():
+            yield session
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def tenant_connection(
+    catalog: Catalog, tenant, role: As = As.OWNER, *, autocommit: bool = False
+) -> Iterator[psycopg.Connection]:
+    """A psycopg connection to the tenant's store as ``role``, in a transaction bound to
+    the tenant; committed when the block ends, rolled back if it raises. With
+    ``autocommit`` every statement is its own transaction and none is bound: the caller
+    binds inside its own ``with conn.transaction():`` blocks."""
+    where = address(catalog, tenant)
+    args = connect_args(catalog.settings)
+    url = urls.libpq_url(store_url(catalog, where.store, role))
+    with psycopg.connect(url, autocommit=autocommit, **args) as conn:
+        if not autocommit:
+            bind(conn, where.id)
+        yield conn
