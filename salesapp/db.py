@@ -15,6 +15,7 @@ import zope.sqlalchemy
 from sqlalchemy import BigInteger, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from .http_helpers import client_address
 from .ids import uuid7
 from .tenancy.binding import bind
 
@@ -76,8 +77,6 @@ def dbsession_for_request(request) -> Session:
     Never reused across requests or tenants: a shared identity map would leak rows.
     pyramid_tm owns the transaction (commit at the end, abort on error).
     """
-    from .security import client_address  # security's services import this module
-
     tenant = request.tenant
     if tenant is None:
         raise RuntimeError("request.dbsession is only available on a tenant host")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pyramid.response import Response
 from pyramid.tweens import MAIN
 
-from .tenancy.tween import is_api, refusal
+from .http_helpers import is_api, refusal
 
 MULTIPART = "multipart/form-data"
 

@@ -17,7 +17,6 @@ sign-in. ``client_address`` is the address sign-in throttling counts under.
 from __future__ import annotations
 
 import base64
-import ipaddress
 
 from cryptography.fernet import Fernet
 from pyramid.csrf import SessionCSRFStoragePolicy
@@ -26,8 +25,8 @@ from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 
 from .accounts.services import ADMIN_ROLE, AccountService, make_password_hasher
 from .api.services import ApiTokenService
+from .http_helpers import is_api
 from .tenancy.crypto import derive_key, signing_secret
-from .tenancy.tween import is_api
 
 SESSION_COOKIE = "salesapp_session"
 
@@ -127,31 +126,6 @@ def user_for_request(request):
     if user is None or not user.is_active:
         return None
     return user
-
-
-def client_address(request) -> str:
-    """The client's network address, for throttling and the audit trail.
-
-    The direct peer, unless it is a configured trusted proxy: then the nearest address
-    in ``X-Forwarded-For`` (read from the right, as each proxy appends its peer) that is
-    not a trusted proxy. From anyone else the header is ignored, so a client cannot
-    pick the address it is counted under. (With waitress's own ``trusted_proxy``, the
-    peer address is already the client's.)
-    """
-    trusted = request.registry.salesapp_settings.trusted_proxies
-    address = request.remote_addr or ""
-    if address not in trusted:
-        return address
-    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
-        hop = hop.strip()
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
-            break  # not an address: what lies before it cannot be trusted either
-        address = hop
-        if hop not in trusted:
-            break
-    return address
 
 
 def required_step(request) -> str | None:

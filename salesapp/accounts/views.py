@@ -12,8 +12,8 @@ from pyramid.view import view_config, view_defaults
 from ..audit.recorder import record
 from ..db import KEEP_WRITES
 from ..forms import FormError
+from ..http_helpers import client_address
 from ..pages import field_errors, refuse
-from ..security import client_address
 from . import totp
 from .forms import parse_new_user, parse_password_reset, parse_user_edit
 from .models import ROLE_NAMES

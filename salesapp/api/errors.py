@@ -15,8 +15,8 @@ from pyramid.exceptions import PredicateMismatch
 from pyramid.httpexceptions import HTTPException
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
+from ..http_helpers import json_error
 from ..tenancy.errors import is_fence_error, is_unavailable
-from ..tenancy.tween import json_error
 from .jsonio import ApiError
 from .openapi import methods_of
 

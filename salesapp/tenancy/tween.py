@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 
 from pyramid.renderers import render_to_response
-from pyramid.response import Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from ..http_helpers import is_api, json_error, refusal
 from .errors import first_line, is_fence_error, is_unavailable
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,6 @@ HOST_INDEPENDENT_PATHS = frozenset({"/healthz"})
 HOST_INDEPENDENT_PREFIX = "/static/"
 
 
-#: the JSON API's paths: refusals there are JSON, as every answer of the API is
-API_PREFIX = "/api"
 #: the message of each refusal page, for JSON clients
 MESSAGES = {
     "errors/unknown_host.jinja2": "Not found: there is nothing at this address",
@@ -40,37 +38,6 @@ MESSAGES = {
     "errors/directory_unavailable.jinja2": "This service cannot look up workspaces just now. "
     "Nothing was changed; try again after Retry-After seconds",
 }
-
-
-def is_api(request) -> bool:
-    """Under /api, where every answer is JSON and only an API token authenticates.
-
-    Reads the raw PATH_INFO: it is there even when it is not valid UTF-8."""
-    raw = request.environ.get("PATH_INFO", "")
-    return raw == API_PREFIX or raw.startswith(API_PREFIX + "/")
-
-
-def json_error(status: int, message: str, errors: dict | None = None, headers=None) -> Response:
-    """The API's error answer: ``{"message": ..., "errors": {field: message}}``, never
-    cached (salesapp.api.errors answers with it too)."""
-    response = Response(
-        json={"message": message, "errors": errors or {}},
-        status=status,
-        content_type="application/json",
-        charset="utf-8",
-    )
-    response.headers["Cache-Control"] = "no-store"
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def refusal(request, status: int, message: str, errors: dict | None = None) -> Response:
-    """A refusal made before any view or page can render: the API's JSON under /api,
-    plain text elsewhere."""
-    if is_api(request):
-        return json_error(status, message, errors)
-    return Response(message + "\n", status=status, content_type="text/plain", charset="utf-8")
 
 
 def bad_address(request):
