@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 
 from sqlalchemy import (
     BigInteger,
@@ -17,8 +18,9 @@ from sqlalchemy import (
     exists,
     func,
 )
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, object_session, relationship
 
+from ..audit.declare import Audit, Event, always, changed, changes
 from ..db import Base, TenantScoped
 from ..preferences.models import SignInPolicy
 
@@ -26,11 +28,34 @@ from ..preferences.models import SignInPolicy
 ROLE_NAMES = ("Admin", "Managers", "Cashiers")
 
 
+def _signed_in_or_locked(user: User) -> Iterator[Event]:
+    """Sign-ins and lock-outs, done by the user themself (nobody is signed in yet)."""
+    if changes(user, "last_login_at"):
+        yield Event("auth.sign_in", actor=user)
+    if changes(user, "locked_until").get("locked_until", [None, None])[1]:
+        yield Event("auth.locked", actor=user)
+
+
+def _password_set(user: User) -> Iterator[Event]:
+    """A new password (never its hash); a sign-in that rehashes it is not one."""
+    if changes(user, "password_hash") and not changes(user, "last_login_at"):
+        yield Event("user.password", {"one_time": bool(user.must_change_password)})
+
+
 class User(TenantScoped, Base):
     __tablename__ = "users"
     __table_args__ = (
         UniqueConstraint("tenant_id", "username"),
         UniqueConstraint("tenant_id", "email"),
+    )
+    __audit__ = Audit(
+        target=lambda user: f"user {user.username}",
+        inserted=(always("user.create"),),
+        updated=(
+            _signed_in_or_locked,
+            changed("user.update", "is_active", "email", "full_name", "username"),
+            _password_set,
+        ),
     )
 
     username: Mapped[str] = mapped_column(Text)  # stored lower-case
@@ -68,6 +93,17 @@ class Role(TenantScoped, Base):
     name: Mapped[str] = mapped_column(Text)
 
 
+def _member(link: UserRole) -> str:
+    """The audit target of a role granted or removed: the user, by name if known."""
+    user = object_session(link).get(User, (link.tenant_id, link.user_id))
+    return f"user {user.username if user else link.user_id}"
+
+
+def _role(link: UserRole) -> dict[str, str]:
+    role = object_session(link).get(Role, (link.tenant_id, link.role_id))
+    return {"role": role.name if role else str(link.role_id)}
+
+
 class UserRole(Base):
     __tablename__ = "user_roles"
     __table_args__ = (
@@ -78,6 +114,11 @@ class UserRole(Base):
             ["tenant_id", "role_id"], ["roles.tenant_id", "roles.id"], ondelete="CASCADE"
         ),
         Index("ix_user_roles_tenant_id_role_id", "tenant_id", "role_id"),
+    )
+    __audit__ = Audit(
+        target=_member,
+        inserted=(always("user.role.add", _role),),
+        deleted=(always("user.role.remove", _role),),
     )
 
     tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

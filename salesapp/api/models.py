@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 
 from sqlalchemy import DateTime, ForeignKeyConstraint, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..audit.declare import Audit, Event, always, changes
 from ..db import Base, TenantScoped
+
+
+def _revoked(token: ApiToken) -> Iterator[Event]:
+    if changes(token, "revoked_at"):
+        yield Event("token.revoke", {"prefix": token.prefix})
 
 
 class ApiToken(TenantScoped, Base):
@@ -18,6 +25,11 @@ class ApiToken(TenantScoped, Base):
             ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
         ),
         UniqueConstraint("tenant_id", "token_hash"),
+    )
+    __audit__ = Audit(
+        target=lambda token: f"token {token.name}",
+        inserted=(always("token.create", lambda token: {"prefix": token.prefix}),),
+        updated=(_revoked,),
     )
 
     user_id: Mapped[uuid.UUID]

@@ -5,165 +5,51 @@ API and the operators' commands are all covered without each remembering to log,
 an event exists exactly when its change was committed. A change made with SQL rather
 than through the ORM is recorded with :func:`record`.
 
+What a table's changes record is declared by its domain, next to its model
+(``__audit__``, salesapp.audit.declare); this module only walks the flush and asks each
+row's declaration, so it names no table.
+
 The actor is ``session.info["actor"]`` (or the request's signed-in user, once known);
 sign-in events name the user signing in.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Iterator
+from typing import Any, Literal
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from ..accounts.models import Role, User
 from ..ids import uuid7
+from .declare import Event, declaration, plain
 from .models import AuditEvent
 
 ACTOR = "actor"  # session.info key: {"id": uuid or None, "username": str}
 ADDRESS = "address"  # session.info key: the client's address
 
 
-def _plain(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return str(value)
+def pending_events(session: Session) -> Iterator[tuple[str, Event]]:
+    """(target, event) for what this flush of ``session`` will write, as the rows'
+    declarations say: new rows first, then changed, then deleted ones."""
+    for row in list(session.new):
+        yield from _declared(row, "inserted")
+    for row in list(session.dirty):
+        if session.is_modified(row, include_collections=False):
+            yield from _declared(row, "updated")
+    for row in list(session.deleted):
+        yield from _declared(row, "deleted")
 
 
-def _changes(obj, *names) -> dict:
-    """{attribute: [old, new]} for the attributes of ``obj`` changed in this flush."""
-    state = inspect(obj)
-    found = {}
-    for name in names:
-        history = state.attrs[name].history
-        if history.has_changes():
-            old = history.deleted[0] if history.deleted else None
-            new = history.added[0] if history.added else None
-            if old != new:
-                found[name] = [_plain(old), _plain(new)]
-    return found
-
-
-def _class_name(obj) -> str:
-    return type(obj).__tablename__
-
-
-def _events(session: Session):
-    """(action, target, detail, actor override) for what this flush will write."""
-    for obj in list(session.new):
-        table = _class_name(obj)
-        if table == "sales":
-            yield "sale.complete", f"sale {obj.number}", {"total": _plain(obj.total)}, None
-        elif table == "refunds":
-            yield (
-                "sale.refund",
-                f"sale id {obj.sale_id}",
-                {"method": obj.method, "reason": obj.reason},
-                None,
-            )
-        elif table == "products":
-            yield (
-                "product.create",
-                f"product {obj.sku}",
-                {"unit_price": _plain(obj.unit_price), "cost": _plain(obj.cost)},
-                None,
-            )
-        elif table == "stock_movements" and obj.kind in ("receive", "adjust", "transfer_out"):
-            action = {
-                "receive": "stock.receive",
-                "adjust": "stock.adjust",
-                "transfer_out": "stock.transfer",
-            }[obj.kind]
-            yield (
-                action,
-                f"product id {obj.product_id}",
-                {
-                    "quantity": _plain(obj.quantity),
-                    "reason": obj.reason,
-                    "location_id": str(obj.location_id),
-                },
-                None,
-            )
-        elif table == "users":
-            yield "user.create", f"user {obj.username}", {}, None
-        elif table == "user_roles":
-            role = session.get(Role, (obj.tenant_id, obj.role_id))
-            user = session.get(User, (obj.tenant_id, obj.user_id))
-            yield (
-                "user.role.add",
-                f"user {user.username if user else obj.user_id}",
-                {"role": role.name if role else str(obj.role_id)},
-                None,
-            )
-        elif table == "expenses":
-            yield (
-                "expense.create",
-                f"expense {obj.category}",
-                {"amount": _plain(obj.amount), "spent_on": _plain(obj.spent_on)},
-                None,
-            )
-        elif table == "api_tokens":
-            yield "token.create", f"token {obj.name}", {"prefix": obj.prefix}, None
-        elif table == "locations":
-            yield "location.create", f"location {obj.name}", {}, None
-    for obj in list(session.dirty):
-        if not session.is_modified(obj, include_collections=False):
-            continue
-        table = _class_name(obj)
-        if table == "sales":
-            status = _changes(obj, "status")
-            if status and status["status"][1] == "voided":
-                yield "sale.void", f"sale {obj.number}", {"reason": obj.void_reason}, None
-        elif table == "products":
-            prices = _changes(obj, "unit_price", "cost", "tax_rate")
-            if prices:
-                yield "product.price", f"product {obj.sku}", prices, None
-            other = _changes(obj, "name", "sku", "barcode", "is_active", "reorder_level")
-            if other:
-                yield "product.update", f"product {obj.sku}", other, None
-        elif table == "users":
-            signed_in = _changes(obj, "last_login_at")
-            if signed_in:
-                yield "auth.sign_in", f"user {obj.username}", {}, obj
-            if _changes(obj, "locked_until").get("locked_until", [None, None])[1]:
-                yield "auth.locked", f"user {obj.username}", {}, obj
-            account = _changes(obj, "is_active", "email", "full_name", "username")
-            if account:
-                yield "user.update", f"user {obj.username}", account, None
-            if _changes(obj, "password_hash") and not signed_in:
-                yield (
-                    "user.password",
-                    f"user {obj.username}",
-                    {"one_time": bool(obj.must_change_password)},
-                    None,
-                )
-        elif table == "workspace_settings":
-            changed = _changes(obj, "allow_negative_stock", "currency", "receipt_footer")
-            if changed:
-                yield "settings.update", "workspace settings", changed, None
-        elif table == "locations":
-            changed = _changes(obj, "name", "address", "is_default", "is_active")
-            if changed:
-                yield "location.update", f"location {obj.name}", changed, None
-        elif table == "api_tokens":
-            if _changes(obj, "revoked_at"):
-                yield "token.revoke", f"token {obj.name}", {"prefix": obj.prefix}, None
-    for obj in list(session.deleted):
-        if _class_name(obj) == "user_roles":
-            role = session.get(Role, (obj.tenant_id, obj.role_id))
-            user = session.get(User, (obj.tenant_id, obj.user_id))
-            yield (
-                "user.role.remove",
-                f"user {user.username if user else obj.user_id}",
-                {"role": role.name if role else str(obj.role_id)},
-                None,
-            )
+def _declared(
+    row: Any, change: Literal["inserted", "updated", "deleted"]
+) -> Iterator[tuple[str, Event]]:
+    audit = declaration(row)
+    if audit is None:
+        return  # a table the trail does not follow
+    for rule in getattr(audit, change):
+        for found in rule(row):
+            yield audit.target(row), found
 
 
 def _actor(session):
@@ -186,7 +72,7 @@ def record(session, action: str, target: str, who=None, **detail) -> None:
     _add(session, action, target, detail, who)
 
 
-def _add(session, action: str, target: str, detail: dict, who=None) -> None:
+def _add(session, action: str, target: str, detail: dict[str, Any], who=None) -> None:
     actor = {"id": who.id, "username": who.username} if who is not None else _actor(session)
     session.add(
         AuditEvent(
@@ -196,7 +82,7 @@ def _add(session, action: str, target: str, detail: dict, who=None) -> None:
             username=actor["username"],
             action=action,
             target=target[:200],
-            detail={k: _plain(v) for k, v in detail.items()},
+            detail={k: plain(v) for k, v in detail.items()},
             address=session.info.get(ADDRESS, "")[:64],
         )
     )
@@ -204,7 +90,8 @@ def _add(session, action: str, target: str, detail: dict, who=None) -> None:
 
 @event.listens_for(Session, "before_flush")
 def record_audit_events(session, flush_context, instances):
+    """Add the audit events of this flush's changes to the same flush."""
     if session.info.get("tenant_id") is None:
         return  # not a tenant session (the catalog)
-    for action, target, detail, who in list(_events(session)):
-        _add(session, action, target, detail, who)
+    for target, found in list(pending_events(session)):
+        _add(session, found.action, target, dict(found.detail), found.actor)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import Date, DateTime, ForeignKeyConstraint, Index, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..audit.declare import Audit, always
 from ..db import Base, TenantScoped
 from ..products.models import MONEY
 
@@ -19,6 +20,15 @@ class Expense(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "location_id"], ["locations.tenant_id", "locations.id"]),
         ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
         Index("ix_expenses_tenant_id_spent_on", "tenant_id", "spent_on"),
+    )
+    __audit__ = Audit(
+        target=lambda expense: f"expense {expense.category}",
+        inserted=(
+            always(
+                "expense.create",
+                lambda expense: {"amount": expense.amount, "spent_on": expense.spent_on},
+            ),
+        ),
     )
 
     category: Mapped[str] = mapped_column(Text)

@@ -5,11 +5,16 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..audit.declare import Audit, changed
 from ..db import Base
 
 
 class WorkspaceSettings(Base):
     __tablename__ = "workspace_settings"
+    __audit__ = Audit(
+        target=lambda settings: "workspace settings",
+        updated=(changed("settings.update", "allow_negative_stock", "currency", "receipt_footer"),),
+    )
 
     tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     allow_negative_stock: Mapped[bool] = mapped_column(

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, DateTime, Index, Numeric, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..audit.declare import Audit, always, changed
 from ..db import Base, TenantScoped
 
 MONEY = Numeric(12, 2)
@@ -21,6 +22,19 @@ class Product(TenantScoped, Base):
         UniqueConstraint("tenant_id", "barcode"),
         Index("ix_products_tenant_id_name", "tenant_id", "name"),
         Index("ix_products_tenant_id_category", "tenant_id", "category"),
+    )
+    __audit__ = Audit(
+        target=lambda product: f"product {product.sku}",
+        inserted=(
+            always(
+                "product.create",
+                lambda product: {"unit_price": product.unit_price, "cost": product.cost},
+            ),
+        ),
+        updated=(
+            changed("product.price", "unit_price", "cost", "tax_rate"),
+            changed("product.update", "name", "sku", "barcode", "is_active", "reorder_level"),
+        ),
     )
 
     sku: Mapped[str] = mapped_column(Text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -17,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..audit.declare import Audit, Event, always, changes
 from ..db import Base, TenantScoped
 from ..products.models import MONEY, QUANTITY
 
@@ -34,6 +36,14 @@ class InvoiceCounter(Base):
     last_number: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
+def _voided(sale: Sale) -> Iterator[Event]:
+    """A sale's void is recorded, with its reason; its other status changes (refunds)
+    are recorded as the refunds themselves."""
+    status = changes(sale, "status")
+    if status and status["status"][1] == "voided":
+        yield Event("sale.void", {"reason": sale.void_reason})
+
+
 class Sale(TenantScoped, Base):
     __tablename__ = "sales"
     __table_args__ = (
@@ -45,6 +55,11 @@ class Sale(TenantScoped, Base):
         Index("ix_sales_tenant_id_created_at", "tenant_id", "created_at"),
         Index("ix_sales_tenant_id_user_id", "tenant_id", "user_id", "created_at"),
         Index("ix_sales_tenant_id_customer_id", "tenant_id", "customer_id"),
+    )
+    __audit__ = Audit(
+        target=lambda sale: f"sale {sale.number}",
+        inserted=(always("sale.complete", lambda sale: {"total": sale.total}),),
+        updated=(_voided,),
     )
 
     number: Mapped[int] = mapped_column(BigInteger)
@@ -130,6 +145,14 @@ class Refund(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "sale_id"], ["sales.tenant_id", "sales.id"]),
         ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
         Index("ix_refunds_tenant_id_sale_id", "tenant_id", "sale_id"),
+    )
+    __audit__ = Audit(
+        target=lambda refund: f"sale id {refund.sale_id}",
+        inserted=(
+            always(
+                "sale.refund", lambda refund: {"method": refund.method, "reason": refund.reason}
+            ),
+        ),
     )
 
     sale_id: Mapped[uuid.UUID]
