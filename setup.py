@@ -7,7 +7,6 @@ requires = [
     "argon2-cffi>=23.1",
     "click>=8.1",
     "cryptography>=42",
-    "pgserver>=0.1.4",
     "psycopg[binary]>=3.1",
     "pyramid>=2.0",
     "pyramid_jinja2>=2.10",
@@ -19,8 +18,14 @@ requires = [
     "zope.sqlalchemy>=3.1",
 ]
 
+#: the embedded default (no catalog URL): a PostgreSQL shipped in a wheel, for development
+#: and the tests. An extra, so that an install for real servers does without it (pgserver
+#: has no wheels past Python 3.12)
+embedded_requires = ["pgserver>=0.1.4"]
+
 testing_requires = [
     "hypothesis>=6.100",  # tests/properties
+    "import-linter>=2.1",  # .importlinter: the direction of imports, checked in CI
     "playwright>=1.40",
     "pytest>=8",
     "ruff>=0.6",
@@ -28,16 +33,27 @@ testing_requires = [
     "WebTest>=3.0",
 ]
 
+#: The migration scripts stay in the top-level alembic/ (alembic/control, alembic/tenant)
+#: and ship inside the package as salesapp/_alembic, where an installed wheel finds them
+#: (salesapp.operations.migrations); an editable install reads alembic/ in place.
+ALEMBIC_PACKAGE = "salesapp._alembic"
+alembic_packages = [ALEMBIC_PACKAGE] + [
+    f"{ALEMBIC_PACKAGE}.{name}"
+    for name in find_namespace_packages(where="alembic", exclude=["*__pycache__*"])
+]
+
 setup(
     name="salesapp",
     version="0.1.0",
     description="Multi-tenant sales management: point of sale, stock, customers, reports",
     python_requires=">=3.11",
-    packages=find_namespace_packages(include=["salesapp", "salesapp.*"]),
+    packages=find_namespace_packages(include=["salesapp", "salesapp.*"]) + alembic_packages,
+    package_dir={ALEMBIC_PACKAGE: "alembic"},
+    package_data={name: ["*.mako"] for name in alembic_packages},
     include_package_data=True,
     zip_safe=False,
     install_requires=requires,
-    extras_require={"testing": testing_requires},
+    extras_require={"embedded": embedded_requires, "testing": testing_requires},
     entry_points={
         "paste.app_factory": ["main = salesapp:main"],
         "console_scripts": ["salesapp = salesapp.cli:main"],

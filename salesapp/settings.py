@@ -7,6 +7,7 @@ production.ini holds no secret: an environment variable wins over the ini value.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -47,13 +48,40 @@ def _bool(value, default=False) -> bool:
     raise SettingsError(f"expected true or false, got {value!r}")
 
 
-def _int(name, value, default) -> int:
+def _int(name, value, default, minimum=None, maximum=None, hint="") -> int:
+    """``value`` as a whole number (``default`` when unset), within the bounds given;
+    ``hint`` (after a semicolon) says how to choose a value."""
     if value is None or value == "":
         return default
     try:
-        return int(value)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {value!r}") from None
+        number = int(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{name} must be a whole number, got {value!r}{hint}") from None
+    _check_range(name, value, number, minimum, maximum, hint)
+    return number
+
+
+def _float(name, value, default, minimum=None, maximum=None, hint="") -> float:
+    """``value`` as a finite number (``default`` when unset), within the bounds given."""
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise SettingsError(f"{name} must be a number, got {value!r}{hint}")
+    _check_range(name, value, number, minimum, maximum, hint)
+    return number
+
+
+def _check_range(name, value, number, minimum, maximum, hint) -> None:
+    if minimum is not None and maximum is not None and not minimum <= number <= maximum:
+        raise SettingsError(f"{name} must be between {minimum} and {maximum}, got {value!r}{hint}")
+    if minimum is not None and number < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value!r}{hint}")
+    if maximum is not None and number > maximum:
+        raise SettingsError(f"{name} must be at most {maximum}, got {value!r}{hint}")
 
 
 def _list(value) -> tuple[str, ...]:
@@ -107,6 +135,16 @@ class Settings:
     hsts_seconds: int = 31536000
     #: failed sign-ins from one address, on any account, before that address must wait
     max_failed_logins_per_address: int = 20
+    #: seconds a tenant move waits between the flip and removing the source, so that
+    #: requests still reading the source finish (`salesapp tenant move`)
+    move_grace_seconds: float = 2.0
+    #: a pooled tenant past either threshold is flagged by `salesapp stats` as a
+    #: candidate for a dedicated store
+    dedicated_threshold_rows: int = 1_000_000
+    dedicated_threshold_mb: float = 1024.0
+    #: the port pserve listens on in development: printed in the demo tenants' and
+    #: new tenants' sign-in addresses (production addresses carry no port)
+    demo_port: int = 6543
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -196,7 +234,7 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
         trusted_proxies=_list(get("trusted_proxies")),
         production=production,
         demo_tenants=_bool(get("demo_tenants"), False),
-        cache_ttl=float(get("cache_ttl") or 60),
+        cache_ttl=_float("salesapp.cache_ttl", get("cache_ttl"), 60.0, minimum=0),
         listen=_bool(get("listen"), True),
         pool_size=_int("salesapp.pool_size", get("pool_size"), 5),
         max_overflow=_int("salesapp.max_overflow", get("max_overflow"), 5),
@@ -211,7 +249,7 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
         single_tenant=single_tenant,
         single_database_url=single_database_url,
         prepared_statements=_bool(get("prepared_statements"), True),
-        catalog_grace=float(get("catalog_grace") or 300),
+        catalog_grace=_float("salesapp.catalog_grace", get("catalog_grace"), 300.0, minimum=0),
         max_body_bytes=_int("salesapp.max_body_bytes", get("max_body_bytes"), 1024 * 1024),
         max_upload_bytes=_int(
             "salesapp.max_upload_bytes", get("max_upload_bytes"), 10 * 1024 * 1024
@@ -219,6 +257,35 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
         hsts_seconds=_int("salesapp.hsts_seconds", get("hsts_seconds"), 31536000),
         max_failed_logins_per_address=_int(
             "salesapp.max_failed_logins_per_address", get("max_failed_logins_per_address"), 20
+        ),
+        move_grace_seconds=_float(
+            "salesapp.move_grace_seconds",
+            get("move_grace_seconds"),
+            2.0,
+            minimum=0,
+            hint="; give the seconds a move waits before removing the source (0: none)",
+        ),
+        dedicated_threshold_rows=_int(
+            "salesapp.dedicated_threshold_rows",
+            get("dedicated_threshold_rows"),
+            1_000_000,
+            minimum=0,
+            hint="; give the row count past which a pooled tenant is worth a dedicated store",
+        ),
+        dedicated_threshold_mb=_float(
+            "salesapp.dedicated_threshold_mb",
+            get("dedicated_threshold_mb"),
+            1024.0,
+            minimum=0,
+            hint="; give the megabytes past which a pooled tenant is worth a dedicated store",
+        ),
+        demo_port=_int(
+            "salesapp.demo_port",
+            get("demo_port"),
+            6543,
+            minimum=1,
+            maximum=65535,
+            hint="; give the port pserve listens on ([server:main] listen)",
         ),
         raw=values,
     )

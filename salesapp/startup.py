@@ -20,7 +20,11 @@ def prepare(settings: Settings) -> Settings:
     if settings.embedded:
         from .operations import bootstrap, embedded
 
-        admin_url = embedded.start(settings.var_dir / "pgdata")
+        try:
+            admin_url = embedded.start(settings.var_dir / "pgdata")
+        except embedded.EmbeddedUnavailable as exc:
+            # pserve would print a traceback around it: the one line says what to do
+            raise SystemExit(f"salesapp: {exc}") from None
         settings = bootstrap.init_deployment(
             dataclasses.replace(settings, server_admin_url=admin_url)
         )
@@ -39,8 +43,7 @@ def prepare(settings: Settings) -> Settings:
     if settings.demo_tenants:
         from .operations.workspace import ensure_demo_tenants
 
-        port = settings.raw.get("salesapp.demo_port", 6543)
-        shown = ensure_demo_tenants(settings, port=port)
+        shown = ensure_demo_tenants(settings, port=settings.demo_port)
         lines = ["", "salesapp demo workspaces (passwords are generated at every start):"]
         lines += [
             f"  {url:<32} user {user:<6} password {password}   ({kind})"

@@ -10,9 +10,23 @@ import logging
 import warnings
 from pathlib import Path
 
+from .errors import OperationError
+
 log = logging.getLogger(__name__)
 
 _servers: dict[Path, object] = {}
+
+#: what to do when pgserver is missing: it is an extra, so that an install for real
+#: servers does not need it (it has no wheels for the newest Pythons)
+INSTALL_HINT = (
+    "no catalog URL is set and the embedded PostgreSQL is not installed: "
+    "pip install 'salesapp[embedded]' (the pgserver package, Python 3.12 or older), "
+    "or set SALESAPP_CATALOG_URL to a PostgreSQL server (docs/deployment.md)"
+)
+
+
+class EmbeddedUnavailable(OperationError):
+    """The embedded default was wanted but the ``pgserver`` package cannot be imported."""
 
 
 def _pgserver():
@@ -20,7 +34,12 @@ def _pgserver():
         # pgserver keeps its lock file under the user's runtime dir; without
         # XDG_RUNTIME_DIR (as root, in CI) platformdirs warns and uses /tmp: harmless.
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        import pgserver  # imported here: only the embedded default needs it
+        try:
+            import pgserver  # imported here: only the embedded default needs it
+        except ModuleNotFoundError as exc:
+            if exc.name != "pgserver":
+                raise  # pgserver is there but broken: its own error says more
+            raise EmbeddedUnavailable(INSTALL_HINT) from None
     return pgserver
 
 

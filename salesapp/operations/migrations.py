@@ -27,13 +27,27 @@ from alembic import command
 from ..tenancy import urls
 from ..tenancy.crypto import mask_secrets
 from ..tenancy.errors import first_line
+from .errors import OperationError
+
+KINDS = ("control", "tenant")
+
+
+def _scripts_dir() -> Path:
+    """Where the migration scripts are: ``salesapp/_alembic`` in an installed wheel
+    (setup.py maps the top-level ``alembic/`` there), the checkout's ``alembic/`` in a
+    source tree or an editable install. Never a bare ``../alembic`` of an installed
+    package: in site-packages that is the Alembic library itself."""
+    package = Path(__file__).resolve().parents[1]
+    candidates = (package / "_alembic", package.parent / "alembic")
+    for candidate in candidates:
+        if all((candidate / kind / "env.py").is_file() for kind in KINDS):
+            return candidate
+    return candidates[0]  # alembic_config() says it is missing, when it is used
+
 
 #: the migration scripts; SALESAPP_ALEMBIC_DIR names another tree (the benchmark times a
 #: trivial new revision from a copy, leaving this one as it is)
-ALEMBIC_DIR = Path(
-    os.environ.get("SALESAPP_ALEMBIC_DIR") or Path(__file__).resolve().parents[2] / "alembic"
-)
-KINDS = ("control", "tenant")
+ALEMBIC_DIR = Path(os.environ.get("SALESAPP_ALEMBIC_DIR") or _scripts_dir())
 
 #: tenant tables the app role may add to and read, never change or delete from
 APPEND_ONLY = ("audit_events", "stock_movements")
@@ -47,8 +61,14 @@ def alembic_config(
 ) -> Config:
     if kind not in KINDS:
         raise ValueError(f"unknown schema kind {kind!r}; expected one of {KINDS}")
+    scripts = Path(alembic_dir or ALEMBIC_DIR) / kind
+    if not (scripts / "env.py").is_file():
+        raise OperationError(
+            f"no {kind} migration scripts at {scripts}: reinstall salesapp (its wheel ships "
+            "them as salesapp/_alembic), or point SALESAPP_ALEMBIC_DIR at an alembic/ tree"
+        )
     config = Config()
-    config.set_main_option("script_location", str(Path(alembic_dir or ALEMBIC_DIR) / kind))
+    config.set_main_option("script_location", str(scripts))
     if url:
         config.set_main_option("sqlalchemy.url", str(urls.sqlalchemy_url(url)).replace("%", "%%"))
     config.attributes["app_role"] = app_role
@@ -236,8 +256,6 @@ def migrate_deployment(
         elif store:
             chosen = catalog.store_named(session, store)
             if chosen.kind == "dedicated-server":
-                from .errors import OperationError
-
                 raise OperationError(
                     f"store {store!r} is a dedicated-server: it holds no schema of its own; "
                     "its dedicated stores are migrated by name or with the whole deployment"
