@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from salesapp import close_app, make_app  # noqa: E402
-from salesapp.operations import bootstrap, embedded, provisioning  # noqa: E402
+from salesapp.operations import bootstrap, door, embedded, provisioning  # noqa: E402
 from salesapp.operations.catalog import Catalog  # noqa: E402
 from salesapp.operations.tokens import issue_token  # noqa: E402
 from salesapp.tenancy import urls  # noqa: E402
@@ -62,16 +62,16 @@ def stock_the_shop(catalog: Catalog, slug: str) -> None:
     """A product with stock and a customer, so sales can succeed as well as fail."""
     from salesapp.customers.services import CustomerService
     from salesapp.inventory.services import InventoryService
-    from salesapp.operations.workspace import tenant_accounts
     from salesapp.products.services import ProductService
 
-    with tenant_accounts(catalog, slug) as (tenant, accounts):
-        product = ProductService(accounts.db, tenant.id).create(
+    tenant = door.address(catalog, slug)
+    with door.tenant_session(catalog, tenant) as db:
+        product = ProductService(db, tenant.id).create(
             sku="FUZZ-1", name="Fuzz tea", unit_price=Decimal("2.50"), tax_rate=Decimal("16")
         )
-        inventory = InventoryService(accounts.db, tenant.id)
+        inventory = InventoryService(db, tenant.id)
         inventory.receive(product.id, inventory.default_location().id, Decimal("100000"))
-        CustomerService(accounts.db, tenant.id).create(name="Fuzz customer")
+        CustomerService(db, tenant.id).create(name="Fuzz customer")
 
 
 def serve(app):

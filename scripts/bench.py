@@ -57,16 +57,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from psycopg import sql  # noqa: E402
-from sqlalchemy import create_engine, select  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from salesapp.accounts.models import User  # noqa: E402
 from salesapp.api.services import ApiTokenService  # noqa: E402
-from salesapp.db import tenant_session  # noqa: E402
 from salesapp.inventory.services import InventoryService  # noqa: E402
 from salesapp.locations.models import Location  # noqa: E402
 from salesapp.operations import (  # noqa: E402
     bootstrap,
+    door,
     embedded,
     migrations,
     pgbouncer,
@@ -153,7 +152,6 @@ class Bench:
     shops: list[Shop] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
     notes: dict = field(default_factory=dict)
-    _owner_engines: dict = field(default_factory=dict)
 
     # -- tenants -------------------------------------------------------------------
     def pooled(self) -> list[Shop]:
@@ -181,21 +179,9 @@ class Bench:
             made.append(shop)
         return made
 
-    def owner_engine(self, shop: Shop):
-        with self.catalog.session() as session:
-            _, store = self.catalog.placement(session, self.catalog.tenant(session, shop.slug))
-            url = self.catalog.store_url(store)
-        engine = self._owner_engines.get(url)
-        if engine is None:
-            engine = create_engine(urls.sqlalchemy_url(url), poolclass=NullPool)
-            if shop.kind == "pooled":  # dedicated stores: one tenant each, no reuse
-                self._owner_engines[url] = engine
-        return engine
-
     def fill(self, shop: Shop) -> None:
         """Demo data (a month of it), stock to sell and the admin's API token."""
-        engine = self.owner_engine(shop)
-        with tenant_session(engine, shop.id) as db, db.begin():
+        with door.tenant_session(self.catalog, shop.slug) as db:
             generate(db, shop.id, seed=shop.id, months=1, customers=10, sales_per_day=(0, 2))
             admin = db.scalars(select(User).where(User.username == "admin")).one()
             products = db.scalars(select(Product).order_by(Product.sku).limit(SOLD)).all()
@@ -205,8 +191,6 @@ class Bench:
                 inventory.receive(product.id, location.id, STOCK, "benchmark stock")
             _, shop.token = ApiTokenService(db, shop.id).create(admin, "benchmark")
             shop.skus = [p.sku for p in products]
-        if shop.kind == "dedicated":
-            engine.dispose()
 
     def tenants_file(self, shops: list[Shop]) -> Path:
         path = self.work / f"tenants-{len(shops)}-{shops[0].kind}.txt"
@@ -745,8 +729,6 @@ def main(argv=None) -> int:
         run_all(bench, counts)
     finally:
         bench.catalog.dispose()
-        for engine in bench._owner_engines.values():
-            engine.dispose()
         bootstrap.drop_deployment(admin_url, prefix)
     report = assess(collect(bench, counts, time.perf_counter() - started, argv))
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

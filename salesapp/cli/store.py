@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..tenancy.directory import StoreKind
 from . import emit_json, print_table
 
 
@@ -24,7 +25,11 @@ def store():
     required=True,
     help="pooled: the database (created if missing); dedicated-server: the server.",
 )
-@click.option("--kind", type=click.Choice(["pooled", "dedicated-server"]), required=True)
+@click.option(
+    "--kind",
+    type=click.Choice([StoreKind.POOLED.value, StoreKind.DEDICATED_SERVER.value]),
+    required=True,
+)
 @click.pass_obj
 def add(obj, name, url, kind):
     """Register a store: a pooled database, or a server for dedicated databases.

@@ -8,6 +8,7 @@ import sys
 import click
 from sqlalchemy.engine import URL
 
+from ..tenancy.directory import StoreKind, TenantStatus
 from . import emit_json, print_table
 
 
@@ -44,14 +45,14 @@ def _database_url(database_url, host, port, user, password, name):
 @click.option(
     "--pooled",
     "placement",
-    flag_value="pooled",
+    flag_value=StoreKind.POOLED,
     default=True,
     help="Share a pooled store (default).",
 )
 @click.option(
     "--dedicated",
     "placement",
-    flag_value="dedicated",
+    flag_value=StoreKind.DEDICATED,
     help="A database of its own on the default server (or --store SERVER).",
 )
 @click.option("--database-url", help="Dedicated, in exactly this database (created if missing).")
@@ -112,7 +113,7 @@ def create(
         database_url, database_host, database_port, database_user, database_password, database_name
     )
     if url:
-        placement = "dedicated"
+        placement = StoreKind.DEDICATED
     if admin_password is None and not dry_run and sys.stdin.isatty():
         admin_password = (
             click.prompt(
@@ -259,7 +260,7 @@ def suspend(obj, subdomain, reason):
     """
     from ..operations import lifecycle
 
-    info = lifecycle.set_status(obj.catalog, subdomain, "suspended", reason)
+    info = lifecycle.set_status(obj.catalog, subdomain, TenantStatus.SUSPENDED, reason)
     click.echo(f"Suspended {info['slug']}" + (f": {reason}" if reason else ""))
 
 
@@ -276,7 +277,7 @@ def resume(obj, subdomain, reason):
     """
     from ..operations import lifecycle
 
-    info = lifecycle.set_status(obj.catalog, subdomain, "active", reason)
+    info = lifecycle.set_status(obj.catalog, subdomain, TenantStatus.ACTIVE, reason)
     click.echo(f"Resumed {info['slug']}")
 
 
@@ -317,7 +318,8 @@ def delete(obj, subdomain, force, keep_database):
             raise click.ClickException(
                 "refusing to delete without confirmation: run it on a terminal, or pass --force"
             )
-        what = "its database" if info["kind"] == "dedicated" and not keep_database else "its rows"
+        dedicated = info["kind"] == StoreKind.DEDICATED
+        what = "its database" if dedicated and not keep_database else "its rows"
         typed = click.prompt(
             f"This deletes {info['slug']} ({info['name']}) and {what}. "
             "Type the subdomain to confirm",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from ..tenancy.directory import PLACEMENT_KINDS, StoreKind
 from .tenant import tenant
 
 
@@ -32,7 +33,7 @@ def _echo_progress(event, **info):
 @click.option(
     "--to",
     "to",
-    type=click.Choice(["pooled", "dedicated"]),
+    type=click.Choice([kind.value for kind in PLACEMENT_KINDS]),
     required=True,
     help="The kind of store to move it to.",
 )
@@ -70,7 +71,7 @@ def move(obj, subdomain, to, store_name, database_url, keep_source, wait, dry_ru
         database_url=database_url,
         keep_source=keep_source,
         wait_seconds=wait,
-        grace_seconds=float(obj.settings.raw.get("salesapp.move_grace_seconds", 2)),
+        grace_seconds=obj.settings.move_grace_seconds,
     )
     if dry_run:
         click.echo("Dry run: nothing is changed. Would:")
@@ -140,9 +141,11 @@ def _placement_options(f):
         f
     )
     f = click.option(
-        "--dedicated", "placement", flag_value="dedicated", help="A database of its own."
+        "--dedicated", "placement", flag_value=StoreKind.DEDICATED, help="A database of its own."
     )(f)
-    f = click.option("--pooled", "placement", flag_value="pooled", help="A pooled store.")(f)
+    f = click.option("--pooled", "placement", flag_value=StoreKind.POOLED, help="A pooled store.")(
+        f
+    )
     return f
 
 

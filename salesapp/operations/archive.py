@@ -30,8 +30,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
 from ..tenancy import urls
+from ..tenancy.binding import bind
+from ..tenancy.directory import StoreKind
 from ..tenancy.errors import first_line
-from . import bootstrap, migrations
+from . import bootstrap, door, migrations
 from .catalog import Catalog
 from .errors import OperationError
 from .lifecycle import ordered_domains
@@ -43,7 +45,6 @@ from .tablecopy import (
     connect,
     load,
     normalize,
-    set_tenant,
     stream_out,
     table_specs,
 )
@@ -70,7 +71,7 @@ def backup_tenant(catalog: Catalog, slug: str, path: str | Path, progress=None) 
     with catalog.session() as session:
         tenant = catalog.tenant(session, slug)
         _, store = catalog.placement(session, tenant)
-        url = catalog.store_url(store)
+        where = door.TenantAddress(tenant.id, store.name)
         entry = {
             "slug": tenant.slug,
             "name": tenant.name,
@@ -90,11 +91,9 @@ def backup_tenant(catalog: Catalog, slug: str, path: str | Path, progress=None) 
     os.close(fd)
     try:
         with (
-            _connect(catalog, url) as conn,
+            door.tenant_connection(catalog, where, snapshot=True) as conn,
             zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive,
         ):
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            set_tenant(conn, tid)
             normalize(conn, local=True)
             revision = conn.execute("select version_num from alembic_version").fetchone()[0]
             tables = []
@@ -253,8 +252,8 @@ def _migrate_forward(catalog: Catalog, scratch, archive, manifest, progress) -> 
     progress("migrate", detail=f"scratch database at {revision}")
     migrations.upgrade("tenant", url, settings.app_role, revision=revision)
     tid = manifest["tenant"]["source_tenant_id"]
-    with _connect(catalog, url) as conn:
-        set_tenant(conn, tid)
+    with _connect(catalog, url) as conn:  # a scratch database: no store of the catalog
+        bind(conn, tid)
         _load_tables(conn, archive, manifest, tid, lambda *a, **k: None)
     head = migrations.upgrade("tenant", url, settings.app_role)
     progress("migrate", detail=f"migrated the archive from {revision} to {head}")
@@ -291,8 +290,10 @@ def restore_tenant(
     if store_name and placement is None:
         with catalog.session() as session:
             store = catalog.store_named(session, store_name)
-            placement = "pooled" if store.kind == "pooled" else "dedicated"
-    placement = placement or ("pooled" if entry["source_kind"] == "pooled" else "dedicated")
+            placement = StoreKind.POOLED if store.kind == StoreKind.POOLED else StoreKind.DEDICATED
+    placement = placement or (
+        StoreKind.POOLED if entry["source_kind"] == StoreKind.POOLED else StoreKind.DEDICATED
+    )
     keep_domains = slug is None if keep_domains is None else keep_domains
     wanted = (slug or entry["slug"]).strip().lower()
     with catalog.session() as session:
@@ -362,7 +363,7 @@ def restore_tenant(
 def _copy_from_scratch(catalog, scratch, manifest, conn, tenant_id, progress) -> None:
     tid = manifest["tenant"]["source_tenant_id"]
     with _connect(catalog, urls.with_database(scratch[0], scratch[1])) as src:
-        set_tenant(src, tid)
+        bind(src, tid)
         normalize(src, local=True)
         normalize(conn, local=True)
         for spec in table_specs(src):
@@ -394,7 +395,7 @@ def clone_tenant(
             path,
             slug=new_slug,
             name=name or f"{manifest['tenant']['name']} (copy)",
-            placement=placement or (None if store_name else "pooled"),
+            placement=placement or (None if store_name else StoreKind.POOLED),
             store_name=store_name,
             progress=progress,
         )

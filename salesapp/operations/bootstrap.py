@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from ..settings import Settings
 from ..tenancy import urls
+from ..tenancy.directory import StoreKind
 from . import migrations
 from .catalog import Catalog
 from .models import Store
@@ -178,7 +179,7 @@ def init_deployment(settings: Settings) -> Settings:
                 session.add(
                     Store(
                         name=DEFAULT_POOLED_STORE,
-                        kind="pooled",
+                        kind=StoreKind.POOLED,
                         url_encrypted=catalog.box.encrypt(pool_url),
                         is_default=True,
                         schema_revision=pool_revision,

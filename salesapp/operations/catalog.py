@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 from ..settings import Settings
 from ..tenancy import urls
 from ..tenancy.crypto import SecretBox, mask_secrets
+from ..tenancy.directory import StoreKind, TenantStatus
 from .errors import NotFound
 from .models import Operation, Placement, Store, Tenant
 
@@ -80,7 +81,7 @@ class Catalog:
         """The tenant with this subdomain, or NotFound with what to do."""
         slug = (slug or "").strip().lower()
         tenant = session.scalars(
-            select(Tenant).where(Tenant.slug == slug, Tenant.status != "provisioning")
+            select(Tenant).where(Tenant.slug == slug, Tenant.status != TenantStatus.PROVISIONING)
         ).first()
         if tenant is None:
             raise NotFound(f"no tenant with subdomain {slug!r}; see `salesapp tenant list`")
@@ -102,16 +103,17 @@ class Catalog:
         return urls.with_role(owner_url, self.settings.app_role, self.settings.app_password)
 
     def owner_engine(self, store: Store) -> Engine:
-        """A pool-less engine on a store as the owner role; dispose it when done."""
-        return create_engine(
-            urls.sqlalchemy_url(self.store_url(store)),
-            poolclass=NullPool,
-            connect_args={"connect_timeout": self.settings.connect_timeout},
-        )
+        """A pool-less engine on a store as the owner role, bound to no tenant; dispose
+        it when done. (salesapp.operations.door opens one bound to a tenant.)"""
+        from .door import store_engine
+
+        return store_engine(self, store)
 
     def default_pooled_store(self, session: Session) -> Store | None:
         return session.scalars(
-            select(Store).where(Store.kind == "pooled").order_by(Store.is_default.desc(), Store.id)
+            select(Store)
+            .where(Store.kind == StoreKind.POOLED)
+            .order_by(Store.is_default.desc(), Store.id)
         ).first()
 
     def store_by_name(self, session: Session, name: str) -> Store | None:

@@ -9,6 +9,7 @@ from sqlalchemy.pool import NullPool
 
 from ..settings import DEVELOPMENT_SECRET
 from ..tenancy import urls
+from ..tenancy.directory import PLACEMENT_KINDS
 from ..tenancy.errors import first_line
 from . import bootstrap, migrations
 from .catalog import Catalog
@@ -121,7 +122,7 @@ def run_checks(catalog: Catalog, probe: bool = False) -> list[Check]:
     if checks[0].ok:
         with catalog.session() as session:
             stores = session.scalars(
-                select(Store).where(Store.kind.in_(("pooled", "dedicated"))).order_by(Store.name)
+                select(Store).where(Store.kind.in_(PLACEMENT_KINDS)).order_by(Store.name)
             ).all()
             targets = [(s.name, s.kind, catalog.store_url(s)) for s in stores]
         for name, kind, url in targets:

@@ -5,14 +5,14 @@ in the operations log."""
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import select, text
 
 from ..tenancy import urls
+from ..tenancy.binding import bind
+from ..tenancy.directory import StoreKind, TenantStatus
 from ..tenancy.hosts import normalize_host
-from . import bootstrap
+from . import bootstrap, door
 from .catalog import Catalog
 from .errors import NotFound, OperationError
 from .models import Domain, Placement, Store, Tenant
@@ -28,27 +28,8 @@ def tenant_url(catalog: Catalog, tenant: Tenant, port=None) -> str:
     primary = next((d.host for d in tenant.domains if d.is_primary), None)
     host = primary or f"{tenant.slug}.{catalog.settings.base_domains[0]}"
     scheme = "https" if catalog.settings.production else "http"
-    port = port or (
-        None
-        if catalog.settings.production
-        else catalog.settings.raw.get("salesapp.demo_port", 6543)
-    )
+    port = port or (None if catalog.settings.production else catalog.settings.demo_port)
     return f"{scheme}://{host}" + (f":{port}" if port else "") + "/"
-
-
-@contextmanager
-def tenant_connection(catalog: Catalog, store: Store, tenant_id: int):
-    """A transaction on the tenant's store as the owner, under the tenant's setting
-    (the owner is subject to forced RLS like everyone else but superusers)."""
-    engine = catalog.owner_engine(store)
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
-            )
-            yield conn
-    finally:
-        engine.dispose()
 
 
 def count_rows(conn, table: str) -> int | None:
@@ -66,18 +47,13 @@ def user_counts(catalog: Catalog, tenants: list[tuple[int, Store]]) -> dict[int,
         by_store.setdefault(store.id, (store, []))[1].append(tenant_id)
     counts: dict[int, int | None] = {}
     for store, ids in by_store.values():
-        engine = catalog.owner_engine(store)
         try:
-            with engine.begin() as conn:
+            with door.store_connection(catalog, store) as conn:
                 for tenant_id in ids:
-                    conn.execute(
-                        text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
-                    )
+                    bind(conn, tenant_id)
                     counts[tenant_id] = count_rows(conn, "users")
         except Exception:
             counts.update({tenant_id: None for tenant_id in ids})
-        finally:
-            engine.dispose()
     return counts
 
 
@@ -121,11 +97,11 @@ def list_tenants(catalog: Catalog, *, active_only=False, store_name=None) -> lis
             select(Tenant, Placement, Store)
             .join(Placement, Placement.tenant_id == Tenant.id)
             .join(Store, Store.id == Placement.store_id)
-            .where(Tenant.status != "provisioning")
+            .where(Tenant.status != TenantStatus.PROVISIONING)
             .order_by(Tenant.slug)
         )
         if active_only:
-            query = query.where(Tenant.status == "active")
+            query = query.where(Tenant.status == TenantStatus.ACTIVE)
         if store_name:
             catalog.store_named(session, store_name)
             query = query.where(Store.name == store_name)
@@ -134,20 +110,22 @@ def list_tenants(catalog: Catalog, *, active_only=False, store_name=None) -> lis
         return [describe(catalog, t, s, p, counts[t.id]) for t, p, s in rows]
 
 
-def set_status(catalog: Catalog, slug: str, status: str, reason: str | None = None) -> dict:
-    """Suspend (status 'suspended') or resume ('active') a tenant."""
-    if status not in ("active", "suspended"):
+def set_status(
+    catalog: Catalog, slug: str, status: TenantStatus | str, reason: str | None = None
+) -> dict:
+    """Suspend (status SUSPENDED) or resume (ACTIVE) a tenant."""
+    if status not in (TenantStatus.ACTIVE, TenantStatus.SUSPENDED):
         raise OperationError(f"status must be active or suspended, not {status!r}")
+    status = TenantStatus(status)
     with catalog.session() as session:
         tenant = catalog.tenant(session, slug)
         if tenant.status == status:
-            word = "suspended" if status == "suspended" else "active"
-            raise OperationError(f"tenant {tenant.slug!r} is already {word}")
+            raise OperationError(f"tenant {tenant.slug!r} is already {status}")
         tenant.status = status
-        tenant.status_reason = reason if status == "suspended" else None
+        tenant.status_reason = reason if status == TenantStatus.SUSPENDED else None
         tenant.updated_at = _now()
         slug = tenant.slug
-    action = "tenant.suspend" if status == "suspended" else "tenant.resume"
+    action = "tenant.suspend" if status == TenantStatus.SUSPENDED else "tenant.resume"
     catalog.record(action, "ok", tenant_slug=slug, reason=reason)
     return show_tenant(catalog, slug)
 
@@ -238,7 +216,7 @@ def delete_tenant(catalog: Catalog, slug: str, *, keep_database=False) -> dict:
     with catalog.session() as session:
         tenant = catalog.tenant(session, slug)
         placement, store = catalog.placement(session, tenant)
-        tenant.status, tenant.status_reason = "suspended", "deleting"
+        tenant.status, tenant.status_reason = TenantStatus.SUSPENDED, "deleting"
         tenant_id, slug = tenant.id, tenant.slug
         store_name, kind, owner_url = store.name, store.kind, catalog.store_url(store)
         store_tenants = session.scalar(
@@ -255,8 +233,8 @@ def delete_tenant(catalog: Catalog, slug: str, *, keep_database=False) -> dict:
         "database_dropped": False,
     }
     try:
-        if kind == "pooled" or store_tenants is not None:
-            engine = create_engine(urls.sqlalchemy_url(owner_url), poolclass=NullPool)
+        if kind == StoreKind.POOLED or store_tenants is not None:
+            engine = door.store_engine(catalog, store_name)
             try:
                 result["rows_deleted"] = delete_tenant_rows(engine, tenant_id)
             finally:
@@ -269,7 +247,7 @@ def delete_tenant(catalog: Catalog, slug: str, *, keep_database=False) -> dict:
                 result["database_dropped"] = True
         with catalog.session() as session:
             session.execute(Tenant.__table__.delete().where(Tenant.id == tenant_id))
-            if kind == "dedicated" and store_tenants is None:
+            if kind == StoreKind.DEDICATED and store_tenants is None:
                 session.execute(Store.__table__.delete().where(Store.name == store_name))
     except Exception as exc:
         catalog.record(

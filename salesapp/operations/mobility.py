@@ -35,12 +35,13 @@ import psycopg
 from sqlalchemy import func, select
 
 from ..tenancy import urls
-from ..tenancy.directory import NOTIFY_CHANNEL
+from ..tenancy.binding import bind
+from ..tenancy.directory import NOTIFY_CHANNEL, PLACEMENT_KINDS, PlacementState, StoreKind
 from ..tenancy.errors import first_line
-from . import bootstrap, fence, migrations
+from . import bootstrap, door, fence, migrations
 from .catalog import Catalog
 from .errors import OperationError
-from .models import Placement, Store, TenantMove
+from .models import MovePhase, Placement, Store, TenantMove
 from .provisioning import TenantRequest, dedicated_database_name, prepare_dedicated_database
 from .tablecopy import (
     checksum,
@@ -48,7 +49,6 @@ from .tablecopy import (
     delete_rows,
     load,
     normalize,
-    set_tenant,
     stream_out,
     table_specs,
 )
@@ -69,7 +69,7 @@ class SimulatedCrash(BaseException):  # noqa: N818  (a test's stand-in for kill 
 @dataclass
 class MoveRequest:
     slug: str
-    to: str  # pooled | dedicated
+    to: StoreKind  # POOLED | DEDICATED (PLACEMENT_KINDS)
     store_name: str | None = None  # a pooled store, or a dedicated-server store
     database_url: str | None = None  # dedicated: exactly this database
     keep_source: bool = False
@@ -89,7 +89,7 @@ class TableCopy:
 class MoveResult:
     slug: str
     source: str
-    source_kind: str
+    source_kind: str  # a StoreKind, or "?" for a store already gone
     target: str
     target_kind: str
     tables: list[TableCopy] = field(default_factory=list)
@@ -103,7 +103,7 @@ class MoveResult:
 class _StoreInfo:
     id: int | None
     name: str
-    kind: str
+    kind: StoreKind
     url: str
 
 
@@ -129,19 +129,19 @@ def _connect(catalog: Catalog, url: str) -> psycopg.Connection:
 
 
 def _info(catalog: Catalog, store: Store) -> _StoreInfo:
-    return _StoreInfo(store.id, store.name, store.kind, catalog.store_url(store))
+    return _StoreInfo(store.id, store.name, StoreKind(store.kind), catalog.store_url(store))
 
 
 # -- planning -------------------------------------------------------------------------
 def _resolve(catalog: Catalog, request: MoveRequest) -> _Plan:
     """Check the request against the catalog; nothing is changed."""
-    if request.to not in ("pooled", "dedicated"):
+    if request.to not in PLACEMENT_KINDS:
         raise MoveError(f"--to must be pooled or dedicated, not {request.to!r}")
     with catalog.session() as session:
         tenant = catalog.tenant(session, request.slug)
         placement, source = catalog.placement(session, tenant)
         plan = _Plan(tenant.id, tenant.slug, _info(catalog, source), None)
-        if request.to == "pooled":
+        if request.to == StoreKind.POOLED:
             if request.database_url:
                 raise MoveError(
                     "--database-url is for --to dedicated; a pooled target is a --store"
@@ -153,7 +153,7 @@ def _resolve(catalog: Catalog, request: MoveRequest) -> _Plan:
             )
             if store is None:
                 raise MoveError("no pooled store exists; add one with `salesapp store add`")
-            if store.kind != "pooled":
+            if store.kind != StoreKind.POOLED:
                 raise MoveError(
                     f"store {store.name!r} is a {store.kind} store, not pooled; "
                     "see `salesapp store list`"
@@ -167,13 +167,13 @@ def _resolve(catalog: Catalog, request: MoveRequest) -> _Plan:
         server_url = bootstrap.owner_server_url(catalog.settings)
         if request.store_name:
             store = catalog.store_named(session, request.store_name)
-            if store.kind != "dedicated-server":
+            if store.kind != StoreKind.DEDICATED_SERVER:
                 raise MoveError(
                     f"store {store.name!r} is a {store.kind} store; --to dedicated --store needs "
                     "a dedicated-server store (`salesapp store add --kind dedicated-server`)"
                 )
             server_url = catalog.store_url(store)
-        elif not request.database_url and source.kind == "dedicated":
+        elif not request.database_url and source.kind == StoreKind.DEDICATED:
             raise MoveError(
                 f"tenant {tenant.slug!r} already has a dedicated store ({source.name}); to move it "
                 "to another server give --store SERVER or --database-url URL"
@@ -193,12 +193,12 @@ def _resolve(catalog: Catalog, request: MoveRequest) -> _Plan:
             if name not in taken:
                 break
             name = f"dedicated-{tenant.slug}-{n}"
-        plan.target = _StoreInfo(None, name, "dedicated", url)
+        plan.target = _StoreInfo(None, name, StoreKind.DEDICATED, url)
         plan.dedicated = TenantRequest(
             name=tenant.name,
             slug=tenant.slug,
             admin_email=tenant.admin_email,
-            placement="dedicated",
+            placement=StoreKind.DEDICATED,
             store_name=request.store_name,
             database_url=url if request.database_url else None,
         )
@@ -229,8 +229,8 @@ def _check_revisions(catalog: Catalog, plan: _Plan) -> str:
 
 
 def _row_counts(catalog: Catalog, plan: _Plan) -> list[tuple[str, int]]:
-    with _connect(catalog, plan.source.url) as conn, conn.transaction():
-        set_tenant(conn, plan.tenant_id)
+    where = door.TenantAddress(plan.tenant_id, plan.source.name)
+    with door.tenant_connection(catalog, where) as conn:
         return [(spec.name, checksum(conn, spec, plan.tenant_id)[0]) for spec in table_specs(conn)]
 
 
@@ -244,7 +244,7 @@ def plan_move(catalog: Catalog, request: MoveRequest) -> list[str]:
                 f"an earlier move of {tenant.slug!r} stopped at phase {pending.phase}: "
                 + (
                     "it would be finished (the target holds the tenant)"
-                    if pending.phase == "flipped"
+                    if pending.phase == MovePhase.FLIPPED
                     else "it would be undone (the source holds the tenant), then the move made"
                 )
             ]
@@ -270,7 +270,7 @@ def plan_move(catalog: Catalog, request: MoveRequest) -> list[str]:
         if request.keep_source
         else (
             "drop the source database"
-            if plan.source.kind == "dedicated"
+            if plan.source.kind == StoreKind.DEDICATED
             else "delete its rows from the source"
         )
     )
@@ -305,13 +305,13 @@ def move_tenant(
             source_store_id=plan.source.id,
             target_store_id=plan.target.id,
             keep_source=request.keep_source,
-            phase="preparing",
+            phase=MovePhase.PREPARING,
         )
         session.add(move)
         if plan.target.id is None:  # named in the catalog before it exists: never orphaned
             store = Store(
                 name=plan.target.name,
-                kind="dedicated",
+                kind=StoreKind.DEDICATED,
                 url_encrypted=catalog.box.encrypt(plan.target.url),
                 migration_status="running",
             )
@@ -331,7 +331,7 @@ def move_tenant(
         _checkpoint("prepare", fail_at)
 
         progress("step", step="fence", detail="pausing writes; waiting for those in flight")
-        _set_phase(catalog, plan.tenant_id, "fenced", placement_state="moving")
+        _set_phase(catalog, plan.tenant_id, MovePhase.FENCED, placement_state=PlacementState.MOVING)
         fence_started = time.monotonic()
         src = _connect(catalog, plan.source.url)
         try:
@@ -346,12 +346,12 @@ def move_tenant(
         with _connect(catalog, plan.target.url) as dst:
             progress("step", step="copy", detail=f"{plan.source.name} -> {plan.target.name}")
             sums = _copy(src, dst, plan, result, progress)
-            _set_phase(catalog, plan.tenant_id, "copied")
+            _set_phase(catalog, plan.tenant_id, MovePhase.COPIED)
             _checkpoint("copy", fail_at)
 
             progress("step", step="verify", detail="row counts and checksums per table")
             _verify(dst, plan, sums)
-            _set_phase(catalog, plan.tenant_id, "verified")
+            _set_phase(catalog, plan.tenant_id, MovePhase.VERIFIED)
             _checkpoint("verify", fail_at)
     except Exception as exc:
         if src is not None:
@@ -383,7 +383,11 @@ def move_tenant(
         progress("step", step="flip", detail=f"placement -> {plan.target.name}")
         fence.close_store(src, plan.tenant_id, f"moved to {plan.target.name}")
         _set_phase(
-            catalog, plan.tenant_id, "flipped", placement_state="active", store_id=plan.target.id
+            catalog,
+            plan.tenant_id,
+            MovePhase.FLIPPED,
+            placement_state=PlacementState.ACTIVE,
+            store_id=plan.target.id,
         )
         _checkpoint("flip", fail_at)
 
@@ -413,7 +417,13 @@ def move_tenant(
     return result
 
 
-def _set_phase(catalog: Catalog, tenant_id: int, phase: str, placement_state=None, store_id=None):
+def _set_phase(
+    catalog: Catalog,
+    tenant_id: int,
+    phase: MovePhase,
+    placement_state: PlacementState | None = None,
+    store_id: int | None = None,
+):
     with catalog.session() as session:
         move = session.get(TenantMove, tenant_id)
         move.phase, move.updated_at = phase, func.now()
@@ -445,11 +455,11 @@ def _copy(src, dst, plan: _Plan, result: MoveResult, progress) -> dict[str, tupl
     sums = {}
     with src.transaction():
         src.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        set_tenant(src, tid)
+        bind(src, tid)
         normalize(src, local=True)
         specs = table_specs(src)
         with dst.transaction():
-            set_tenant(dst, tid)
+            bind(dst, tid)
             if table_specs(dst) != specs:
                 raise MoveError(
                     "the two stores' tenant tables differ; run `salesapp migrate` and try again"
@@ -470,7 +480,7 @@ def _copy(src, dst, plan: _Plan, result: MoveResult, progress) -> dict[str, tupl
 
 def _verify(dst, plan: _Plan, sums: dict[str, tuple[int, str]]) -> None:
     with dst.transaction():
-        set_tenant(dst, plan.tenant_id)
+        bind(dst, plan.tenant_id)
         normalize(dst, local=True)
         specs = {spec.name: spec for spec in table_specs(dst)}
         for name, (rows, digest) in sums.items():
@@ -498,7 +508,7 @@ def _resume(catalog: Catalog, request: MoveRequest, progress) -> MoveResult | No
         )
         names = (source.name if source else "?", target.name if target else "?")
         kinds = (source.kind if source else "?", target.kind if target else "?")
-    if phase != "flipped":
+    if phase != MovePhase.FLIPPED:
         progress(
             "resume",
             detail=f"an earlier move stopped at phase {phase}, before the switch: "
@@ -525,7 +535,7 @@ def _resume(catalog: Catalog, request: MoveRequest, progress) -> MoveResult | No
 def _evacuate(conn: psycopg.Connection, tenant_id: int, reason: str) -> int:
     """Remove the tenant's rows from a store it does not live in, leaving it fenced."""
     with conn.transaction():
-        set_tenant(conn, tenant_id)
+        bind(conn, tenant_id)
         fence.open_store(conn, tenant_id)
         deleted = sum(delete_rows(conn, table_specs(conn), tenant_id).values())
         fence.close_store(conn, tenant_id, reason)
@@ -561,16 +571,17 @@ def _undo(catalog: Catalog, tenant_id: int) -> None:
             with _connect(catalog, target.url) as conn:
                 _evacuate(conn, tenant_id, "a move here was undone")
         except psycopg.OperationalError:
-            if target.kind != "dedicated":
+            if target.kind != StoreKind.DEDICATED:
                 raise
-        if target.kind == "dedicated":  # an existing database named by --database-url
+        if target.kind == StoreKind.DEDICATED:  # an existing database named by --database-url
             with catalog.session() as session:
                 session.execute(Store.__table__.delete().where(Store.id == target.id))
     with _connect(catalog, source.url) as conn:
         fence.open_store(conn, tenant_id)
     with catalog.session() as session:
         placement = session.get(Placement, tenant_id)
-        placement.state, placement.store_id, placement.updated_at = "active", source.id, func.now()
+        placement.state, placement.store_id = PlacementState.ACTIVE, source.id
+        placement.updated_at = func.now()
         session.execute(TenantMove.__table__.delete().where(TenantMove.tenant_id == tenant_id))
 
 
@@ -598,7 +609,7 @@ def _finish(catalog: Catalog, tenant_id: int, progress, fail_at=None) -> str:
         fate = "the source store was already removed"
     elif keep:
         fate = f"kept {source.name} (closed to the tenant's writes)"
-    elif source.kind == "pooled" or others:
+    elif source.kind == StoreKind.POOLED or others:
         with _connect(catalog, source.url) as conn:
             deleted = _evacuate(conn, tenant_id, "moved away")
         fate = f"deleted its {deleted} rows from {source.name}"

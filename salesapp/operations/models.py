@@ -1,12 +1,15 @@
 """Catalog (control database) models: tenants, domains, stores, placements, operations.
 
 The catalog never holds a tenant user account. Store connection URLs are encrypted
-at rest (see crypto.SecretBox).
+at rest (see crypto.SecretBox). The columns' closed sets of values are StrEnums, which
+compare equal to the strings stored: StoreKind, TenantStatus and PlacementState live in
+salesapp.tenancy.directory (the request path reads them too), MovePhase here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from sqlalchemy import (
     BigInteger,
@@ -23,11 +26,23 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ..db import NAMING_CONVENTION
+from ..tenancy.directory import PlacementState, StoreKind, TenantStatus
 
-TENANT_STATUSES = ("provisioning", "active", "suspended")
-STORE_KINDS = ("pooled", "dedicated", "dedicated-server")
-PLACEMENT_STATES = ("active", "moving")
 
+class MovePhase(enum.StrEnum):
+    """How far a tenant move has come (mobility.py): before FLIPPED the source store
+    holds the truth, from FLIPPED on the target does."""
+
+    PREPARING = "preparing"
+    FENCED = "fenced"
+    COPIED = "copied"
+    VERIFIED = "verified"
+    FLIPPED = "flipped"
+
+
+def _one_of(column: str, values: type[enum.StrEnum]) -> CheckConstraint:
+    """A CHECK that ``column`` holds one of the set's values (named like the column)."""
+    return CheckConstraint(f"{column} in {tuple(v.value for v in values)}", name=column)
 
 
 class CatalogBase(DeclarativeBase):
@@ -41,7 +56,7 @@ def _now_column():
 class Tenant(CatalogBase):
     __tablename__ = "tenants"
     __table_args__ = (
-        CheckConstraint(f"status in {TENANT_STATUSES}", name="status"),
+        _one_of("status", TenantStatus),
         CheckConstraint("max_users > 0", name="max_users_positive"),
     )
 
@@ -49,7 +64,7 @@ class Tenant(CatalogBase):
     slug: Mapped[str] = mapped_column(Text, unique=True)
     name: Mapped[str] = mapped_column(Text)
     admin_email: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text, default="provisioning")
+    status: Mapped[str] = mapped_column(Text, default=TenantStatus.PROVISIONING.value)
     status_reason: Mapped[str | None] = mapped_column(Text)
     max_users: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
     multi_location: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
@@ -74,7 +89,7 @@ class Domain(CatalogBase):
 
 class Store(CatalogBase):
     __tablename__ = "stores"
-    __table_args__ = (CheckConstraint(f"kind in {STORE_KINDS}", name="kind"),)
+    __table_args__ = (_one_of("kind", StoreKind),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(Text, unique=True)
@@ -90,13 +105,15 @@ class Store(CatalogBase):
 
 class Placement(CatalogBase):
     __tablename__ = "placements"
-    __table_args__ = (CheckConstraint(f"state in {PLACEMENT_STATES}", name="state"),)
+    __table_args__ = (_one_of("state", PlacementState),)
 
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
     )
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
-    state: Mapped[str] = mapped_column(Text, default="active", server_default="active")
+    state: Mapped[str] = mapped_column(
+        Text, default=PlacementState.ACTIVE.value, server_default=PlacementState.ACTIVE.value
+    )
     updated_at: Mapped[dt.datetime] = _now_column()
 
     tenant: Mapped[Tenant] = relationship(back_populates="placement")
@@ -116,15 +133,11 @@ class Operation(CatalogBase):
     detail: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
 
 
-MOVE_PHASES = ("preparing", "fenced", "copied", "verified", "flipped")
-
-
 class TenantMove(CatalogBase):
-    """A move in progress (see mobility.py). Before phase ``flipped`` the source store
-    holds the truth; from ``flipped`` on, the target does."""
+    """A move in progress (see mobility.py and MovePhase)."""
 
     __tablename__ = "tenant_moves"
-    __table_args__ = (CheckConstraint(f"phase in {MOVE_PHASES}", name="phase"),)
+    __table_args__ = (_one_of("phase", MovePhase),)
 
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True

@@ -30,6 +30,8 @@ from sqlalchemy.pool import NullPool
 from ..ids import uuid7
 from ..settings import Settings
 from ..tenancy import urls
+from ..tenancy.binding import bind
+from ..tenancy.directory import StoreKind
 from ..tenancy.errors import first_line
 from ..tenancy.stores import connect_args
 
@@ -59,13 +61,11 @@ ROLE_SQL = text(
 #: one row of roles, by id
 ROLE_COUNT = "select count(*) from roles where id = :id"
 
-BIND_SQL = text("select set_config('app.tenant_id', :tenant_id, true)")
-
 
 @dataclass
 class ProbeResult:
     store: str
-    kind: str
+    kind: StoreKind
     role: str = ""
     tables: int = 0
     passed: int = 0
@@ -91,7 +91,7 @@ class _Probe:
 
     def bind(self, tenant_id) -> None:
         """Bind a tenant as the app does (transaction-local); "" binds the empty setting."""
-        self.conn.execute(BIND_SQL, {"tenant_id": str(tenant_id)})
+        bind(self.conn, tenant_id)
 
     def expect(self, ok: bool, failure: str) -> None:
         if ok:
@@ -308,7 +308,7 @@ def _run(probe: _Probe) -> None:
     )
 
 
-def probe_store(name: str, kind: str, app_url: str, settings: Settings) -> ProbeResult:
+def probe_store(name: str, kind: StoreKind, app_url: str, settings: Settings) -> ProbeResult:
     """Probe one store, connected with ``app_url`` (the store as the app role).
 
     Never raises for a database problem: an unreachable store, or a probe that cannot

@@ -21,13 +21,15 @@ from sqlalchemy import MetaData, create_engine, delete, select, text
 from sqlalchemy.pool import NullPool
 
 from ..tenancy import urls
+from ..tenancy.binding import bind
+from ..tenancy.directory import PLACEMENT_KINDS, PlacementState, StoreKind, TenantStatus
 from ..tenancy.errors import first_line
 from ..tenancy.hosts import SLUG_RE, normalize_host
-from . import bootstrap, migrations
+from . import bootstrap, door, migrations
 from .catalog import Catalog
 from .errors import OperationError
 from .models import Domain, Placement, Store, Tenant
-from .tablecopy import delete_rows, set_tenant, table_specs
+from .tablecopy import delete_rows, table_specs
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ class TenantRequest:
     name: str
     slug: str
     admin_email: str
-    placement: str = "pooled"  # pooled | dedicated
+    placement: StoreKind = StoreKind.POOLED  # POOLED | DEDICATED (PLACEMENT_KINDS)
     store_name: str | None = None  # a pooled store, or a dedicated-server store
     database_url: str | None = None  # dedicated only: exactly this database
     admin_username: str = "admin"
@@ -68,7 +70,7 @@ class ProvisionedTenant:
     slug: str
     name: str
     store_name: str
-    store_kind: str
+    store_kind: StoreKind
     admin_username: str
     admin_password: str
     generated_password: bool
@@ -107,7 +109,7 @@ def validate(catalog: Catalog, request: TenantRequest) -> TenantRequest:
     email = (request.admin_email or "").strip().lower()
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise ProvisioningError(f"admin e-mail {request.admin_email!r} is not a valid address")
-    if request.placement not in ("pooled", "dedicated"):
+    if request.placement not in PLACEMENT_KINDS:
         raise ProvisioningError(f"placement must be pooled or dedicated, got {request.placement!r}")
     if not 1 <= request.max_users <= 100_000:
         raise ProvisioningError(f"max users must be at least 1, got {request.max_users}")
@@ -125,7 +127,7 @@ def validate(catalog: Catalog, request: TenantRequest) -> TenantRequest:
             check_password_policy(request.admin_password)
         except AccountError as exc:
             raise ProvisioningError(f"the admin password is refused: {exc}") from None
-    if request.placement == "pooled" and request.database_url:
+    if request.placement == StoreKind.POOLED and request.database_url:
         raise ProvisioningError("a database URL makes a dedicated tenant; add --dedicated")
     if request.database_url and request.store_name:
         raise ProvisioningError("give either a database URL or a store, not both")
@@ -147,12 +149,16 @@ def validate(catalog: Catalog, request: TenantRequest) -> TenantRequest:
         server_url = None
         if request.store_name:
             store = catalog.store_by_name(session, request.store_name)
-            wanted = "pooled" if request.placement == "pooled" else "dedicated-server"
+            wanted = (
+                StoreKind.POOLED
+                if request.placement == StoreKind.POOLED
+                else StoreKind.DEDICATED_SERVER
+            )
             if store is None or store.kind != wanted:
                 raise ProvisioningError(
                     f"no {wanted} store named {request.store_name!r}; see `salesapp store list`"
                 )
-            if wanted == "dedicated-server":
+            if wanted == StoreKind.DEDICATED_SERVER:
                 server_url = catalog.store_url(store)
     if request.database_url:
         try:
@@ -169,6 +175,7 @@ def validate(catalog: Catalog, request: TenantRequest) -> TenantRequest:
         slug=slug,
         name=name,
         admin_email=email,
+        placement=StoreKind(request.placement),
         admin_username=username,
         domains=domains,
     )
@@ -185,7 +192,7 @@ def plan(catalog: Catalog, request: TenantRequest) -> list[str]:
     """What create_tenant would do, one line a step; validates fully, changes nothing."""
     request = validate(catalog, request)
     steps = [f"add tenant {request.slug!r} ({request.name}) to the catalog"]
-    if request.placement == "pooled":
+    if request.placement == StoreKind.POOLED:
         with catalog.session() as session:
             store = (
                 catalog.store_by_name(session, request.store_name)
@@ -242,7 +249,7 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
                 slug=request.slug,
                 name=request.name,
                 admin_email=request.admin_email,
-                status="provisioning",
+                status=TenantStatus.PROVISIONING,
                 max_users=request.max_users,
                 multi_location=request.multi_location,
                 trial_ends_at=(
@@ -260,7 +267,7 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
         undo.append(lambda: _delete_tenant_row(catalog, tenant_id))
         checkpoint("catalog")
 
-        if request.placement == "dedicated":
+        if request.placement == StoreKind.DEDICATED:
             store_name, store_id = f"dedicated-{request.slug}", None
             owner_url = prepare_dedicated_database(catalog, request, undo)
             database = urls.database_of(owner_url)
@@ -280,9 +287,8 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
         engine = create_engine(urls.sqlalchemy_url(owner_url), poolclass=NullPool)
         try:
             undo.append(lambda: delete_tenant_rows(engine, tenant_id))
-            from ..db import tenant_session
-
-            with tenant_session(engine, tenant_id) as store_session, store_session.begin():
+            # the door for a store the catalog does not name yet (a new dedicated one)
+            with door.engine_session(engine, tenant_id) as store_session:
                 seed(
                     store_session,
                     tenant_id,
@@ -302,7 +308,7 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
                         revision = migrations.current_revision(conn)
                     store = Store(
                         name=store_name,
-                        kind="dedicated",
+                        kind=StoreKind.DEDICATED,
                         url_encrypted=catalog.box.encrypt(owner_url),
                         schema_revision=revision,
                         migration_status="ok",
@@ -310,8 +316,10 @@ def create_tenant(catalog: Catalog, request: TenantRequest, *, seed=None, fail_a
                     session.add(store)
                     session.flush()
                     store_id = store.id
-                session.add(Placement(tenant_id=tenant_id, store_id=store_id, state="active"))
-                session.get(Tenant, tenant_id).status = "active"
+                session.add(
+                    Placement(tenant_id=tenant_id, store_id=store_id, state=PlacementState.ACTIVE)
+                )
+                session.get(Tenant, tenant_id).status = TenantStatus.ACTIVE
                 checkpoint("activate")
         finally:
             engine.dispose()
@@ -435,8 +443,8 @@ def delete_tenant_rows(engine, tenant_id: int) -> dict[str, int]:
     """Remove every row of one tenant from a store (children first), in one transaction
     under the tenant's setting; return rows deleted per table."""
     with engine.begin() as connection:
+        bind(connection, tenant_id)
         conn = connection.connection.driver_connection
-        set_tenant(conn, tenant_id)
         return delete_rows(conn, table_specs(conn), tenant_id)
 
 

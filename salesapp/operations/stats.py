@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import select, text
 
+from ..tenancy.binding import bind
+from ..tenancy.directory import StoreKind, TenantStatus
+from . import door
 from .catalog import Catalog
 from .models import Placement, Store, Tenant
 from .provisioning import tenant_tables
@@ -13,14 +16,14 @@ from .provisioning import tenant_tables
 
 def tenant_stats(catalog: Catalog, on_store=None, on_plan=None) -> list[dict]:
     settings = catalog.settings
-    threshold_rows = int(settings.raw.get("salesapp.dedicated_threshold_rows", 1_000_000))
-    threshold_mb = float(settings.raw.get("salesapp.dedicated_threshold_mb", 1024))
+    threshold_rows = settings.dedicated_threshold_rows
+    threshold_mb = settings.dedicated_threshold_mb
     with catalog.session() as session:
         rows = session.execute(
             select(Tenant.id, Tenant.slug, Tenant.status, Store)
             .join(Placement, Placement.tenant_id == Tenant.id)
             .join(Store, Store.id == Placement.store_id)
-            .where(Tenant.status != "provisioning")
+            .where(Tenant.status != TenantStatus.PROVISIONING)
             .order_by(Store.name, Tenant.slug)
         ).all()
     by_store: dict[int, tuple[Store, list]] = {}
@@ -31,9 +34,8 @@ def tenant_stats(catalog: Catalog, on_store=None, on_plan=None) -> list[dict]:
         on_plan(len(by_store))
     result = []
     for store, tenants in by_store.values():
-        engine = catalog.owner_engine(store)
         try:
-            with engine.begin() as conn:
+            with door.store_connection(catalog, store) as conn:
                 tables = [t.name for t in tenant_tables(conn)]
                 has_login = conn.scalar(
                     text(
@@ -42,9 +44,7 @@ def tenant_stats(catalog: Catalog, on_store=None, on_plan=None) -> list[dict]:
                     )
                 )
                 for tenant_id, slug, status in tenants:
-                    conn.execute(
-                        text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
-                    )
+                    bind(conn, tenant_id)
                     counts, size = {}, 0
                     for table in tables:
                         count, width = conn.execute(
@@ -61,7 +61,7 @@ def tenant_stats(catalog: Catalog, on_store=None, on_plan=None) -> list[dict]:
                         else None
                     )
                     total = sum(counts.values())
-                    candidate = store.kind == "pooled" and (
+                    candidate = store.kind == StoreKind.POOLED and (
                         total >= threshold_rows or size / 2**20 >= threshold_mb
                     )
                     result.append(
@@ -89,8 +89,6 @@ def tenant_stats(catalog: Catalog, on_store=None, on_plan=None) -> list[dict]:
                         "error": str(exc).splitlines()[0],
                     }
                 )
-        finally:
-            engine.dispose()
         if on_store:
             on_store(store.name)
     return sorted(result, key=lambda r: r["slug"])

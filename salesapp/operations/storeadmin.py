@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
 from ..tenancy import urls
+from ..tenancy.directory import StoreKind
 from ..tenancy.errors import first_line
 from . import bootstrap, migrations
 from .catalog import Catalog
@@ -15,10 +16,11 @@ from .errors import OperationError
 from .models import Placement, Store
 
 STORE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-ADDABLE_KINDS = ("pooled", "dedicated-server")
+#: the kinds of store an operator adds (dedicated stores are made by provisioning)
+ADDABLE_KINDS = (StoreKind.POOLED, StoreKind.DEDICATED_SERVER)
 
 
-def add_store(catalog: Catalog, name: str, url: str, kind: str) -> dict:
+def add_store(catalog: Catalog, name: str, url: str, kind: StoreKind | str) -> dict:
     """Register a store.
 
     pooled: ``url`` names a database (created if missing; it must be empty or already a
@@ -33,6 +35,7 @@ def add_store(catalog: Catalog, name: str, url: str, kind: str) -> dict:
         raise OperationError(f"store name {name!r} must be 1-63 lower-case letters, digits, _ or -")
     if kind not in ADDABLE_KINDS:
         raise OperationError(f"--kind must be pooled or dedicated-server, not {kind!r}")
+    kind = StoreKind(kind)
     try:
         url = urls.plain(url)
     except ValueError as exc:
@@ -45,7 +48,8 @@ def add_store(catalog: Catalog, name: str, url: str, kind: str) -> dict:
             raise OperationError(f"a store named {name!r} exists; choose another name")
     shown = urls.parse(url).render_as_string()
     try:
-        with bootstrap.admin_connection(url, "postgres" if kind == "pooled" else database) as conn:
+        admin_database = "postgres" if kind == StoreKind.POOLED else database
+        with bootstrap.admin_connection(url, admin_database) as conn:
             role = conn.execute(
                 "select rolcreatedb from pg_roles where rolname = current_user"
             ).fetchone()
@@ -53,7 +57,7 @@ def add_store(catalog: Catalog, name: str, url: str, kind: str) -> dict:
                 "select 1 from pg_roles where rolname = %s", (settings.app_role,)
             ).fetchone()
             created = False
-            if kind == "pooled" and not bootstrap.database_exists(conn, database):
+            if kind == StoreKind.POOLED and not bootstrap.database_exists(conn, database):
                 bootstrap.create_database(
                     conn,
                     database,
@@ -74,7 +78,7 @@ def add_store(catalog: Catalog, name: str, url: str, kind: str) -> dict:
             "(docs/roles.sql) and run the command again"
         )
     revision = None
-    if kind == "dedicated-server":
+    if kind == StoreKind.DEDICATED_SERVER:
         if not role or not role[0]:
             raise OperationError(
                 f"the role of {shown} lacks CREATEDB; grant it (ALTER ROLE ... CREATEDB) so "
@@ -139,7 +143,7 @@ def store_status(catalog: Catalog, store: Store) -> dict:
     try:
         with engine.connect() as conn:
             info["reachable"] = True
-            if store.kind != "dedicated-server":
+            if store.kind != StoreKind.DEDICATED_SERVER:
                 info["size_bytes"] = conn.scalar(
                     text("select pg_database_size(current_database())")
                 )

@@ -2,8 +2,9 @@
 loading them back in under row-level security, and checksums to prove both sides equal.
 
 Used by moves (mobility.py) and by backups (archive.py). Everything works on psycopg
-connections of the owner role with ``app.tenant_id`` set: the owner is subject to the
-forced row-level security like the app role, so a query can only ever see one tenant.
+connections of the owner role bound to one tenant (salesapp.tenancy.binding): the owner
+is subject to the forced row-level security like the app role, so a query can only ever
+see one tenant.
 Rows travel without their ``tenant_id`` (the loader writes the target tenant's id), in
 COPY's text format, which every PostgreSQL version reads.
 """
@@ -18,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 from ..tenancy import urls
+from ..tenancy.binding import bind
 
 #: so that a row renders the same text in every session and on every server
 NORMAL_SETTINGS = (
@@ -92,8 +94,8 @@ def normalize(conn: psycopg.Connection, local: bool = False) -> None:
         conn.execute("select set_config(%s, %s, %s)", (name, value, local), prepare=False)
 
 
-def set_tenant(conn: psycopg.Connection, tenant_id: int, local: bool = True) -> None:
-    conn.execute("select set_config('app.tenant_id', %s, %s)", (str(tenant_id), local))
+#: the old name of salesapp.tenancy.binding.bind, for callers not moved to it yet (tests)
+set_tenant = bind
 
 
 def _columns(spec: TableSpec) -> sql.Composed:

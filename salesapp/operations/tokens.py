@@ -1,8 +1,9 @@
 """What operators do with API tokens from the console: `salesapp tenant token`.
 
 Like salesapp.operations.workspace's account tools, this reaches the tenant's store through
-:func:`salesapp.operations.workspace.tenant_accounts` (as the store's owner, under the tenant's
-setting) and records the operation in the catalog's log, without the token.
+:func:`salesapp.operations.workspace.tenant_accounts`, that is through the door
+(salesapp.operations.door: as the store's owner, bound to the tenant), and records the
+operation in the catalog's log, without the token.
 """
 
 from __future__ import annotations

@@ -14,18 +14,18 @@ from sqlalchemy import select
 
 from ..accounts.models import ROLE_NAMES, Role, User, UserRole
 from ..accounts.services import AccountService, make_password_hasher
-from ..db import tenant_session
 from ..locations.models import Location
 from ..preferences.models import WorkspaceSettings
-from . import provisioning
+from ..tenancy.directory import StoreKind
+from . import door, provisioning
 from .catalog import Catalog
 from .errors import NotFound, OperationError
 
 log = logging.getLogger(__name__)
 
 DEMO_TENANTS = (
-    ("demo", "Demo Traders", "pooled"),
-    ("acme", "Acme Supplies", "dedicated"),
+    ("demo", "Demo Traders", StoreKind.POOLED),
+    ("acme", "Acme Supplies", StoreKind.DEDICATED),
 )
 DEMO_STAFF = (
     ("manager", "Maria Manager", "Managers"),
@@ -81,16 +81,14 @@ def seed(
 
 @contextmanager
 def tenant_accounts(catalog: Catalog, slug: str):
-    """(tenant, AccountService) on the tenant's store, in one transaction as the owner."""
+    """(tenant, AccountService) on the tenant's store, in one transaction as the owner
+    (salesapp.operations.door); ``tenant`` is its catalog row."""
     with catalog.session() as session:
         tenant = catalog.tenant(session, slug)
         _, store = catalog.placement(session, tenant)
-        engine = catalog.owner_engine(store)
-    try:
-        with tenant_session(engine, tenant.id) as db, db.begin():
-            yield tenant, AccountService(db, tenant.id, make_password_hasher(catalog.settings))
-    finally:
-        engine.dispose()
+    where = door.TenantAddress(tenant.id, store.name)
+    with door.tenant_session(catalog, where) as db:
+        yield tenant, AccountService(db, tenant.id, make_password_hasher(catalog.settings))
 
 
 def _user_row(user: User) -> dict:
@@ -217,7 +215,7 @@ def ensure_demo_tenants(settings, port: int | str = 6543) -> list[tuple[str, str
                         admin_email=f"admin@{slug}.example.com",
                         placement=kind,
                         admin_password=password,
-                        multi_location=kind == "dedicated",
+                        multi_location=kind == StoreKind.DEDICATED,
                         demo_data=True,
                     ),
                 )

@@ -6,6 +6,7 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 from sqlalchemy import text
 
+from ..tenancy import SiteKind
 from ..tenancy.hosts import SLUG_RE, normalize_host
 
 
@@ -39,7 +40,7 @@ def find_workspace(request):
 def healthz(request):
     """Liveness for load balancers: the catalog, and on a tenant host its store."""
     checks = {"catalog": "ok" if request.registry.directory.ping() else "unreachable"}
-    if request.site.kind == "tenant":
+    if request.site.kind == SiteKind.TENANT:
         try:
             # A connection of its own: no tenant data is read, no transaction is joined.
             with request.registry.stores.engine_for(request.tenant).connect() as conn:

@@ -6,21 +6,38 @@ and nothing of the operator tools (salesapp.operations)."""
 from __future__ import annotations
 
 import dataclasses
+import enum
 import ipaddress
 from dataclasses import dataclass
 
 from ..settings import SettingsError
-from .directory import CatalogUnavailable, Directory, StoreRef, TenantSnapshot
-from .hosts import HostMatch, classify, normalize_host
+from .directory import (
+    CatalogUnavailable,
+    Directory,
+    PlacementState,
+    StoreKind,
+    StoreRef,
+    TenantSnapshot,
+    TenantStatus,
+)
+from .hosts import HostKind, HostMatch, classify, normalize_host
 from .stores import StoreEngines
+
+
+class SiteKind(enum.StrEnum):
+    """What the request's host names."""
+
+    TENANT = "tenant"  # a tenant (the Site carries its snapshot)
+    PUBLIC = "public"  # the public site
+    UNKNOWN = "unknown"  # nothing we serve
+    UNAVAILABLE = "unavailable"  # the catalog is down and the cache cannot say
 
 
 @dataclass(frozen=True)
 class Site:
-    """What the request's host names: 'tenant' (with its snapshot), 'public', 'unknown',
-    or 'unavailable' (the catalog is down and the cache cannot say)."""
+    """What the request's host names, and the tenant's snapshot for a tenant host."""
 
-    kind: str
+    kind: SiteKind
     host: str | None
     tenant: TenantSnapshot | None = None
     base_domain: str | None = None
@@ -44,17 +61,17 @@ def site_for_request(request) -> Site:
     host = normalize_host(request_host(request, settings.trusted_proxies))
     match = classify(host, settings.base_domains)
     if match is None:
-        return Site("unknown", host)
-    if match.kind == "public":
+        return Site(SiteKind.UNKNOWN, host)
+    if match.kind == HostKind.PUBLIC:
         base = next(b for b in settings.base_domains if host in (b, f"www.{b}"))
-        return Site("public", host, base_domain=base)
+        return Site(SiteKind.PUBLIC, host, base_domain=base)
     try:
         tenant = request.registry.directory.lookup(match)
     except CatalogUnavailable:
-        return Site("unavailable", host)
+        return Site(SiteKind.UNAVAILABLE, host)
     if tenant is None:
-        return Site("unknown", host)
-    return Site("tenant", host, tenant=tenant)
+        return Site(SiteKind.UNKNOWN, host)
+    return Site(SiteKind.TENANT, host, tenant=tenant)
 
 
 def tenant_for_request(request) -> TenantSnapshot | None:
@@ -66,7 +83,7 @@ class SitePredicate:
     """Route predicate ``site="tenant"`` or ``site="public"``."""
 
     def __init__(self, value, config):
-        if value not in ("tenant", "public"):
+        if value not in (SiteKind.TENANT, SiteKind.PUBLIC):
             raise ValueError(f"site predicate takes 'tenant' or 'public', not {value!r}")
         self.value = value
 
@@ -88,19 +105,19 @@ def serve_single_tenant(config, settings) -> None:
     directory = Directory(settings)
     try:
         label = settings.single_tenant
-        tenant = directory.lookup(HostMatch("subdomain", label, label))
+        tenant = directory.lookup(HostMatch(HostKind.SUBDOMAIN, label, label))
     finally:
         directory.close()
     if tenant is None:
         raise SettingsError(f"salesapp.single_tenant: no active tenant has subdomain {label!r}")
     tenant = dataclasses.replace(
-        tenant, store=StoreRef(0, "single", "pooled", settings.single_database_url)
+        tenant, store=StoreRef(0, "single", StoreKind.POOLED, settings.single_database_url)
     )
     config.registry.directory = directory
     config.registry.stores = StoreEngines(settings)
     config.registry.single_tenant = tenant
     config.add_request_method(
-        lambda request: Site("tenant", request.host, tenant=tenant), "site", reify=True
+        lambda request: Site(SiteKind.TENANT, request.host, tenant=tenant), "site", reify=True
     )
     config.add_request_method(tenant_for_request, "tenant", reify=True)
     config.add_route_predicate("site", SitePredicate)
@@ -126,4 +143,15 @@ def includeme(config):
     )
 
 
-__all__ = ["HostMatch", "Site", "TenantSnapshot", "classify", "normalize_host"]
+__all__ = [
+    "HostKind",
+    "HostMatch",
+    "PlacementState",
+    "Site",
+    "SiteKind",
+    "StoreKind",
+    "TenantSnapshot",
+    "TenantStatus",
+    "classify",
+    "normalize_host",
+]

@@ -12,6 +12,7 @@ be told unknown meanwhile, so it is CatalogUnavailable (503), never a 404.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import logging
 import threading
@@ -25,12 +26,39 @@ from ..settings import Settings
 from . import urls
 from .crypto import SecretBox
 from .errors import first_line, is_unavailable
-from .hosts import HostMatch
+from .hosts import HostKind, HostMatch
 
 log = logging.getLogger(__name__)
 
 #: the channel the catalog's triggers notify on; payload: tenant id, or empty for "reload all"
 NOTIFY_CHANNEL = "salesapp_catalog"
+
+
+class StoreKind(enum.StrEnum):
+    """What a store (a row of the catalog's ``stores``) is."""
+
+    POOLED = "pooled"  # one database, many tenants
+    DEDICATED = "dedicated"  # one database, one tenant
+    DEDICATED_SERVER = "dedicated-server"  # a server dedicated databases are made on
+
+
+#: the kinds of store a tenant can be placed in (a dedicated server holds none itself)
+PLACEMENT_KINDS = (StoreKind.POOLED, StoreKind.DEDICATED)
+
+
+class TenantStatus(enum.StrEnum):
+    """A tenant's status in the catalog."""
+
+    PROVISIONING = "provisioning"  # being created: no host names it yet
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # its staff are refused; its data is kept
+
+
+class PlacementState(enum.StrEnum):
+    """Whether a tenant stays in its store or is being moved (its writes paused)."""
+
+    ACTIVE = "active"
+    MOVING = "moving"
 
 
 @dataclass(frozen=True)
@@ -39,7 +67,7 @@ class StoreRef:
 
     id: int
     name: str
-    kind: str
+    kind: StoreKind
     app_url: str
 
     @property
@@ -55,20 +83,20 @@ class TenantSnapshot:
     id: int
     slug: str
     name: str
-    status: str
+    status: TenantStatus
     status_reason: str | None
     max_users: int
     multi_location: bool
-    placement_state: str
+    placement_state: PlacementState
     store: StoreRef
 
     @property
     def suspended(self) -> bool:
-        return self.status == "suspended"
+        return self.status == TenantStatus.SUSPENDED
 
     @property
     def moving(self) -> bool:
-        return self.placement_state == "moving"
+        return self.placement_state == PlacementState.MOVING
 
 
 TENANTS_SQL = """
@@ -128,9 +156,9 @@ class Directory:
         CatalogUnavailable when the catalog is down and the cache cannot say.
         """
         self._refresh_if_stale()
-        if match.kind == "subdomain":
+        if match.kind == HostKind.SUBDOMAIN:
             found = self._by_slug.get(match.label)
-        elif match.kind == "custom":
+        elif match.kind == HostKind.CUSTOM:
             found = self._by_host.get(match.host)
         else:
             return None
@@ -231,7 +259,7 @@ class Directory:
                 row.id: StoreRef(
                     row.id,
                     row.name,
-                    row.kind,
+                    StoreKind(row.kind),
                     urls.with_role(
                         self.box.decrypt(row.url_encrypted),
                         self.settings.app_role,
@@ -263,11 +291,11 @@ class Directory:
                 id=row.id,
                 slug=row.slug,
                 name=row.name,
-                status=row.status,
+                status=TenantStatus(row.status),
                 status_reason=row.status_reason,
                 max_users=row.max_users,
                 multi_location=row.multi_location,
-                placement_state=row.state,
+                placement_state=PlacementState(row.state),
                 store=store,
             )
             by_slug[row.slug] = snapshot

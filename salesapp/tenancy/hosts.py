@@ -3,6 +3,7 @@ the public site, or nothing we serve)."""
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -58,11 +59,19 @@ def normalize_host(raw: str | None) -> str | None:
     return host
 
 
+class HostKind(enum.StrEnum):
+    """What a normalised host names."""
+
+    PUBLIC = "public"  # the base domain (or www.): the public site
+    SUBDOMAIN = "subdomain"  # one label under a base domain: a tenant's subdomain
+    CUSTOM = "custom"  # anything else: perhaps a tenant's custom domain
+
+
 @dataclass(frozen=True)
 class HostMatch:
-    """What a normalised host names: kind is 'public', 'subdomain' or 'custom'."""
+    """What a normalised host names (``label``: the subdomain's, for SUBDOMAIN)."""
 
-    kind: str
+    kind: HostKind
     host: str
     label: str | None = None
 
@@ -77,11 +86,11 @@ def classify(host: str | None, base_domains: tuple[str, ...]) -> HostMatch | Non
         return None
     for base in base_domains:
         if host == base or host == f"www.{base}":
-            return HostMatch("public", host)
+            return HostMatch(HostKind.PUBLIC, host)
         suffix = "." + base
         if host.endswith(suffix):
             label = host[: -len(suffix)]
             if "." in label:  # a.b.example.com: not a workspace
                 return None
-            return HostMatch("subdomain", host, label)
-    return HostMatch("custom", host)
+            return HostMatch(HostKind.SUBDOMAIN, host, label)
+    return HostMatch(HostKind.CUSTOM, host)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DisconnectionError
 
 from ..settings import Settings
 from . import urls
-from .directory import StoreRef
+from .directory import StoreKind, StoreRef
 
 
 def connect_args(settings: Settings) -> dict:
@@ -77,7 +77,7 @@ class StoreEngines:
 
     def engine_for_store(self, store: StoreRef) -> Engine:
         key = store.key
-        if store.kind == "pooled":
+        if store.kind == StoreKind.POOLED:
             engine = self._pooled.get(key)
             if engine is None:
                 with self._lock:
@@ -98,7 +98,7 @@ class StoreEngines:
             return engine
 
     def counts(self) -> dict:
-        return {"pooled": len(self._pooled), "dedicated": len(self._dedicated)}
+        return {StoreKind.POOLED: len(self._pooled), StoreKind.DEDICATED: len(self._dedicated)}
 
     def dispose(self) -> None:
         with self._lock:

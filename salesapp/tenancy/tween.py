@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..http_helpers import is_api, json_error, refusal
+from . import SiteKind
 from .errors import first_line, is_fence_error, is_unavailable
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,9 @@ def tenant_tween_factory(handler, registry):
         if path in HOST_INDEPENDENT_PATHS or path.startswith(HOST_INDEPENDENT_PREFIX):
             return handler(request)
         site = request.site
-        if site.kind == "unknown":
+        if site.kind == SiteKind.UNKNOWN:
             return _page(request, "errors/unknown_host.jinja2", 404)
-        if site.kind == "unavailable":
+        if site.kind == SiteKind.UNAVAILABLE:
             return unavailable(request, "errors/directory_unavailable.jinja2")
         tenant = site.tenant
         if tenant is not None:

@@ -212,9 +212,7 @@ def test_stats_counts_rows_and_flags_big_pooled_tenants(deployment):
     assert rows["stats-p"]["rows"]["products"] >= 200 and rows["stats-p"]["rows"]["sales"] > 100
     assert rows["stats-p"]["approx_bytes"] > 0
     assert not rows["stats-p"]["dedicated_candidate"]
-    low = dataclasses.replace(
-        settings, raw={**settings.raw, "salesapp.dedicated_threshold_rows": "5"}
-    )
+    low = dataclasses.replace(settings, dedicated_threshold_rows=5)
     flagged = {r["slug"]: r for r in tenant_stats(Catalog(low))}
     assert flagged["stats-p"]["dedicated_candidate"]  # thousands of rows >= 5
     assert not flagged["stats-d"]["dedicated_candidate"]  # already dedicated
