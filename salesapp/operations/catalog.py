@@ -9,9 +9,10 @@ from __future__ import annotations
 import getpass
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -20,8 +21,9 @@ from ..settings import Settings
 from ..tenancy import urls
 from ..tenancy.crypto import SecretBox, mask_secrets
 from ..tenancy.directory import StoreKind, TenantStatus
-from .errors import NotFound
-from .models import Operation, Placement, Store, Tenant
+from ..tenancy.errors import first_line
+from .errors import NotFound, OperationError
+from .models import Operation, OperationOutcome, Placement, Store, Tenant
 
 log = logging.getLogger("salesapp.operations")
 
@@ -50,6 +52,17 @@ def _mask(value):
     if isinstance(value, list | tuple):
         return [_mask(v) for v in value]
     return value
+
+
+@dataclass
+class OperationRecord:
+    """An operation being logged (Catalog.operation): what the block may add to."""
+
+    action: str
+    tenant_slug: str | None
+    store_name: str | None
+    detail: dict = field(default_factory=dict)
+    id: int | None = None
 
 
 class Catalog:
@@ -126,36 +139,96 @@ class Catalog:
         return store
 
     # -- operations log --------------------------------------------------------------
-    def record(self, action: str, outcome: str, *, tenant_slug=None, store_name=None, **detail):
-        """Append to the operations log: the catalog table and logs/tenant_operations.log.
-
-        Every password in ``detail`` (in URLs or ``password=``) is masked first.
-        """
-        clean = _mask(detail)
+    @staticmethod
+    def _actor() -> str:
         try:
-            actor = getpass.getuser()
+            return getpass.getuser()
         except Exception:
-            actor = "unknown"
+            return "unknown"
+
+    def record(self, action: str, outcome: str, *, tenant_slug=None, store_name=None, **detail):
+        """Append one finished entry to the operations log: the catalog table and
+        logs/tenant_operations.log. Every password in ``detail`` (in URLs or
+        ``password=``) is masked first. Work that takes time is logged with
+        :meth:`operation` instead, which records its start too."""
+        clean = _mask(detail)
         with self.session() as session:
             session.add(
                 Operation(
-                    actor=actor,
+                    actor=self._actor(),
                     action=action,
                     tenant_slug=tenant_slug,
                     store_name=store_name,
                     outcome=outcome,
                     detail=clean,
+                    finished_at=func.now(),
                 )
             )
+        self._log(action, outcome, tenant_slug, store_name, clean)
+
+    def _log(self, action, outcome, tenant_slug, store_name, detail) -> None:
         log.info(
             "%s %s actor=%s tenant=%s store=%s %s",
             action,
             outcome,
-            actor,
+            self._actor(),
             tenant_slug,
             store_name,
-            clean,
+            detail,
         )
+
+    @contextmanager
+    def operation(self, action: str, *, tenant_slug=None, store_name=None, **detail):
+        """Log an operation before it starts and its outcome when it ends, on one row.
+
+        The row is committed as ``started`` before the block runs, so an operation killed
+        midway stays visible (``started``, no ``finished_at``: ``salesapp doctor`` lists
+        it). The block may add to the record through the yielded :class:`OperationRecord`
+        (``record.detail[...] = ...``, ``record.tenant_slug = ...``). On exit the row gets
+        its outcome: ``ok``; ``refused`` for an OperationError (an expected refusal: what
+        was wrong and what to do); ``failed`` for anything else, with the error's first
+        line. The exception goes on to the caller unchanged.
+        """
+        record = OperationRecord(action, tenant_slug, store_name, dict(detail))
+        with self.session() as session:
+            row = Operation(
+                actor=self._actor(),
+                action=action,
+                tenant_slug=tenant_slug,
+                store_name=store_name,
+                outcome=OperationOutcome.STARTED,
+                detail=_mask(record.detail),
+            )
+            session.add(row)
+            session.flush()
+            record.id = row.id
+        self._log(action, OperationOutcome.STARTED, tenant_slug, store_name, _mask(detail))
+        outcome, error = OperationOutcome.OK, None
+        try:
+            yield record
+        except OperationError as exc:
+            outcome, error = OperationOutcome.REFUSED, str(exc)
+            raise
+        except BaseException as exc:
+            outcome, error = OperationOutcome.FAILED, first_line(exc)
+            raise
+        finally:
+            self._finish(record, outcome, error)
+
+    def _finish(self, record: OperationRecord, outcome: str, error: str | None) -> None:
+        detail = dict(record.detail)
+        if error:
+            detail["error"] = error[:500]
+        clean = _mask(detail)
+        try:
+            with self.session() as session:
+                row = session.get(Operation, record.id)
+                row.outcome, row.detail, row.finished_at = outcome, clean, func.now()
+                row.tenant_slug = record.tenant_slug
+                row.store_name = record.store_name
+        except Exception as exc:  # the catalog went away: the row stays "started"
+            log.warning("could not record the end of %s: %s", record.action, first_line(exc))
+        self._log(record.action, outcome, record.tenant_slug, record.store_name, clean)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -53,7 +53,7 @@ ALEMBIC_DIR = Path(os.environ.get("SALESAPP_ALEMBIC_DIR") or _scripts_dir())
 APPEND_ONLY = ("audit_events", "stock_movements")
 
 #: the catalog tables the app role reads to resolve hosts; it writes none of them
-CATALOG_READABLE = ("tenants", "domains", "stores", "placements")
+CATALOG_READABLE = ("tenants", "domains", "stores", "placements", "tenant_moves")
 
 
 def alembic_config(

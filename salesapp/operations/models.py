@@ -16,10 +16,13 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -89,7 +92,10 @@ class Domain(CatalogBase):
 
 class Store(CatalogBase):
     __tablename__ = "stores"
-    __table_args__ = (_one_of("kind", StoreKind),)
+    __table_args__ = (
+        _one_of("kind", StoreKind),
+        Index("uq_stores_identity", "system_identifier", "database_oid", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(Text, unique=True)
@@ -101,6 +107,10 @@ class Store(CatalogBase):
     migration_error: Mapped[str | None] = mapped_column(Text)
     migrated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = _now_column()
+    #: what the database is, whatever URL reaches it: the server's system identifier
+    #: and the database's oid (two store rows never name one database)
+    system_identifier: Mapped[str | None] = mapped_column(Text)
+    database_oid: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Placement(CatalogBase):
@@ -120,6 +130,17 @@ class Placement(CatalogBase):
     store: Mapped[Store] = relationship()
 
 
+class OperationOutcome(enum.StrEnum):
+    """Where a logged operation stands: STARTED until it ends (a row still STARTED with
+    no ``finished_at`` was killed), then OK, FAILED or REFUSED (checks said no before
+    anything was changed)."""
+
+    STARTED = "started"
+    OK = "ok"
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
 class Operation(CatalogBase):
     __tablename__ = "operations"
 
@@ -131,6 +152,7 @@ class Operation(CatalogBase):
     store_name: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TenantMove(CatalogBase):
@@ -149,3 +171,23 @@ class TenantMove(CatalogBase):
     phase: Mapped[str] = mapped_column(Text)
     started_at: Mapped[dt.datetime] = _now_column()
     updated_at: Mapped[dt.datetime] = _now_column()
+    #: the mover beats while it lives; a move whose heartbeat is older than
+    #: ``move_lease_seconds`` has no mover, and its catalog fence is void
+    heartbeat_at: Mapped[dt.datetime] = _now_column()
+    #: how long the tenant's writes are expected to pause (Retry-After while moving)
+    expected_pause_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class TenantCopy(CatalogBase):
+    """A copy of a tenant's rows (or its whole database) kept in a store it no longer
+    lives in (``tenant move --keep-source``). Deleting the tenant removes each copy or
+    names it; ``salesapp doctor`` lists them."""
+
+    __tablename__ = "tenant_copies"
+    __table_args__ = (UniqueConstraint("tenant_id", "store_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    kept_at: Mapped[dt.datetime] = _now_column()
