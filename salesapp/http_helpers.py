@@ -14,6 +14,11 @@ from pyramid.response import Response
 
 #: the JSON API's paths: refusals there are JSON, as every answer of the API is
 API_PREFIX = "/api"
+#: the API's answer to an error nobody foresaw (its details go to the log, never out)
+SERVER_ERROR_MESSAGE = (
+    "Internal error: nothing was changed. It was logged; try again, or report it "
+    "with the time of the request"
+)
 
 
 def is_api(request) -> bool:

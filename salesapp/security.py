@@ -3,7 +3,10 @@
 Session cookies are signed with a key derived for the one tenant that minted them, so
 a cookie from demo's host is worthless on acme's (and the session also names its
 tenant, checked on every request). Cookies are host-only, HttpOnly, SameSite=Lax, and
-Secure when ``salesapp.secure_cookies`` (the default in production).
+Secure when ``salesapp.secure_cookies`` (the default in production). During a rotation
+of the secret key, cookies signed under a key of ``salesapp.previous_secret_keys`` are
+still accepted (and re-signed under the current key when reissued); new ones are signed
+under the current key only.
 
 The JSON API under /api takes no cookie at all: a per-user API token in an
 ``Authorization: Bearer`` header, looked up in the request's tenant (salesapp.api).
@@ -16,19 +19,23 @@ sign-in. ``client_address`` is the address sign-in throttling counts under.
 
 from __future__ import annotations
 
-import base64
-
-from cryptography.fernet import Fernet
+from cryptography.fernet import MultiFernet
 from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.security import Allowed, Denied
-from pyramid.session import JSONSerializer, SignedCookieSessionFactory
+from pyramid.session import BaseCookieSessionFactory, JSONSerializer
+from webob.cookies import SignedSerializer
 
 from .accounts.services import ADMIN_ROLE, AccountService, make_password_hasher
 from .api.services import ApiTokenService
 from .http_helpers import is_api
-from .tenancy.crypto import derive_key, signing_secret
+from .tenancy.crypto import key_ring, signing_secret
 
 SESSION_COOKIE = "salesapp_session"
+#: how long a session lives without a request: a rotated secret key's grace must last
+#: as long for every session signed under it to end by itself
+SESSION_SECONDS = 8 * 3600
+#: what users' TOTP secrets are encrypted for (a key derived for this alone)
+TWO_FACTOR_PURPOSE = "two-factor"
 
 ADMIN = frozenset({"Admin"})
 MANAGERS = frozenset({"Admin", "Managers"})
@@ -70,25 +77,47 @@ REQUIRED_STEP_PERMISSIONS = {
 }
 
 
+class SignedByAnyKey:
+    """A cookie serializer that signs under the first key and accepts any of them."""
+
+    def __init__(self, secrets: list[str]):
+        # as pyramid's SignedCookieSessionFactory signs: cookies of before stay valid
+        self._signers = [
+            SignedSerializer(secret, "pyramid.session.", "sha512", serializer=JSONSerializer())
+            for secret in secrets
+        ]
+
+    def dumps(self, appstruct) -> bytes:
+        return self._signers[0].dumps(appstruct)
+
+    def loads(self, bstruct: bytes):
+        for signer in self._signers:
+            try:
+                return signer.loads(bstruct)
+            except ValueError:
+                continue
+        raise ValueError("the cookie is signed under none of the keys")  # a new session
+
+
 class TenantSessionFactory:
     """One signed-cookie session factory per tenant (and one for the public site)."""
 
     def __init__(self, settings):
         self.settings = settings
         self._factories = {}
+        self._keys = (settings.secret_key, *settings.previous_secret_keys)
 
     def _factory(self, scope: str):
         factory = self._factories.get(scope)
         if factory is None:
-            factory = self._factories[scope] = SignedCookieSessionFactory(
-                signing_secret(self.settings.secret_key, f"session:{scope}"),
+            factory = self._factories[scope] = BaseCookieSessionFactory(
+                SignedByAnyKey([signing_secret(key, f"session:{scope}") for key in self._keys]),
                 cookie_name=SESSION_COOKIE,
                 secure=self.settings.secure_cookies,
                 httponly=True,
                 samesite="Lax",
-                timeout=8 * 3600,
+                timeout=SESSION_SECONDS,
                 reissue_time=300,
-                serializer=JSONSerializer(),
             )
         return factory
 
@@ -145,9 +174,10 @@ def required_step(request) -> str | None:
     return None
 
 
-def two_factor_box(settings) -> Fernet:
-    """Encrypts users' TOTP secrets at rest, with a key of their own."""
-    return Fernet(base64.urlsafe_b64encode(derive_key(settings.secret_key, "two-factor")))
+def two_factor_box(settings) -> MultiFernet:
+    """Encrypts users' TOTP secrets at rest, with a key of their own (decrypts under the
+    previous secret keys too, until `salesapp rotate secret-key` re-encrypts them)."""
+    return key_ring(settings.secret_key, settings.previous_secret_keys, TWO_FACTOR_PURPOSE)
 
 
 class SecurityPolicy:
@@ -186,6 +216,11 @@ class SecurityPolicy:
 
 def includeme(config):
     settings = config.registry.salesapp_settings
+    # pyramid_tm would otherwise ask for the user (to name it on the transaction) in its
+    # tween, outside the exception views: a database error while reading the API token
+    # or the session's user would escape them all (a text 500 from the server, never the
+    # API's JSON). The user is looked up by the permission check instead, in the view.
+    config.add_settings({"tm.annotate_user": False})
     config.registry.password_hasher = make_password_hasher(settings)
     config.registry.two_factor_box = two_factor_box(settings)
     config.set_session_factory(TenantSessionFactory(settings))

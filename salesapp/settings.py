@@ -21,6 +21,7 @@ ENVIRONMENT = {
     "salesapp.catalog_url": "SALESAPP_CATALOG_URL",
     "salesapp.server_admin_url": "SALESAPP_SERVER_ADMIN_URL",
     "salesapp.secret_key": "SALESAPP_SECRET_KEY",
+    "salesapp.previous_secret_keys": "SALESAPP_PREVIOUS_SECRET_KEYS",
     "salesapp.base_domains": "SALESAPP_BASE_DOMAINS",
     "salesapp.app_password": "SALESAPP_APP_PASSWORD",
     "salesapp.owner_password": "SALESAPP_OWNER_PASSWORD",
@@ -103,6 +104,10 @@ class Settings:
     owner_password: str | None
     var_dir: Path
     log_dir: Path = Path("logs")
+    #: keys ``secret_key`` replaced, during a rotation's grace (`salesapp rotate
+    #: secret-key`): still accepted for session cookies and to decrypt, never to sign or
+    #: encrypt; the operator removes them once the grace (a session's 8 hours) is over
+    previous_secret_keys: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
     production: bool = False
     demo_tenants: bool = False
@@ -145,6 +150,10 @@ class Settings:
     #: the port pserve listens on in development: printed in the demo tenants' and
     #: new tenants' sign-in addresses (production addresses carry no port)
     demo_port: int = 6543
+    #: seconds a migration waits for a table lock before it gives up, pauses and tries
+    #: again: every session that wants the table queues behind the waiting migration, so
+    #: this bounds how long one open read can stall a store's tenants (`salesapp migrate`)
+    migration_lock_timeout: float = 3.0
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -163,6 +172,19 @@ class Settings:
     def database_name(self, purpose: str) -> str:
         """Name of one of the deployment's databases: catalog, pool1, template, t_<slug>..."""
         return f"{self.role_prefix}_{purpose}"
+
+
+def _previous_secret_keys(value, secret: str, production: bool) -> tuple[str, ...]:
+    """The keys of salesapp.previous_secret_keys (separated by white space), without the
+    current one; production refuses the development key among them (anyone could sign
+    a session cookie with it)."""
+    keys = tuple(dict.fromkeys(key for key in str(value or "").split() if key != secret))
+    if production and DEVELOPMENT_SECRET in keys:
+        raise SettingsError(
+            "salesapp.previous_secret_keys holds the development key: remove it from "
+            "SALESAPP_PREVIOUS_SECRET_KEYS (anyone could sign a session with it)"
+        )
+    return keys
 
 
 def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
@@ -190,6 +212,8 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
         raise SettingsError(
             "salesapp.secret_key is the development value: set SALESAPP_SECRET_KEY in production"
         )
+
+    previous_keys = _previous_secret_keys(get("previous_secret_keys"), secret, production)
 
     prefix = get("role_prefix") or "salesapp"
     if not _PREFIX_RE.match(prefix):
@@ -225,6 +249,7 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
         catalog_url=get("catalog_url") or None,
         server_admin_url=get("server_admin_url") or None,
         secret_key=secret,
+        previous_secret_keys=previous_keys,
         base_domains=tuple(d.rstrip(".") for d in base_domains),
         role_prefix=prefix,
         app_password=get("app_password") or None,
@@ -286,6 +311,15 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
             minimum=1,
             maximum=65535,
             hint="; give the port pserve listens on ([server:main] listen)",
+        ),
+        migration_lock_timeout=_float(
+            "salesapp.migration_lock_timeout",
+            get("migration_lock_timeout"),
+            3.0,
+            minimum=0.1,
+            maximum=600,
+            hint="; give the seconds a migration may wait for a table lock before it pauses "
+            "and tries again (a few seconds: the store's tenants wait as long behind it)",
         ),
         raw=values,
     )

@@ -1,4 +1,5 @@
-"""What the app does before it serves: the embedded server and the demo tenants."""
+"""What the app does before it serves: the embedded server and the demo tenants; and
+what production refuses to start without."""
 
 from __future__ import annotations
 
@@ -6,17 +7,42 @@ import dataclasses
 import logging
 import sys
 
-from .settings import Settings
+from .settings import ENVIRONMENT, Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
 
+def require_catalog_in_production(settings: Settings) -> None:
+    """Refuse production without a catalog URL (SettingsError naming the setting).
+
+    Without one, development starts a throwaway embedded PostgreSQL under var/: in
+    production that would be tenants' data written where nobody backs it up, on a
+    server that dies with the process. pserve and every ``salesapp`` command check this
+    before anything starts.
+    """
+    if settings.production and settings.embedded:
+        raise SettingsError(
+            "salesapp.production is on but no catalog URL is set: production never runs "
+            "on the embedded server under var/. Set "
+            f"{ENVIRONMENT['salesapp.catalog_url']} (or salesapp.catalog_url in the ini "
+            "file) to the catalog database as the owner role, e.g. "
+            "postgresql://salesapp_owner:PASSWORD@db.internal:5432/salesapp_catalog, "
+            "then run `salesapp init`"
+        )
+
+
 def prepare(settings: Settings) -> Settings:
-    """With no catalog URL, start the embedded PostgreSQL and initialise it (idempotent).
+    """With no catalog URL, start the embedded PostgreSQL and initialise it (idempotent);
+    in production, refuse to (require_catalog_in_production).
 
     With ``salesapp.demo_tenants`` on (development), make sure the demo tenants exist
     and print their admin credentials once, freshly generated at each start.
     """
+    try:
+        require_catalog_in_production(settings)
+    except SettingsError as exc:
+        # pserve would print a traceback around it: the one line says what to do
+        raise SystemExit(f"salesapp: {exc}") from None
     if settings.embedded:
         from .operations import bootstrap, embedded
 

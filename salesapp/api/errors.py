@@ -15,7 +15,7 @@ from pyramid.exceptions import PredicateMismatch
 from pyramid.httpexceptions import HTTPException
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
-from ..http_helpers import json_error
+from ..http_helpers import SERVER_ERROR_MESSAGE, json_error
 from ..tenancy.errors import is_fence_error, is_unavailable
 from .jsonio import ApiError
 from .openapi import methods_of
@@ -107,8 +107,4 @@ def api_server_error(exc, request):
     if is_fence_error(exc) or is_unavailable(exc):
         raise exc  # the tenant tween answers it: 503, the tenant is moving or unreachable
     log.exception("unexpected error answering %s %s", request.method, request.path_info)
-    return json_error(
-        500,
-        "Internal error: nothing was changed. It was logged; try again, or report it "
-        "with the time of the request",
-    )
+    return json_error(500, SERVER_ERROR_MESSAGE)

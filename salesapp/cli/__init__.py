@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from ..settings import SettingsError, parse_settings
+from ..startup import require_catalog_in_production
 from ..tenancy.errors import is_fence_error
 
 
@@ -42,7 +43,10 @@ class Context:
             raw = get_settings(path, "app:main")
         except PlasterError as exc:
             raise click.ClickException(f"cannot read {self.config_path}: {exc}") from None
-        return parse_settings({"here": os.path.dirname(path), **raw})
+        settings = parse_settings({"here": os.path.dirname(path), **raw})
+        # before anything starts: production never falls back to the embedded server
+        require_catalog_in_production(settings)
+        return settings
 
     @property
     def settings(self):
@@ -184,13 +188,15 @@ def init(obj):
     click.echo("catalog, default pooled store and template database are at head")
 
 
-from . import deploy, store, tenant, tenant_data  # noqa: E402, F401  (commands register on import)
+from . import deploy, doctor, rotate, store, tenant, tenant_data  # noqa: E402, F401  (commands register on import)
 
 cli.add_command(tenant.tenant)
 cli.add_command(store.store)
 cli.add_command(deploy.migrate)
 cli.add_command(deploy.check)
 cli.add_command(deploy.stats)
+cli.add_command(doctor.doctor)
+cli.add_command(rotate.rotate)
 
 
 def main(argv=None):

@@ -19,7 +19,7 @@ from . import emit_json, print_table, progress
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Stores migrated at once.",
+    help="Stores migrated at once, each in a worker process that ends with this one.",
 )
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
@@ -27,7 +27,16 @@ def migrate(obj, tenant_slug, store_name, check, sql, jobs, as_json):
     """Migrate the catalog, then every store (each pooled store once), to head.
 
     One store's failure does not stop the others; the table at the end says what
-    happened to each; exit 1 if any failed. Rerun to resume after a failure or crash.
+    happened to each; exit 1 if any failed. Each store's status is in the catalog as
+    soon as it is done (`salesapp store list`); after a crash, only the stores that were
+    being migrated read "running". Rerun to resume after a failure or crash.
+
+    A migration waits at most salesapp.migration_lock_timeout seconds for a table lock
+    (the store's tenants queue behind it meanwhile), then rolls back, pauses and tries
+    again a few times.
+
+    --sql prints one section per group of databases at one revision, headed by the
+    databases it is for, to run on each as the owner role.
 
     \b
     Examples:
@@ -39,6 +48,11 @@ def migrate(obj, tenant_slug, store_name, check, sql, jobs, as_json):
 
     if tenant_slug and store_name:
         raise click.UsageError("give --tenant or --store, not both")
+    if sql and (tenant_slug or store_name or check):
+        raise click.UsageError(
+            "--sql prints the SQL of the whole deployment: give it without --tenant, "
+            "--store or --check"
+        )
     if sql:
         click.echo(migrations.migration_sql(obj.catalog), nl=False)
         return

@@ -34,6 +34,11 @@ def store():
 def add(obj, name, url, kind):
     """Register a store: a pooled database, or a server for dedicated databases.
 
+    A database is registered once: a pooled store's URL is refused when it reaches the
+    catalog, the tenant template or a database another store names (by whatever host,
+    port or pooler), as told by the server's system identifier and the database's oid,
+    which the store keeps.
+
     \b
     Examples:
       salesapp store add pool2 --kind pooled \\
@@ -47,6 +52,8 @@ def add(obj, name, url, kind):
     detail = f"at {result['schema_revision']}" if result["schema_revision"] else "ready"
     made = " (database created)" if result["created"] else ""
     click.echo(f"Added {kind} store {result['name']}: {result['url']}{made}, {detail}")
+    if result["identity"]:
+        click.echo(f"  Database identity (system identifier/oid): {result['identity']}")
 
 
 def _size(n):

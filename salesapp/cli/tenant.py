@@ -42,17 +42,10 @@ def _database_url(database_url, host, port, user, password, name):
 @click.argument("name")
 @click.argument("subdomain")
 @click.argument("admin_email")
-@click.option(
-    "--pooled",
-    "placement",
-    flag_value=StoreKind.POOLED,
-    default=True,
-    help="Share a pooled store (default).",
-)
+@click.option("--pooled", is_flag=True, help="Share a pooled store (default).")
 @click.option(
     "--dedicated",
-    "placement",
-    flag_value=StoreKind.DEDICATED,
+    is_flag=True,
     help="A database of its own on the default server (or --store SERVER).",
 )
 @click.option("--database-url", help="Dedicated, in exactly this database (created if missing).")
@@ -78,7 +71,8 @@ def create(
     name,
     subdomain,
     admin_email,
-    placement,
+    pooled,
+    dedicated,
     database_url,
     database_host,
     database_port,
@@ -97,8 +91,11 @@ def create(
 ):
     """Create a tenant: NAME of the business, its SUBDOMAIN, the ADMIN_EMAIL.
 
-    Everything is checked before anything is touched, and a failure at any step leaves
-    nothing behind.
+    Everything is checked before anything is touched (--dry-run makes the same checks),
+    and a failure at any step leaves nothing behind. A creation killed midway shows in
+    `tenant show` and `tenant list` as "creator gone"; running the same command again,
+    `tenant delete` or `salesapp doctor --yes` undoes what it had made. With --demo-data
+    the demo staff's one-time passwords are printed once.
 
     \b
     Examples:
@@ -112,8 +109,14 @@ def create(
     url = _database_url(
         database_url, database_host, database_port, database_user, database_password, database_name
     )
-    if url:
-        placement = StoreKind.DEDICATED
+    if pooled and dedicated:
+        raise click.UsageError("--pooled and --dedicated contradict each other: give one")
+    if pooled and url:
+        raise click.UsageError(
+            "--pooled and a database URL contradict each other: a database of its own is "
+            "--dedicated"
+        )
+    placement = StoreKind.DEDICATED if dedicated or url else StoreKind.POOLED
     if admin_password is None and not dry_run and sys.stdin.isatty():
         admin_password = (
             click.prompt(
@@ -142,12 +145,18 @@ def create(
     )
     catalog = obj.catalog
     if dry_run:
+        # every check first: a refusal is printed as one, never after "Would:"
+        steps = provisioning.plan(catalog, request)
         click.echo("Dry run: nothing is changed. Would:")
-        for step in provisioning.plan(catalog, request):
+        for step in steps:
             click.echo(f"  - {step}")
         return
     created = provisioning.create_tenant(catalog, request)
     info = lifecycle.show_tenant(catalog, created.slug)
+    if created.undone:
+        click.echo(f"Undid the interrupted creation of {created.slug} first:")
+        for line in created.undone:
+            click.echo(f"  - {line}")
     where = f"store {created.store_name}" + (
         f" (database {created.database})" if created.database else ""
     )
@@ -158,12 +167,17 @@ def create(
         click.echo(f"  Password:   {created.admin_password}   (generated: shown once, not stored)")
     else:
         click.echo("  Password:   the one you gave")
+    if created.one_time_passwords:
+        click.echo("  Demo staff (one-time passwords, shown once, changed at first sign-in):")
+        width = max(len(username) for username, _ in created.one_time_passwords)
+        for username, password in created.one_time_passwords:
+            click.echo(f"    {username:<{width}}  {password}")
 
 
 TENANT_COLUMNS = [
     ("slug", "SUBDOMAIN"),
     ("name", "NAME"),
-    ("status", "STATUS"),
+    ("state", "STATUS"),
     ("store_kind", "STORE"),
     ("users_of_max", "USERS"),
     ("domains_text", "DOMAINS"),
@@ -175,7 +189,7 @@ def _tabular(row: dict) -> dict:
     users = "?" if row["users"] is None else row["users"]
     return {
         **row,
-        "store_kind": f"{row['store']} ({row['kind']})",
+        "store_kind": f"{row['store']} ({row['kind']})" if row["store"] else "-",
         "users_of_max": f"{users}/{row['max_users']}",
         "domains_text": ", ".join(row["domains"]) or "-",
         "created": row["created_at"][:10],
@@ -183,12 +197,17 @@ def _tabular(row: dict) -> dict:
 
 
 @tenant.command("list")
-@click.option("--active-only", is_flag=True, help="Leave out suspended tenants.")
+@click.option(
+    "--active-only", is_flag=True, help="Only active tenants (not suspended or being created)."
+)
 @click.option("--store", "store_name", help="Only the tenants of this store.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def list_(obj, active_only, store_name, as_json):
     """List tenants: subdomain, name, status, store and kind, users/max, domains, created.
+
+    The status also says when a tenant is being moved, when its trial has ended, and when
+    it is still being created (or its creation was interrupted: `salesapp doctor`).
 
     \b
     Example:
@@ -210,22 +229,34 @@ def list_(obj, active_only, store_name, as_json):
 
 def _print_tenant(info: dict) -> None:
     users = "?" if info["users"] is None else info["users"]
+    if info["creation"] is not None:
+        status = f"{info['state']}; {info['status_reason']}"
+    else:
+        status = info["status"] + (f" ({info['status_reason']})" if info["status_reason"] else "")
+    store = f"{info['store']} ({info['kind']}, {info['placement_state']})" if info["store"] else "-"
     lines = [
         ("Subdomain", info["slug"]),
         ("Name", info["name"]),
-        (
-            "Status",
-            info["status"] + (f" ({info['status_reason']})" if info["status_reason"] else ""),
-        ),
-        ("Store", f"{info['store']} ({info['kind']}, {info['placement_state']})"),
+        ("Status", status),
+        ("Store", store),
         ("Users", f"{users} of {info['max_users']}"),
         ("Locations", "several" if info["multi_location"] else "one"),
         ("Admin e-mail", info["admin_email"]),
-        ("Trial ends", info["trial_ends_at"] or "-"),
+        (
+            "Trial ends",
+            (info["trial_ends_at"] or "-") + (" (ended)" if info["trial_ended"] else ""),
+        ),
         ("Domains", ", ".join(info["domains"]) or "-"),
         ("URL", info["url"]),
         ("Created", info["created_at"]),
     ]
+    if info["moving"]:
+        moving = info["moving"]
+        lines.insert(4, ("Moving", f"phase {moving['phase']}, since {moving['started_at']}"))
+    for copy in info["copies"]:
+        lines.append(
+            ("Kept copy", f"in store {copy['store']} ({copy['reason']}, since {copy['kept_at']})")
+        )
     for label, value in lines:
         click.echo(f"{label + ':':<14}{value}")
 
@@ -295,16 +326,37 @@ def extend_trial(obj, subdomain, days):
     from ..operations import lifecycle
 
     info = lifecycle.extend_trial(obj.catalog, subdomain, days)
+    if info["trial_was"] == "none":
+        click.echo(
+            f"{info['slug']} had no trial (it was not time-limited): started one of {days} days"
+        )
+    elif info["trial_was"] == "ended":
+        click.echo(
+            f"The trial of {info['slug']} had ended on {info['trial_ended_before']}; "
+            f"{days} days counted from now"
+        )
+    else:
+        click.echo(
+            f"The trial of {info['slug']} was to end {info['trial_ended_before']}; {days} days added"
+        )
     click.echo(f"Trial of {info['slug']} now ends {info['trial_ends_at']}")
 
 
 @tenant.command("delete")
 @click.argument("subdomain")
 @click.option("--force", is_flag=True, help="Do not ask for the subdomain to confirm.")
-@click.option("--keep-database", is_flag=True, help="Dedicated: keep its database.")
+@click.option(
+    "--keep-database",
+    is_flag=True,
+    help="Keep its dedicated database(s), named in the output, instead of dropping them.",
+)
 @click.pass_obj
 def delete(obj, subdomain, force, keep_database):
     """Delete a tenant and all its data. Asks you to type the subdomain unless --force.
+
+    Every copy the catalog knows of goes too: where it lives and any copy a move kept
+    (`tenant move --keep-source`); each kept database is named. Refused while the tenant
+    is being moved. A tenant whose creation was interrupted has that creation undone.
 
     \b
     Example:
@@ -312,14 +364,16 @@ def delete(obj, subdomain, force, keep_database):
     """
     from ..operations import lifecycle
 
-    info = lifecycle.show_tenant(obj.catalog, subdomain)
     if not force:
+        info = lifecycle.show_tenant(obj.catalog, subdomain)
         if not sys.stdin.isatty():
             raise click.ClickException(
                 "refusing to delete without confirmation: run it on a terminal, or pass --force"
             )
         dedicated = info["kind"] == StoreKind.DEDICATED
         what = "its database" if dedicated and not keep_database else "its rows"
+        if info["copies"]:
+            what += f" and {len(info['copies'])} kept copies"
         typed = click.prompt(
             f"This deletes {info['slug']} ({info['name']}) and {what}. "
             "Type the subdomain to confirm",
@@ -328,7 +382,13 @@ def delete(obj, subdomain, force, keep_database):
         )
         if typed.strip().lower() != info["slug"]:
             raise click.ClickException("the subdomain did not match; nothing was deleted")
-    result = lifecycle.delete_tenant(obj.catalog, info["slug"], keep_database=keep_database)
+        subdomain = info["slug"]
+    result = lifecycle.delete_tenant(obj.catalog, subdomain, keep_database=keep_database)
+    if result["undone_creation"] is not None:
+        click.echo(f"Deleted {result['slug']}, whose creation had been interrupted:")
+        for line in result["undone_creation"]:
+            click.echo(f"  - {line}")
+        return
     if result["rows_deleted"] is not None:
         total = sum(result["rows_deleted"].values())
         click.echo(f"Deleted {result['slug']}: {total} rows from store {result['store']}")
@@ -336,6 +396,10 @@ def delete(obj, subdomain, force, keep_database):
         click.echo(f"Deleted {result['slug']} and dropped database {result['database']}")
     else:
         click.echo(f"Deleted {result['slug']}; kept database {result['database']}")
+    for copy in result["copies"]:
+        click.echo(f"  Kept copy: {copy['done']}")
+    for kept in result["kept"]:
+        click.echo(f"  Kept: database {kept}; nothing in the catalog names it now")
 
 
 @tenant.group("domain")

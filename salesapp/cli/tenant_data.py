@@ -39,7 +39,11 @@ def _echo_progress(event, **info):
 )
 @click.option("--store", "store_name", help="A pooled store, or a dedicated-server store.")
 @click.option("--database-url", help="--to dedicated: exactly this database (new or empty).")
-@click.option("--keep-source", is_flag=True, help="Keep the source rows or database (fenced).")
+@click.option(
+    "--keep-source",
+    is_flag=True,
+    help="Keep the source rows or database (fenced; recorded as a kept copy).",
+)
 @click.option(
     "--wait",
     type=click.FloatRange(1, 600),
@@ -52,9 +56,13 @@ def _echo_progress(event, **info):
 def move(obj, subdomain, to, store_name, database_url, keep_source, wait, dry_run):
     """Move a tenant to another store while its business goes on.
 
-    Its writes pause (staff can read; a change gets "try again in a moment") while its
-    rows are copied and verified; other tenants are not touched. If the command is
-    interrupted, run it again: it finishes or undoes the earlier attempt first.
+    Its writes pause (staff can read; a change gets "try again in a moment", with the
+    pause expected from its rows) while its rows are copied and verified; other tenants
+    are not touched. If the command is interrupted, run it again: it finishes or undoes
+    the earlier attempt first. A mover that was killed stops pausing the tenant's writes
+    within seconds by itself; a second move of the tenant is refused while one runs.
+    --database-url must name a new or empty database: the tenant's own database, another
+    store's and the catalog are refused (by identity, whatever the URL).
 
     \b
     Examples:
@@ -91,7 +99,10 @@ def move(obj, subdomain, to, store_name, database_url, keep_source, wait, dry_ru
         f"{result.target_kind} store {result.target}: {rows} rows in {len(result.tables)} "
         f"tables, verified, in {result.total_seconds:.2f} s"
     )
-    click.echo(f"  Writes were paused for {result.fence_seconds:.2f} s; {result.source_fate}")
+    click.echo(
+        f"  Writes were paused for {result.fence_seconds:.2f} s (about "
+        f"{result.expected_pause_seconds:.0f} s expected); {result.source_fate}"
+    )
 
 
 @tenant.command("backup")
@@ -133,20 +144,36 @@ def _restored(info: dict) -> None:
         )
     if info["domains"]:
         click.echo(f"  Domains: {', '.join(info['domains'])}")
-    click.echo("  Its users sign in with the passwords they had.")
+    for line in info.get("credential_lines") or ():
+        click.echo(line)
 
 
 def _placement_options(f):
+    """--pooled / --dedicated (at most one: click would let the last one win silently)
+    and --store, passed on as ``placement`` and ``store_name``."""
+
+    def one_placement(ctx, param, value):
+        if value:
+            chosen = ctx.meta.setdefault("salesapp.placement_flags", [])
+            chosen.append(param.name)
+            if len(chosen) > 1:
+                raise click.UsageError("--pooled and --dedicated contradict each other: give one")
+        return value
+
     f = click.option("--store", "store_name", help="A pooled store, or a dedicated-server store.")(
         f
     )
     f = click.option(
-        "--dedicated", "placement", flag_value=StoreKind.DEDICATED, help="A database of its own."
+        "--dedicated", is_flag=True, callback=one_placement, help="A database of its own."
     )(f)
-    f = click.option("--pooled", "placement", flag_value=StoreKind.POOLED, help="A pooled store.")(
-        f
-    )
+    f = click.option("--pooled", is_flag=True, callback=one_placement, help="A pooled store.")(f)
     return f
+
+
+def _placement(pooled: bool, dedicated: bool) -> StoreKind | None:
+    if dedicated:
+        return StoreKind.DEDICATED
+    return StoreKind.POOLED if pooled else None
 
 
 def _table_line(event, **info):
@@ -161,8 +188,14 @@ def _table_line(event, **info):
 @click.option("--as", "as_subdomain", help="Restore under this subdomain (no custom domains).")
 @click.option("--name", help="The business name (default: the archive's).")
 @_placement_options
+@click.option(
+    "--keep-credentials",
+    is_flag=True,
+    help="Keep the archive's passwords and API tokens (bringing back a deleted tenant as "
+    "itself); by default every user gets a one-time password and tokens new keys.",
+)
 @click.pass_obj
-def restore(obj, file, as_subdomain, name, placement, store_name):
+def restore(obj, file, as_subdomain, name, pooled, dedicated, store_name, keep_credentials):
     """Restore a tenant from a backup file, into either kind of store.
 
     Refuses a subdomain that exists. The default store kind is the one it was backed
@@ -180,8 +213,9 @@ def restore(obj, file, as_subdomain, name, placement, store_name):
         file,
         slug=as_subdomain,
         name=name,
-        placement=placement,
+        placement=_placement(pooled, dedicated),
         store_name=store_name,
+        keep_credentials=keep_credentials,
         progress=_table_line,
     )
     _restored(info)
@@ -193,7 +227,7 @@ def restore(obj, file, as_subdomain, name, placement, store_name):
 @click.option("--name", help="Its business name (default: the source's, with ' (copy)').")
 @_placement_options
 @click.pass_obj
-def clone(obj, subdomain, new_subdomain, name, placement, store_name):
+def clone(obj, subdomain, new_subdomain, name, pooled, dedicated, store_name):
     """Copy a tenant under a new subdomain in one step (e.g. a training workspace).
 
     \b
@@ -207,7 +241,7 @@ def clone(obj, subdomain, new_subdomain, name, placement, store_name):
         subdomain,
         new_subdomain,
         name=name,
-        placement=placement,
+        placement=_placement(pooled, dedicated),
         store_name=store_name,
         progress=_table_line,
     )

@@ -9,6 +9,9 @@ tenant's store under the tenant's setting, so it cannot hold another tenant's ro
 
 A restore is a tenant creation (provisioning.create_tenant) whose seed step loads the
 archive, so it is atomic like one: any failure leaves no tenant, no rows, no database.
+The same step gives the restored tenant credentials of its own (one-time passwords, new
+API token keys), so that a copy of production opens with nothing production's staff or
+integrations hold; a deleted tenant brought back as itself may keep the archive's.
 An archive of an older schema revision is loaded into a scratch database at that
 revision, migrated forward there, then copied in.
 """
@@ -31,9 +34,9 @@ from sqlalchemy import select
 
 from ..tenancy import urls
 from ..tenancy.binding import bind
-from ..tenancy.directory import StoreKind
+from ..tenancy.directory import StoreKind, TenantStatus
 from ..tenancy.errors import first_line
-from . import bootstrap, door, migrations
+from . import bootstrap, door, migrations, provisioning
 from .catalog import Catalog
 from .errors import OperationError
 from .lifecycle import ordered_domains
@@ -48,6 +51,7 @@ from .tablecopy import (
     stream_out,
     table_specs,
 )
+from .workspace import renew_credentials
 
 FORMAT = "salesapp-tenant-archive"
 VERSION = 1
@@ -65,7 +69,21 @@ def _connect(catalog: Catalog, url: str) -> psycopg.Connection:
 
 # -- backup ---------------------------------------------------------------------------
 def backup_tenant(catalog: Catalog, slug: str, path: str | Path, progress=None) -> dict:
-    """Write the tenant to ``path`` (replaced only once complete); return the manifest."""
+    """Write the tenant to ``path`` (replaced only once complete); return the manifest.
+    Logged before it starts and when it ends."""
+    with catalog.operation(
+        "tenant.backup", tenant_slug=provisioning.normal_slug(slug), file=str(path)
+    ) as record:
+        manifest = _backup(catalog, slug, path, progress)
+        record.store_name = manifest["tenant"]["source_store"]
+        record.detail.update(
+            rows=sum(t["rows"] for t in manifest["tables"]),
+            revision=manifest["schema_revision"],
+        )
+        return manifest
+
+
+def _backup(catalog: Catalog, slug: str, path: str | Path, progress) -> dict:
     progress = progress or (lambda event, **info: None)
     path = Path(path)
     with catalog.session() as session:
@@ -128,15 +146,6 @@ def backup_tenant(catalog: Catalog, slug: str, path: str | Path, progress=None) 
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
-    catalog.record(
-        "tenant.backup",
-        "ok",
-        tenant_slug=entry["slug"],
-        store_name=entry["source_store"],
-        file=str(path),
-        rows=sum(t["rows"] for t in tables),
-        revision=revision,
-    )
     return manifest
 
 
@@ -245,22 +254,22 @@ def _migrate_forward(catalog: Catalog, scratch, archive, manifest, progress) -> 
     settings = catalog.settings
     server_url, name = scratch
     owner = urls.parse(server_url).username or settings.owner_role
-    with bootstrap.admin_connection(server_url) as conn:
+    with bootstrap.admin_connection(server_url, settings=settings) as conn:
         bootstrap.create_database(conn, name, owner, settings.app_role)
     url = urls.with_database(server_url, name)
     revision = manifest["schema_revision"]
     progress("migrate", detail=f"scratch database at {revision}")
-    migrations.upgrade("tenant", url, settings.app_role, revision=revision)
+    migrations.upgrade("tenant", url, settings.app_role, revision=revision, settings=settings)
     tid = manifest["tenant"]["source_tenant_id"]
     with _connect(catalog, url) as conn:  # a scratch database: no store of the catalog
         bind(conn, tid)
         _load_tables(conn, archive, manifest, tid, lambda *a, **k: None)
-    head = migrations.upgrade("tenant", url, settings.app_role)
+    head = migrations.upgrade("tenant", url, settings.app_role, settings=settings)
     progress("migrate", detail=f"migrated the archive from {revision} to {head}")
 
 
-def _drop_scratch(server_url: str, name: str) -> None:
-    with bootstrap.admin_connection(server_url) as conn:
+def _drop_scratch(catalog: Catalog, server_url: str, name: str) -> None:
+    with bootstrap.admin_connection(server_url, settings=catalog.settings) as conn:
         bootstrap.drop_database(conn, name)
 
 
@@ -276,15 +285,69 @@ def restore_tenant(
     progress=None,
     fail_at: str | None = None,
     keep_domains: bool | None = None,
+    keep_credentials: bool = False,
 ) -> dict:
     """Restore an archive as a new tenant; return what was done.
 
     ``slug`` restores under another subdomain (custom domains are then left out);
     ``placement`` pooled or dedicated (default: the kind the tenant came from);
     ``store_name`` a pooled store or a dedicated-server store.
+
+    The restored tenant gets credentials of its own (salesapp.operations.workspace.
+    renew_credentials): every user a one-time password, every working API token a new
+    key, in the same transaction as its rows; none of the source's passwords or tokens
+    works on it. The result's ``credentials`` holds them and ``credential_lines`` says
+    them for the operator to hand out (shown once, stored only hashed).
+    ``keep_credentials`` keeps the archive's instead: for bringing back a deleted tenant
+    as itself, whose staff and integrations go on as before.
     """
     progress = progress or (lambda event, **info: None)
-    manifest = read_manifest(path)
+    with catalog.operation(
+        "tenant.restore",
+        tenant_slug=provisioning.normal_slug(slug) or None,
+        file=str(path),
+        keep_credentials=keep_credentials,
+    ) as record:
+        manifest = read_manifest(path)
+        entry = manifest["tenant"]
+        record.tenant_slug = record.tenant_slug or entry["slug"]
+        record.detail.update(source=entry["slug"], revision=manifest["schema_revision"])
+        result = _restore(
+            catalog,
+            path,
+            manifest,
+            slug=slug,
+            name=name,
+            placement=placement,
+            store_name=store_name,
+            progress=progress,
+            fail_at=fail_at,
+            keep_domains=keep_domains,
+            keep_credentials=keep_credentials,
+        )
+        record.tenant_slug, record.store_name = result["slug"], result["store"]
+        record.detail.update(
+            rows=result["rows"],
+            new_passwords=len(result["credentials"].passwords) if result["credentials"] else 0,
+            new_tokens=len(result["credentials"].tokens) if result["credentials"] else 0,
+        )
+        return result
+
+
+def _restore(
+    catalog: Catalog,
+    path,
+    manifest: dict,
+    *,
+    slug,
+    name,
+    placement,
+    store_name,
+    progress,
+    fail_at,
+    keep_domains,
+    keep_credentials,
+) -> dict:
     entry = manifest["tenant"]
     status = _revision_status(manifest["schema_revision"])
     if store_name and placement is None:
@@ -297,7 +360,14 @@ def restore_tenant(
     keep_domains = slug is None if keep_domains is None else keep_domains
     wanted = (slug or entry["slug"]).strip().lower()
     with catalog.session() as session:
-        if session.scalar(select(Tenant.id).where(Tenant.slug == wanted)) is not None:
+        # a creation of that subdomain still in progress, or abandoned, is the creation's
+        # business (create_tenant undoes an abandoned one, refuses a running one)
+        exists = session.scalar(
+            select(Tenant.id).where(
+                Tenant.slug == wanted, Tenant.status != TenantStatus.PROVISIONING
+            )
+        )
+        if exists is not None:
             raise ArchiveError(
                 f"subdomain {wanted!r} exists; restore under another with --as NEW_SUBDOMAIN"
                 + ("" if slug else f" (or delete {wanted} first to restore it as itself)")
@@ -314,6 +384,7 @@ def restore_tenant(
         domains=list(entry["domains"]) if keep_domains else [],
     )
     scratch = None
+    renewed = {}
     try:
         with zipfile.ZipFile(path) as archive:
             if status == "older":
@@ -326,6 +397,8 @@ def restore_tenant(
                     _load_tables(conn, archive, manifest, tenant_id, progress)
                 else:
                     _copy_from_scratch(catalog, scratch, manifest, conn, tenant_id, progress)
+                if not keep_credentials:
+                    renewed["credentials"] = renew_credentials(session, tenant_id)
 
             made = create_tenant(catalog, request, seed=seed, fail_at=fail_at)
         if entry["trial_ends_at"]:  # as it was, ended or not
@@ -334,29 +407,25 @@ def restore_tenant(
                 restored.trial_ends_at = dt.datetime.fromisoformat(entry["trial_ends_at"])
     finally:
         if scratch is not None:
-            _drop_scratch(*scratch)
-    rows = sum(t["rows"] for t in manifest["tables"])
-    catalog.record(
-        "tenant.restore",
-        "ok",
-        tenant_slug=made.slug,
-        store_name=made.store_name,
-        file=str(path),
-        source=entry["slug"],
-        rows=rows,
-        revision=manifest["schema_revision"],
-    )
+            _drop_scratch(catalog, *scratch)
+    credentials = renewed.get("credentials")
     return {
         "slug": made.slug,
         "name": made.name,
         "store": made.store_name,
         "kind": made.store_kind,
-        "rows": rows,
+        "rows": sum(t["rows"] for t in manifest["tables"]),
         "tables": len(manifest["tables"]),
         "from": entry["slug"],
         "schema_revision": manifest["schema_revision"],
         "migrated": status == "older",
         "domains": request.domains,
+        "credentials": credentials,
+        "credential_lines": (
+            credentials.lines()
+            if credentials is not None
+            else ["  Its users sign in with the passwords they had; its API tokens work."]
+        ),
     }
 
 
@@ -386,16 +455,24 @@ def clone_tenant(
     progress=None,
 ) -> dict:
     """A copy of a tenant under a new subdomain (e.g. a training workspace): a backup
-    restored at once; custom domains are not copied."""
-    with tempfile.TemporaryDirectory(prefix="salesapp-clone-") as folder:
-        path = Path(folder) / f"{slug}.zip"
-        manifest = backup_tenant(catalog, slug, path)
-        return restore_tenant(
-            catalog,
-            path,
-            slug=new_slug,
-            name=name or f"{manifest['tenant']['name']} (copy)",
-            placement=placement or (None if store_name else StoreKind.POOLED),
-            store_name=store_name,
-            progress=progress,
-        )
+    restored at once; custom domains are not copied, and the copy gets credentials of its
+    own (one-time passwords, new API token keys: see :func:`restore_tenant`), so that no
+    production credential works on it."""
+    with catalog.operation(
+        "tenant.clone", tenant_slug=provisioning.normal_slug(new_slug), source=slug
+    ) as record:
+        with tempfile.TemporaryDirectory(prefix="salesapp-clone-") as folder:
+            path = Path(folder) / f"{slug}.zip"
+            manifest = backup_tenant(catalog, slug, path)
+            result = restore_tenant(
+                catalog,
+                path,
+                slug=new_slug,
+                name=name or f"{manifest['tenant']['name']} (copy)",
+                placement=placement or (None if store_name else StoreKind.POOLED),
+                store_name=store_name,
+                progress=progress,
+            )
+        record.store_name = result["store"]
+        record.detail.update(rows=result["rows"])
+        return result

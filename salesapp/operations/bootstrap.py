@@ -17,8 +17,10 @@ from sqlalchemy import select
 from ..settings import Settings
 from ..tenancy import urls
 from ..tenancy.directory import StoreKind
+from ..tenancy.stores import connect_args
 from . import migrations
 from .catalog import Catalog
+from .identity import identity_of_store, read_identity, record_identity
 from .models import Store
 
 log = logging.getLogger(__name__)
@@ -26,9 +28,21 @@ log = logging.getLogger(__name__)
 DEFAULT_POOLED_STORE = "pool1"
 
 
-def admin_connection(url: str, database: str = "postgres") -> psycopg.Connection:
-    """An autocommit connection for DDL that cannot run in a transaction block."""
-    return psycopg.connect(urls.libpq_url(urls.with_database(url, database)), autocommit=True)
+def admin_connection(
+    url: str, database: str = "postgres", *, settings: Settings | None = None
+) -> psycopg.Connection:
+    """An autocommit connection for DDL that cannot run in a transaction block.
+
+    It never prepares statements, whoever calls it: it lives for a few statements, and
+    behind a transaction-mode pooler psycopg's ``_pg3_N`` statements would clash between
+    clients. Give the deployment's ``settings`` wherever they are at hand: the rest of
+    their connection options (the timeout) then govern it too.
+    """
+    options = connect_args(settings) if settings is not None else {}
+    options["prepare_threshold"] = None
+    return psycopg.connect(
+        urls.libpq_url(urls.with_database(url, database)), autocommit=True, **options
+    )
 
 
 def ensure_roles(admin_url: str, settings: Settings) -> None:
@@ -41,7 +55,7 @@ def ensure_roles(admin_url: str, settings: Settings) -> None:
         (settings.owner_role, settings.owner_password, "CREATEDB"),
         (settings.app_role, settings.app_password, "NOCREATEDB"),
     )
-    with admin_connection(admin_url) as conn:
+    with admin_connection(admin_url, settings=settings) as conn:
         for role, password, createdb in roles:
             exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
@@ -152,7 +166,7 @@ def init_deployment(settings: Settings) -> Settings:
 
     if admin_url:
         ensure_roles(admin_url, settings)
-    with admin_connection(admin_url or owner_url) as conn:
+    with admin_connection(admin_url or owner_url, settings=settings) as conn:
         for name in (catalog_db, pool_db, template_db):
             if not database_exists(conn, name):
                 log.info("creating database %s", name)
@@ -165,31 +179,72 @@ def init_deployment(settings: Settings) -> Settings:
             )
         )
 
-    migrations.upgrade("control", settings.catalog_url, settings.app_role)
+    migrations.upgrade("control", settings.catalog_url, settings.app_role, settings=settings)
     pool_url = urls.with_database(owner_url, pool_db)
     template_url = urls.with_database(owner_url, template_db)
-    migrations.upgrade("tenant", template_url, settings.app_role)
-    pool_revision = migrations.upgrade("tenant", pool_url, settings.app_role)
+    migrations.upgrade("tenant", template_url, settings.app_role, settings=settings)
+    pool_revision = migrations.upgrade("tenant", pool_url, settings.app_role, settings=settings)
 
     catalog = Catalog(settings)
     try:
         with catalog.session() as session:
             store = session.scalars(select(Store).where(Store.name == DEFAULT_POOLED_STORE)).first()
             if store is None:
-                session.add(
-                    Store(
-                        name=DEFAULT_POOLED_STORE,
-                        kind=StoreKind.POOLED,
-                        url_encrypted=catalog.box.encrypt(pool_url),
-                        is_default=True,
-                        schema_revision=pool_revision,
-                    )
+                store = Store(
+                    name=DEFAULT_POOLED_STORE,
+                    kind=StoreKind.POOLED,
+                    url_encrypted=catalog.box.encrypt(pool_url),
+                    is_default=True,
                 )
-            else:
-                store.schema_revision = pool_revision
+                session.add(store)
+            store.schema_revision = pool_revision
+            _record_pool_identity(settings, session, store, catalog.store_url(store))
     finally:
         catalog.dispose()
     return settings
+
+
+def _record_pool_identity(settings: Settings, session, store: Store, url: str) -> None:
+    """Record what the default pooled store's database is (system identifier and oid,
+    read through the store's own URL), so that no second store row can name it and
+    every undo can prove what it empties.
+
+    Only a store row without an identity gets one, and only if no other row claims it:
+    a conflict (two rows, one database, from before identities were recorded) or a
+    recorded identity that differs from the live one is left for ``salesapp doctor`` to
+    show and repair, rather than failing ``init``."""
+    try:
+        identity = read_identity(settings, url)
+    except psycopg.Error as exc:
+        log.warning("cannot read the identity of store %s: %s", store.name, exc)
+        return
+    recorded = identity_of_store(store)
+    if recorded is not None:
+        if recorded != identity:
+            log.warning(
+                "store %s records database %s but its URL reaches %s; see `salesapp doctor`",
+                store.name,
+                recorded,
+                identity,
+            )
+        return
+    session.flush()
+    claimed = session.scalars(
+        select(Store.name).where(
+            Store.system_identifier == identity.system_identifier,
+            Store.database_oid == identity.database_oid,
+            Store.id != store.id,
+        )
+    ).first()
+    if claimed is not None:
+        log.warning(
+            "store %s and store %s name one database (%s); see `salesapp doctor`",
+            store.name,
+            claimed,
+            identity,
+        )
+        return
+    record_identity(store, identity)
 
 
 def template_database(settings: Settings) -> str:

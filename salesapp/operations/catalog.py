@@ -22,6 +22,7 @@ from ..tenancy import urls
 from ..tenancy.crypto import SecretBox, mask_secrets
 from ..tenancy.directory import StoreKind, TenantStatus
 from ..tenancy.errors import first_line
+from ..tenancy.stores import connect_args
 from .errors import NotFound, OperationError
 from .models import Operation, OperationOutcome, Placement, Store, Tenant
 
@@ -74,11 +75,12 @@ class Catalog:
                 "no catalog URL: start the embedded server or set SALESAPP_CATALOG_URL"
             )
         self.settings = settings
-        self.box = SecretBox(settings.secret_key)
+        self.box = SecretBox(settings.secret_key, settings.previous_secret_keys)
         self.engine = create_engine(
             urls.sqlalchemy_url(settings.catalog_url),
             poolclass=NullPool,
-            connect_args={"connect_timeout": settings.connect_timeout},
+            # the catalog too may sit behind a transaction-mode pooler
+            connect_args=connect_args(settings),
         )
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         _ensure_file_log(settings.log_dir)

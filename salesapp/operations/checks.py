@@ -11,7 +11,7 @@ from ..settings import DEVELOPMENT_SECRET
 from ..tenancy import urls
 from ..tenancy.directory import PLACEMENT_KINDS
 from ..tenancy.errors import first_line
-from . import bootstrap, migrations
+from . import bootstrap, doctor, migrations
 from .catalog import Catalog
 from .models import Store
 from .probe import ProbeResult, probe_store
@@ -64,7 +64,8 @@ def _database_checks(label: str, url: str, kind: str, app_role: str) -> list[Che
                     not problems,
                     "; ".join(problems),
                     f"ALTER ROLE {app_role} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
-                    "give owned objects to the owner role",
+                    "give owned objects to the owner role; memberships and privileges beyond "
+                    "DML: `salesapp doctor --yes` revokes them",
                 )
             )
             return checks
@@ -110,6 +111,28 @@ def _probe_check(result: ProbeResult) -> Check:
     )
 
 
+def doctor_checks(catalog: Catalog) -> list[Check]:
+    """One line per kind of inconsistent state ``salesapp doctor`` finds (a crash's
+    leftovers, duplicate stores, stray databases, ...): FAIL while any is there."""
+    fix = "see them with `salesapp doctor`; repair them with `salesapp doctor --yes`"
+    try:
+        problems = doctor.find_problems(catalog)
+    except Exception as exc:
+        return [Check("doctor: inconsistent states", False, first_line(exc), fix)]
+    checks = []
+    for kind in doctor.ProblemKind:
+        found = [p.description for p in problems if p.kind == kind]
+        checks.append(
+            Check(
+                f"doctor: {doctor.KIND_TITLES[kind]}",
+                not found,
+                f"{len(found)} found: " + "; ".join(found) if found else "",
+                fix,
+            )
+        )
+    return checks
+
+
 def run_checks(catalog: Catalog, probe: bool = False) -> list[Check]:
     """Every check; with ``probe``, also the live isolation probe of every store (see
     probe.py), which connects as the app role."""
@@ -130,6 +153,7 @@ def run_checks(catalog: Catalog, probe: bool = False) -> list[Check]:
             if probe:
                 result = probe_store(name, kind, catalog.app_url(url), settings)
                 checks.append(_probe_check(result))
+        checks += doctor_checks(catalog)
     elif probe:
         checks.append(
             Check(

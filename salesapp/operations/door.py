@@ -81,14 +81,20 @@ def store_url(catalog: Catalog, store: Store | str, role: As = As.OWNER) -> str:
     return catalog.app_url(url) if role == As.APP else url
 
 
+def url_engine(settings, url: str) -> Engine:
+    """A pool-less engine on the database at ``url`` with the deployment's connection
+    options (timeout, prepared statements off behind a pooler): for a database the
+    catalog does not name yet (a dedicated store being made, a store being added).
+    Dispose it when done."""
+    return create_engine(
+        urls.sqlalchemy_url(url), poolclass=NullPool, connect_args=connect_args(settings)
+    )
+
+
 def store_engine(catalog: Catalog, store: Store | str, role: As = As.OWNER) -> Engine:
     """A pool-less engine on a store as ``role``, with the deployment's connection
     options (timeout, prepared statements off behind a pooler); dispose it when done."""
-    return create_engine(
-        urls.sqlalchemy_url(store_url(catalog, store, role)),
-        poolclass=NullPool,
-        connect_args=connect_args(catalog.settings),
-    )
+    return url_engine(catalog.settings, store_url(catalog, store, role))
 
 
 @contextmanager

@@ -15,6 +15,14 @@ A refused write raises SQLSTATE ``SA503``; the app answers it with the maintenan
 (503, Retry-After) and pyramid_tm rolls the whole request back: nothing is half-written.
 The backend that holds the exclusive lock can itself write (a backend never conflicts
 with its own locks): the mover cleans the old store on that connection.
+
+The lock is a session lock of the mover's connection, so it is a lease by nature: a
+mover that dies (kill -9 included) loses its connection and the lock with it, and the
+tenant's writes go on in the store it never left. The catalog's ``moving`` placement,
+which lets app processes refuse those writes before they reach the store, is a lease
+too: void once the mover's heartbeat is older than MOVE_LEASE_SECONDS (mobility.py,
+salesapp.tenancy.directory). A ``tenant_fences`` row is permanent: it is written only
+at the flip, when the tenant has left for good.
 """
 
 from __future__ import annotations

@@ -90,9 +90,74 @@ ROLE_AUDIT_SQL = text(
     """
 )
 
+#: every role the app role is a member of, directly or through others (pg_auth_members
+#: followed to the end): each hands the app role its privileges (or SET ROLE to them),
+#: so ``GRANT <owner> TO <app>`` makes the app role the tables' owner in all but name
+MEMBERSHIP_SQL = text(
+    """
+    with recursive chain(roleid, path) as (
+        select m.roleid, array[m.roleid]
+          from pg_auth_members m join pg_roles r on r.oid = m.member
+         where r.rolname = :role
+        union
+        select m.roleid, chain.path || m.roleid
+          from pg_auth_members m join chain on m.member = chain.roleid
+         where not m.roleid = any(chain.path)
+    )
+    select granted, path from (
+        select distinct on (chain.roleid)
+               g.rolname as granted,
+               (select array_agg(p.rolname order by i)
+                  from unnest(chain.path) with ordinality as u(oid, i)
+                  join pg_roles p on p.oid = u.oid) as path
+          from chain join pg_roles g on g.oid = chain.roleid
+         order by chain.roleid, array_length(chain.path, 1)
+    ) shortest
+    order by array_length(path, 1), granted
+    """
+)
+
+#: table privileges of the app role beyond DML (TRUNCATE bypasses row-level security;
+#: REFERENCES and TRIGGER are its owner's business), in this database
+EXTRA_TABLE_PRIVILEGES_SQL = text(
+    """
+    select c.relname as table_name, a.privilege_type
+      from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace
+      cross join lateral aclexplode(c.relacl) a
+      join pg_roles r on r.oid = a.grantee
+     where r.rolname = :role and c.relkind in ('r', 'p', 'v', 'm')
+       and n.nspname not in ('pg_catalog', 'information_schema')
+       and a.privilege_type not in ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+     order by 1, 2
+    """
+)
+
+
+def app_role_memberships(connection, app_role: str) -> list[tuple[str, list[str]]]:
+    """Every role the app role is a member of, with the chain of grants that leads there
+    (``[direct, ..., granted]``); empty when it is a member of none, as it must be."""
+    rows = connection.execute(MEMBERSHIP_SQL, {"role": app_role}).all()
+    return [(row.granted, list(row.path)) for row in rows]
+
+
+def extra_table_privileges(connection, app_role: str) -> list[tuple[str, str]]:
+    """(table, privilege) the app role holds beyond SELECT, INSERT, UPDATE, DELETE."""
+    rows = connection.execute(EXTRA_TABLE_PRIVILEGES_SQL, {"role": app_role}).all()
+    return [(row.table_name, row.privilege_type) for row in rows]
+
+
+def membership_problem(app_role: str, granted: str, path: list[str]) -> str:
+    """One sentence for one membership of the app role."""
+    through = f" (through {' -> '.join(path[:-1])})" if len(path) > 1 else ""
+    return f"app role {app_role} is a member of role {granted}{through}: more than DML"
+
 
 def role_problems(connection, app_role: str) -> list[str]:
-    """Why the app role is not least-privileged in this database; empty if it is."""
+    """Why the app role is not least-privileged in this database; empty if it is.
+
+    Its own attributes, the relations it owns, the roles it is a member of (directly or
+    not: each lends it its privileges) and table privileges beyond DML."""
     row = connection.execute(ROLE_AUDIT_SQL, {"role": app_role}).mappings().first()
     if row is None:
         return [f"app role {app_role} does not exist"]
@@ -107,4 +172,12 @@ def role_problems(connection, app_role: str) -> list[str]:
             problems.append(f"app role {app_role} has {label}")
     if row["owned_relations"]:
         problems.append(f"app role {app_role} owns {row['owned_relations']} relations")
+    for granted, path in app_role_memberships(connection, app_role):
+        problems.append(membership_problem(app_role, granted, path))
+    extra = extra_table_privileges(connection, app_role)
+    if extra:
+        problems.append(
+            f"app role {app_role} holds "
+            + ", ".join(f"{privilege} on {table}" for table, privilege in extra)
+        )
     return problems

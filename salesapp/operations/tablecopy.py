@@ -20,6 +20,7 @@ from psycopg import sql
 
 from ..tenancy import urls
 from ..tenancy.binding import bind
+from ..tenancy.stores import connect_args
 
 #: so that a row renders the same text in every session and on every server
 NORMAL_SETTINGS = (
@@ -82,10 +83,10 @@ def table_specs(conn: psycopg.Connection) -> list[TableSpec]:
 
 
 def connect(settings, url: str, autocommit: bool = False) -> psycopg.Connection:
-    """A psycopg connection to a store (owner URL), with the deployment's timeout."""
-    return psycopg.connect(
-        urls.libpq_url(url), autocommit=autocommit, connect_timeout=settings.connect_timeout
-    )
+    """A psycopg connection to a store (owner URL), with the deployment's connection
+    options: its timeout, and no prepared statements when ``prepared_statements`` is off
+    (a transaction-mode pooler in front of the store would mix them up between clients)."""
+    return psycopg.connect(urls.libpq_url(url), autocommit=autocommit, **connect_args(settings))
 
 
 def normalize(conn: psycopg.Connection, local: bool = False) -> None:

@@ -9,9 +9,14 @@ operation in the catalog's log, without the token.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 
-from ..api.services import ApiTokenService, TokenError
+from sqlalchemy import and_, func, select, update
+
+from ..accounts.models import User
+from ..api.models import ApiToken
+from ..api.services import SHOWN_PREFIX, TOKEN_PREFIX, ApiTokenService, TokenError, token_hash
 from .catalog import Catalog
 from .errors import NotFound, OperationError
 from .workspace import tenant_accounts
@@ -69,3 +74,49 @@ def issue_token(catalog: Catalog, slug: str, login: str, name: str | None = None
         token_prefix=issued.prefix,
     )
     return issued
+
+
+@dataclass(frozen=True)
+class RekeyedToken:
+    """A token of a copied workspace under a new key: shown once by the caller."""
+
+    username: str
+    name: str
+    plaintext: str
+
+
+def rekey_tokens(session, tenant_id: int) -> tuple[list[RekeyedToken], int]:
+    """Give every API token of a copied workspace (a restore, a clone) a new key, so that
+    none of the source's tokens works on the copy; return (the new keys of the tokens
+    that still work: active tokens of active users, the number of the others, which get
+    a key nobody knows and are marked revoked).
+
+    ``session`` is the copy's store session, bound to ``tenant_id``. The change is made
+    with SQL in the copy's transaction (bulk UPDATE: the workspace's own audit trail
+    stays as the source's; the catalog's operations log records the copy).
+    """
+    rows = session.execute(
+        select(ApiToken.id, ApiToken.name, ApiToken.revoked_at, User.username, User.is_active)
+        .join(User, and_(User.tenant_id == ApiToken.tenant_id, User.id == ApiToken.user_id))
+        .order_by(User.username, ApiToken.name, ApiToken.id)
+    ).all()
+    working, retired = [], 0
+    for token_id, name, revoked_at, username, user_active in rows:
+        plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        values = {
+            "token_hash": token_hash(plaintext),
+            "prefix": plaintext[:SHOWN_PREFIX],
+            "last_used_at": None,
+        }
+        if revoked_at is None and user_active:
+            working.append(RekeyedToken(username, name, plaintext))
+        else:
+            values["revoked_at"] = revoked_at or func.now()
+            retired += 1
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.tenant_id == tenant_id, ApiToken.id == token_id)
+            .values(**values),
+            execution_options={"synchronize_session": False},
+        )
+    return working, retired

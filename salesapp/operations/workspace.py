@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
-from ..accounts.models import ROLE_NAMES, Role, User, UserRole
-from ..accounts.services import AccountService, make_password_hasher
+from ..accounts.models import ROLE_NAMES, Role, TwoFactor, User, UserRole
+from ..accounts.services import GENERATED_PASSWORD_HASHER, AccountService, make_password_hasher
 from ..locations.models import Location
 from ..preferences.models import WorkspaceSettings
 from ..tenancy.directory import StoreKind
@@ -47,7 +48,10 @@ def seed(
 ):
     """Roles, the admin (with the Admin role) and the default location of a new tenant;
     with ``demo_data``, demo staff (a second location for multi-location tenants) and a
-    few months of demo catalogue, stock, customers, expenses and sales (salesapp.operations.demo)."""
+    few months of demo catalogue, stock, customers, expenses and sales (salesapp.operations.demo).
+
+    Returns the (username, one-time password) of each demo staff member, for the caller
+    to show once: they are stored only hashed and must be changed at the first sign-in."""
     accounts = AccountService(session, tenant_id, make_password_hasher(settings))
     accounts.ensure_roles()
     accounts.create_user(
@@ -60,16 +64,19 @@ def seed(
     )
     session.add(Location(tenant_id=tenant_id, name="Main", is_default=True))
     session.add(WorkspaceSettings(tenant_id=tenant_id))
+    one_time = []
     if demo_data:
         for username, full_name, role in DEMO_STAFF:
+            password = provisioning.generate_password()
             accounts.create_user(
                 username=username,
-                password=provisioning.generate_password(),
+                password=password,
                 full_name=full_name,
                 roles=(role,),
                 must_change_password=True,
                 password_generated=True,
             )
+            one_time.append((username, password))
         if multi_location:
             session.add(Location(tenant_id=tenant_id, name="Warehouse"))
         session.flush()
@@ -77,6 +84,7 @@ def seed(
 
         generate(session, tenant_id, seed=tenant_id)
     session.flush()
+    return one_time
 
 
 @contextmanager
@@ -188,6 +196,95 @@ def reset_password(catalog: Catalog, slug: str, login: str) -> str:
         slug, username = tenant.slug, user.username
     catalog.record("tenant.reset-password", "ok", tenant_slug=slug, username=username)
     return password
+
+
+@dataclass(frozen=True)
+class NewCredentials:
+    """What the users and integrations of a copied workspace (a restore, a clone) get
+    instead of the source's: shown once by the caller, stored only hashed."""
+
+    #: (username, one-time password) of every active user, changed at the first sign-in
+    passwords: tuple[tuple[str, str], ...]
+    #: the active API tokens under new keys (salesapp.operations.tokens.RekeyedToken)
+    tokens: tuple
+    #: deactivated users: a new password nobody knows (an Admin resets it on reactivating)
+    deactivated: tuple[str, ...]
+    #: tokens that did not work in the source (revoked, or of a deactivated user): a new
+    #: key nobody knows, marked revoked
+    tokens_retired: int
+
+    def lines(self) -> list[str]:
+        """What to tell the operator, who hands the passwords and tokens out."""
+        lines = ["  New credentials (the source's passwords and API tokens do not work here):"]
+        width = max((len(name) for name, _ in self.passwords), default=0)
+        for username, password in self.passwords:
+            lines.append(f"    {username:<{width}}  {password}   (one-time password)")
+        for token in self.tokens:
+            lines.append(f"    API token {token.name!r} of {token.username}: {token.plaintext}")
+        if self.deactivated:
+            lines.append(
+                "    Deactivated users get no password: "
+                + ", ".join(self.deactivated)
+                + " (an Admin resets it when reactivating them)"
+            )
+        if self.tokens_retired:
+            lines.append(
+                f"    {self.tokens_retired} API tokens that did not work in the source (revoked, "
+                "or of a deactivated user) stay revoked"
+            )
+        lines.append(
+            "  Shown once: hand them out now. Each password must be changed at the first "
+            "sign-in; a user's API tokens work once that is done."
+        )
+        return lines
+
+
+def renew_credentials(session, tenant_id: int) -> NewCredentials:
+    """Give a copied workspace credentials of its own: a one-time password for every user
+    (the source's password hashes do not carry over; two-factor enrolments go, as with
+    any one-time password) and new keys for its API tokens
+    (salesapp.operations.tokens.rekey_tokens). A production credential then opens
+    nothing in a training copy.
+
+    ``session`` is the copy's store session bound to ``tenant_id``, in the transaction
+    that loaded it: the copy appears with its new credentials or not at all. Bulk SQL,
+    so the copy's own audit trail and row counts stay the source's.
+    """
+    from .tokens import rekey_tokens
+
+    passwords, deactivated = [], []
+    users = session.execute(
+        select(User.id, User.username, User.is_active).order_by(User.username)
+    ).all()
+    for user_id, username, active in users:
+        password = provisioning.generate_password()
+        session.execute(
+            update(User)
+            .where(User.tenant_id == tenant_id, User.id == user_id)
+            .values(
+                # 96 random bits: no stretching needed; the first sign-in rehashes
+                password_hash=GENERATED_PASSWORD_HASHER.hash(password),
+                must_change_password=True,
+                failed_logins=0,
+                locked_until=None,
+            ),
+            execution_options={"synchronize_session": False},
+        )
+        if active:
+            passwords.append((username, password))
+        else:
+            deactivated.append(username)
+    session.execute(
+        delete(TwoFactor).where(TwoFactor.tenant_id == tenant_id),
+        execution_options={"synchronize_session": False},
+    )
+    tokens, retired = rekey_tokens(session, tenant_id)
+    return NewCredentials(
+        passwords=tuple(passwords),
+        tokens=tuple(tokens),
+        deactivated=tuple(deactivated),
+        tokens_retired=retired,
+    )
 
 
 def ensure_demo_tenants(settings, port: int | str = 6543) -> list[tuple[str, str, str, str]]:

@@ -1,7 +1,8 @@
 """The request path's tenancy: which tenant a host names (hosts, the directory kept
 fresh by LISTEN/NOTIFY), which store holds it (engines), whether it may write now (the
-tween) and the outages a request answers with 503. No business domain is imported here,
-and nothing of the operator tools (salesapp.operations)."""
+tween: not while suspended, after its trial ended, or while a live mover moves it) and
+the outages a request answers with 503. No business domain is imported here, and nothing
+of the operator tools (salesapp.operations)."""
 
 from __future__ import annotations
 

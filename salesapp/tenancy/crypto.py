@@ -1,5 +1,10 @@
 """Secrets at rest: store URLs in the catalog are encrypted with a key derived from
-``salesapp.secret_key``; URLs are masked wherever they are printed or logged."""
+``salesapp.secret_key``; URLs are masked wherever they are printed or logged.
+
+During a rotation of the secret key (`salesapp rotate secret-key`) the keys it replaced
+(``salesapp.previous_secret_keys``) still decrypt, and still verify session cookies
+(salesapp.security); only the current key ever encrypts or signs.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.engine import make_url
@@ -21,23 +27,52 @@ def derive_key(secret: str, purpose: str) -> bytes:
     ).derive(secret.encode())
 
 
-class SecretBox:
-    """Encrypts and decrypts short secrets (store connection URLs) for the catalog."""
+def fernet(secret: str, purpose: str) -> Fernet:
+    """Fernet encryption under the key derived from ``secret`` for ``purpose``."""
+    return Fernet(base64.urlsafe_b64encode(derive_key(secret, purpose)))
 
-    def __init__(self, secret_key: str):
-        self._fernet = Fernet(base64.urlsafe_b64encode(derive_key(secret_key, "store-urls")))
+
+def key_ring(secret_key: str, previous_keys: Sequence[str], purpose: str) -> MultiFernet:
+    """Encrypts under ``secret_key``'s key for ``purpose``; decrypts under it or any of
+    ``previous_keys``' (a rotation's grace)."""
+    return MultiFernet([fernet(key, purpose) for key in (secret_key, *previous_keys)])
+
+
+class SecretBox:
+    """Encrypts and decrypts short secrets (by default store connection URLs, for the
+    catalog): under the current key, and during a rotation's grace under the previous
+    ones too."""
+
+    def __init__(
+        self, secret_key: str, previous_keys: Sequence[str] = (), purpose: str = "store-urls"
+    ):
+        self._current = fernet(secret_key, purpose)
+        self._ring = key_ring(secret_key, previous_keys, purpose)
+        self._purpose = purpose
 
     def encrypt(self, plaintext: str) -> str:
-        return self._fernet.encrypt(plaintext.encode()).decode()
+        return self._current.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token: str) -> str:
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return self._ring.decrypt(token.encode()).decode()
         except InvalidToken:
+            what = "a store URL from the catalog" if self._purpose == "store-urls" else "a secret"
             raise ValueError(
-                "cannot decrypt a store URL from the catalog: salesapp.secret_key differs "
-                "from the key it was encrypted with; restore the original SALESAPP_SECRET_KEY"
+                f"cannot decrypt {what}: neither salesapp.secret_key nor "
+                "salesapp.previous_secret_keys is the key it was encrypted with; set "
+                "SALESAPP_SECRET_KEY back to it (or, during a rotation, add it to "
+                "SALESAPP_PREVIOUS_SECRET_KEYS)"
             ) from None
+
+    def reencrypt(self, token: str) -> str | None:
+        """``token`` encrypted under the current key, or None if it already is (a
+        rotation's rerun changes nothing twice); ValueError if no key decrypts it."""
+        try:
+            self._current.decrypt(token.encode())
+            return None
+        except InvalidToken:
+            return self.encrypt(self.decrypt(token))
 
 
 def mask_url(url: str) -> str:

@@ -8,13 +8,23 @@ payload names the tenant), with a TTL backstop that reloads everything.
 When the catalog cannot be reached, tenants loaded before keep being served from the
 cache for ``catalog_grace`` seconds past the TTL; a host the cache does not know cannot
 be told unknown meanwhile, so it is CatalogUnavailable (503), never a 404.
+
+Besides where a tenant lives, a snapshot carries what decides whether it may write now:
+its trial's end, and for a tenant being moved its mover's last heartbeat and the pause
+the mover expects. A move is a lease: a heartbeat older than MOVE_LEASE_SECONDS means
+the mover is gone and the move no longer pauses the tenant's writes (the store's own
+fence, held by the mover's connection, went with it). Heartbeats do not notify (one a
+second would reload every process), so a snapshot whose heartbeat looks too old is
+re-read before a write is let through (:meth:`Directory.current_move`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import hashlib
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -32,6 +42,13 @@ log = logging.getLogger(__name__)
 
 #: the channel the catalog's triggers notify on; payload: tenant id, or empty for "reload all"
 NOTIFY_CHANNEL = "salesapp_catalog"
+#: seconds after its mover's last heartbeat (it beats every second) that a move is void:
+#: the mover is gone, and the tenant's writes go on in the store it never left. Short, so
+#: a killed mover pauses them only seconds; ten heartbeats long, so a busy mover is not
+#: taken for dead. The next mover and `salesapp doctor` use the same bound.
+MOVE_LEASE_SECONDS = 10.0
+#: seconds between re-reads of one tenant's move whose heartbeat the cache holds is old
+MOVE_RECHECK_SECONDS = 1.0
 
 
 class StoreKind(enum.StrEnum):
@@ -89,20 +106,54 @@ class TenantSnapshot:
     multi_location: bool
     placement_state: PlacementState
     store: StoreRef
+    trial_ends_at: dt.datetime | None = None
+    #: time.monotonic() of the mover's last heartbeat as loaded (None: no move row)
+    move_beat_at: float | None = None
+    #: the pause of the tenant's writes the mover expects, in seconds
+    expected_pause_seconds: float | None = None
 
     @property
     def suspended(self) -> bool:
         return self.status == TenantStatus.SUSPENDED
 
     @property
+    def move_beat_age(self) -> float:
+        """Seconds since the mover's last heartbeat, as far as this snapshot knows
+        (infinite when no move is recorded)."""
+        if self.move_beat_at is None:
+            return math.inf
+        return time.monotonic() - self.move_beat_at
+
+    @property
     def moving(self) -> bool:
-        return self.placement_state == PlacementState.MOVING
+        """Its writes are paused for a move: placed ``moving`` and the mover's heartbeat
+        within MOVE_LEASE_SECONDS. A move whose mover stopped beating is void."""
+        return (
+            self.placement_state == PlacementState.MOVING
+            and self.move_beat_age <= MOVE_LEASE_SECONDS
+        )
+
+    @property
+    def retry_after(self) -> int | None:
+        """Whole seconds a client should wait while it moves (None: not known)."""
+        if not self.expected_pause_seconds:
+            return None
+        return max(1, math.ceil(self.expected_pause_seconds))
+
+    @property
+    def trial_ended(self) -> bool:
+        """Its trial has ended: the workspace is read-only until the operator extends
+        it (`salesapp tenant extend-trial`)."""
+        return self.trial_ends_at is not None and self.trial_ends_at <= dt.datetime.now(dt.UTC)
 
 
 TENANTS_SQL = """
     select t.id, t.slug, t.name, t.status, t.status_reason, t.max_users, t.multi_location,
-           p.state, p.store_id
+           t.trial_ends_at, p.state, p.store_id,
+           extract(epoch from clock_timestamp() - m.heartbeat_at)::float8 as move_beat_age,
+           m.expected_pause_seconds
       from tenants t join placements p on p.tenant_id = t.id
+      left join tenant_moves m on m.tenant_id = t.id
      where t.status in ('active', 'suspended')
 """
 DOMAINS_SQL = "select d.host, d.tenant_id from domains d"
@@ -121,7 +172,7 @@ class Directory:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.box = SecretBox(settings.secret_key)
+        self.box = SecretBox(settings.secret_key, settings.previous_secret_keys)
         self.catalog_app_url = urls.with_role(
             settings.catalog_url, settings.app_role, settings.app_password
         )
@@ -132,7 +183,7 @@ class Directory:
             # loads are rare: a round trip to test the connection first costs nothing,
             # and the first load after the catalog restarted does not fail on a dead one
             pool_pre_ping=True,
-            connect_args={"connect_timeout": settings.connect_timeout},
+            connect_args=urls.connect_args(settings),
         )
         self._lock = threading.Lock()
         self._by_slug: dict[str, TenantSnapshot] = {}
@@ -142,6 +193,7 @@ class Directory:
         self._loaded_at: float | None = None
         self._stale_ids: set[int] = set()
         self._stale_all = True
+        self._move_rechecked: dict[int, float] = {}  # tenant id -> monotonic time
         self._failed_at: float | None = None  # the last load failed: the catalog is down
         self._stop = threading.Event()
         self._wake = threading.Event()  # the catalog answers again: the listener retries now
@@ -169,6 +221,26 @@ class Directory:
     def by_id(self, tenant_id: int) -> TenantSnapshot | None:
         self._refresh_if_stale()
         return self._by_id.get(tenant_id)
+
+    def current_move(self, tenant: TenantSnapshot) -> TenantSnapshot:
+        """``tenant`` with its move's heartbeat as the catalog has it now.
+
+        Placed ``moving`` with a heartbeat the cache holds as older than the lease, the
+        tenant is re-read from the catalog (at most every MOVE_RECHECK_SECONDS per
+        tenant): a live mover has beaten since (its move stands), a gone one has not (its
+        move is void, and the write goes on to the store, whose fence refuses it if a
+        mover does hold it after all). Anything else is answered from the snapshot.
+        """
+        if tenant.placement_state != PlacementState.MOVING or tenant.moving:
+            return tenant
+        now = time.monotonic()
+        if now - self._move_rechecked.get(tenant.id, -math.inf) >= MOVE_RECHECK_SECONDS:
+            self._move_rechecked[tenant.id] = now
+            self.invalidate(tenant.id)
+        try:
+            return self.by_id(tenant.id) or tenant
+        except CatalogUnavailable:
+            return tenant
 
     # -- freshness -------------------------------------------------------------------
     @property
@@ -283,6 +355,7 @@ class Directory:
                 by_slug.pop(old.slug, None)
             for host in hosts_of.pop(tenant_id, ()):
                 by_host.pop(host, None)
+        loaded_at = time.monotonic()
         for row in tenants:
             store = stores.get(row.store_id)
             if store is None:
@@ -297,6 +370,9 @@ class Directory:
                 multi_location=row.multi_location,
                 placement_state=PlacementState(row.state),
                 store=store,
+                trial_ends_at=row.trial_ends_at,
+                move_beat_at=(None if row.move_beat_age is None else loaded_at - row.move_beat_age),
+                expected_pause_seconds=row.expected_pause_seconds,
             )
             by_slug[row.slug] = snapshot
             by_id[row.id] = snapshot
@@ -341,7 +417,7 @@ class Directory:
                 with psycopg.connect(
                     urls.libpq_url(self.catalog_app_url),
                     autocommit=True,
-                    connect_timeout=self.settings.connect_timeout,
+                    **urls.connect_args(self.settings),
                 ) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     # Anything may have changed while nobody listened.

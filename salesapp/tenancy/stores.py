@@ -22,14 +22,7 @@ from sqlalchemy.exc import DisconnectionError
 from ..settings import Settings
 from . import urls
 from .directory import StoreKind, StoreRef
-
-
-def connect_args(settings: Settings) -> dict:
-    """psycopg's connection options for the app's engines."""
-    args = {"connect_timeout": settings.connect_timeout}
-    if not settings.prepared_statements:
-        args["prepare_threshold"] = None  # behind a transaction-mode pooler
-    return args
+from .urls import connect_args  # every connection's options (imported from here too)
 
 
 def drop_dead_connections(dbapi_connection, connection_record, connection_proxy) -> None:

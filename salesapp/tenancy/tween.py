@@ -1,23 +1,34 @@
-"""The tenant tween: answer hosts we do not serve, suspended tenants and writes to a
-tenant being moved, before any transaction or database session exists; and answer
-outages (the catalog or the tenant's store cannot be reached) with 503, not a crash."""
+"""The tenant tween: answer hosts we do not serve, suspended tenants, writes to a tenant
+whose trial has ended and writes to a tenant being moved, before any transaction or
+database session exists; answer outages (the catalog or the tenant's store cannot be
+reached) with 503, not a crash; and under /api answer whatever still escapes with the
+API's JSON 500, never the server's text."""
 
 from __future__ import annotations
 
 import logging
 
 from pyramid.renderers import render_to_response
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from ..http_helpers import is_api, json_error, refusal
+from ..http_helpers import SERVER_ERROR_MESSAGE, is_api, json_error, refusal
 from . import SiteKind
+from .directory import CatalogUnavailable, PlacementState
 from .errors import first_line, is_fence_error, is_unavailable
 
 log = logging.getLogger(__name__)
 
-#: seconds a client is asked to wait while its tenant moves (a move fences for seconds)
+#: seconds a client is asked to wait while its tenant moves when the mover's expected
+#: pause is not known (the store's fence refused a write the cache did not expect)
 RETRY_AFTER = 30
+#: a write to a workspace whose trial has ended. 402 Payment Required, not 403: 403 says
+#: "you may not" (a role's permission, a suspended workspace), and a client or a person
+#: reading it would look for a permission to ask for; 402 says the workspace needs its
+#: operator to continue it, which is what ending a trial means, and lets an API client
+#: tell the two apart by status alone
+TRIAL_ENDED_STATUS = 402
+#: writes a workspace whose trial ended still takes: signing in and out, and the
+#: password change a one-time password requires, so that its staff can go on reading
+SIGN_IN_PATHS = frozenset({"/login", "/logout", "/account/password"})
 #: seconds a client is asked to wait while the catalog or its store cannot be reached
 OUTAGE_RETRY_AFTER = 15
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -33,6 +44,9 @@ MESSAGES = {
     "service operator to resume it",
     "errors/maintenance.jinja2": "This workspace is being moved to new storage: reads work, "
     "changes are paused. Nothing was saved; send it again after Retry-After seconds",
+    "errors/trial_ended.jinja2": "The trial of this workspace has ended: it is read-only. "
+    "Nothing was saved. To continue, contact the service operator, who can extend the trial "
+    "(salesapp tenant extend-trial)",
     "errors/store_unavailable.jinja2": "This workspace's storage cannot be reached just now. "
     "Try again after Retry-After seconds; if you sent a change, check whether it was saved "
     "before sending it again",
@@ -57,10 +71,25 @@ def _page(request, template, status, **values):
 
 
 def maintenance(request, tenant):
-    """503 with Retry-After: the tenant is being moved; its writes are paused."""
+    """503 with Retry-After: the tenant is being moved; its writes are paused for about
+    the pause its mover expects (RETRY_AFTER when that is not known)."""
     response = _page(request, "errors/maintenance.jinja2", 503, tenant=tenant)
-    response.headers["Retry-After"] = str(RETRY_AFTER)
+    response.headers["Retry-After"] = str(tenant.retry_after or RETRY_AFTER)
     return response
+
+
+def trial_ended(request, tenant):
+    """402: the tenant's trial has ended; the workspace is read-only."""
+    return _page(request, "errors/trial_ended.jinja2", TRIAL_ENDED_STATUS, tenant=tenant)
+
+
+def _latest(registry, tenant):
+    """The directory's snapshot of ``tenant`` now (a move it had not heard of when the
+    request began may have been loaded since), else ``tenant``."""
+    try:
+        return registry.directory.by_id(tenant.id) or tenant
+    except CatalogUnavailable:
+        return tenant
 
 
 def unavailable(request, template, **values):
@@ -92,19 +121,30 @@ def tenant_tween_factory(handler, registry):
         if tenant is not None:
             if tenant.suspended:
                 return _page(request, "errors/suspended.jinja2", 403, tenant=tenant)
-            if tenant.moving and request.method not in SAFE_METHODS:
-                return maintenance(request, tenant)
+            writes = request.method not in SAFE_METHODS
+            if writes and tenant.trial_ended and path not in SIGN_IN_PATHS:
+                return trial_ended(request, tenant)
+            if writes and tenant.placement_state == PlacementState.MOVING:
+                # a move whose mover stopped beating is void: the write goes on
+                moving = registry.directory.current_move(tenant)
+                if moving.moving:
+                    return maintenance(request, moving)
         try:
             return handler(request)
-        except (DBAPIError, PoolTimeout) as exc:
+        except Exception as exc:
             # a write met the store's fence: the tenant began moving after this request
             # passed the check above; pyramid_tm has rolled everything back
             if tenant is not None and is_fence_error(exc):
-                return maintenance(request, tenant)
+                return maintenance(request, _latest(registry, tenant))
             # the store is down, restarting or overloaded: its tenants wait, others go on
             if tenant is not None and is_unavailable(exc):
                 log.warning("store %s unreachable: %s", tenant.store.name, first_line(exc))
                 return unavailable(request, "errors/store_unavailable.jinja2", tenant=tenant)
-            raise
+            if not is_api(request):
+                raise  # pages: the server's error handling, as before
+            # no exception view answered it (raised in a tween, or by an error view):
+            # every answer under /api is JSON all the same, never the server's text 500
+            log.exception("unexpected error answering %s %s", request.method, path)
+            return json_error(500, SERVER_ERROR_MESSAGE)
 
     return tenant_tween

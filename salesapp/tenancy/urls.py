@@ -1,5 +1,6 @@
 """Database URL helpers: one URL form in the catalog and settings (``postgresql://``),
-converted for SQLAlchemy or libpq, re-pointed at another database or role."""
+converted for SQLAlchemy or libpq, re-pointed at another database or role; and the
+options every connection the app and the operator tools make is opened with."""
 
 from __future__ import annotations
 
@@ -20,6 +21,22 @@ def parse(url: str | URL) -> URL:
             "use postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
         )
     return parsed
+
+
+def connect_args(settings) -> dict:
+    """psycopg's connection options for every connection to a catalog or a store: the
+    deployment's connect timeout, and no prepared statements when
+    ``salesapp.prepared_statements`` is off.
+
+    psycopg prepares a statement run 5 times on one connection under a name of its own
+    (``_pg3_0`` ...); a transaction-mode pooler older than PgBouncer 1.21 hands each
+    transaction any server connection, where that name is another client's or missing.
+    One function, so that no connection (web engine, catalog, operator tool) is missed.
+    """
+    args = {"connect_timeout": settings.connect_timeout}
+    if not settings.prepared_statements:
+        args["prepare_threshold"] = None  # behind a transaction-mode pooler
+    return args
 
 
 def sqlalchemy_url(url: str | URL) -> URL:
