@@ -32,7 +32,26 @@ REVOKE ALL ON DATABASE salesapp_catalog, salesapp_pool1, salesapp_template FROM 
 GRANT CONNECT, TEMPORARY ON DATABASE salesapp_catalog, salesapp_pool1 TO salesapp_owner, salesapp_app;
 GRANT CONNECT, TEMPORARY ON DATABASE salesapp_template TO salesapp_owner;
 
--- Then, from the application host:
+-- Then, from the application host (the migrations run as the owner and end with the
+-- app role's grants below; `salesapp migrate --sql` prints them too):
 --   SALESAPP_CATALOG_URL=postgresql://salesapp_owner:...@db.internal/salesapp_catalog \
 --   SALESAPP_SECRET_KEY=... SALESAPP_APP_PASSWORD=... SALESAPP_BASE_DOMAINS=example.com \
 --   salesapp -c production.ini init
+--
+-- The grants the migrations give the app role (salesapp/operations/migrations.py,
+-- grant_sql), for a DBA who migrates by hand or restores them; run as the owner role.
+-- In the catalog (salesapp_catalog): the lookup tables, read-only; tenant_moves tells
+-- app processes which tenant is moving and how long its writes pause.
+--   GRANT SELECT ON tenants, domains, stores, placements, tenant_moves TO salesapp_app;
+-- In the template, every pooled store and every dedicated database:
+--   GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO salesapp_app;
+--   REVOKE ALL ON alembic_version FROM salesapp_app;
+--   REVOKE ALL ON tenant_fences FROM salesapp_app;
+--   REVOKE UPDATE, DELETE, TRUNCATE ON audit_events, stock_movements FROM salesapp_app;
+-- The app role is granted nothing else: no membership in any role (not the owner, not
+-- pg_signal_backend). `salesapp check` fails on any, and `salesapp doctor --yes` revokes
+-- it. A DBA does the same with:
+--   REVOKE salesapp_owner FROM salesapp_app;
+-- Databases `salesapp tenant create --dedicated` and `tenant move --to dedicated` make
+-- get, from the owner, the same REVOKE ALL ... FROM PUBLIC and GRANT CONNECT, TEMPORARY
+-- to both roles as salesapp_pool1 above.

@@ -184,8 +184,8 @@ class Catalog:
         """Log an operation before it starts and its outcome when it ends, on one row.
 
         The row is committed as ``started`` before the block runs, so an operation killed
-        midway stays visible (``started``, no ``finished_at``: ``salesapp doctor`` lists
-        it). The block may add to the record through the yielded :class:`OperationRecord`
+        midway stays visible in the log (``started``, no ``finished_at``); what it left
+        half-done is what ``salesapp doctor`` finds and repairs. The block may add to the record through the yielded :class:`OperationRecord`
         (``record.detail[...] = ...``, ``record.tenant_slug = ...``). On exit the row gets
         its outcome: ``ok``; ``refused`` for an OperationError (an expected refusal: what
         was wrong and what to do); ``failed`` for anything else, with the error's first

@@ -468,7 +468,7 @@ def _remove(
             "forgets: drop the database by hand when it is no longer needed)"
         )
     if place.copy_id is not None:
-        line += f", a copy kept by {place.reason}" if place.reason else ", a kept copy"
+        line += f", a copy {place.reason}" if place.reason else ", a kept copy"
         with catalog.session() as session:
             session.execute(delete(TenantCopy).where(TenantCopy.id == place.copy_id))
             if place.whole_database:
