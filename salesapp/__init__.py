@@ -51,7 +51,9 @@ def make_app(settings: Settings):
         config.include(".audit")
         config.include(".api")
         config.include(".routes")
-        config.scan(ignore=["salesapp.cli", "salesapp.operations"])  # operator tools: never in a web process
+        config.scan(
+            ignore=["salesapp.cli", "salesapp.operations"]
+        )  # operator tools: never in a web process
     return config.make_wsgi_app()
 
 

@@ -237,13 +237,12 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
     tenancy = _bool(get("tenancy"), True)
     single_tenant = get("single_tenant") or None
     single_database_url = get("single_database_url") or None
-    if not tenancy:
-        if not (single_tenant and single_database_url):
-            raise SettingsError(
-                "salesapp.tenancy = off needs salesapp.single_tenant (the subdomain served "
-                "on every host) and salesapp.single_database_url (a database holding only "
-                "that tenant, as a role that row-level security does not apply to)"
-            )
+    if not tenancy and not (single_tenant and single_database_url):
+        raise SettingsError(
+            "salesapp.tenancy = off needs salesapp.single_tenant (the subdomain served "
+            "on every host) and salesapp.single_database_url (a database holding only "
+            "that tenant, as a role that row-level security does not apply to)"
+        )
 
     return Settings(
         catalog_url=get("catalog_url") or None,

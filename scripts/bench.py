@@ -707,10 +707,9 @@ def main(argv=None) -> int:
         stop_leftover_server(work / "pgdata")
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    if args.database_url:
-        admin_url = urls.plain(args.database_url)
-    else:
-        admin_url = embedded.start(work / "pgdata")
+    admin_url = (
+        urls.plain(args.database_url) if args.database_url else embedded.start(work / "pgdata")
+    )
     prefix = "bench_" + secrets.token_hex(3)
     raw = {
         "here": str(REPO),

@@ -30,8 +30,16 @@ def stale_entries(config: Path = REPO / "ruff.toml") -> list[str]:
             continue
         for rule in rules:
             result = subprocess.run(
-                [str(ruff), "check", "--quiet", "--config", "lint.per-file-ignores = {}",
-                 "--select", rule, pattern],
+                [
+                    str(ruff),
+                    "check",
+                    "--quiet",
+                    "--config",
+                    "lint.per-file-ignores = {}",
+                    "--select",
+                    rule,
+                    pattern,
+                ],
                 cwd=REPO,
                 capture_output=True,
                 text=True,

@@ -3,6 +3,7 @@ user management (create, edit, reset a password) under the workspace's rules."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import uuid
@@ -281,10 +282,8 @@ class AccountService:
     def _burn_time(self, password: str) -> None:
         if self._dummy_hash is None:
             self._dummy_hash = self.hasher.hash("not a real password")
-        try:
+        with contextlib.suppress(VerificationError, InvalidHashError):
             self.hasher.verify(self._dummy_hash, password or "")
-        except (VerificationError, InvalidHashError):
-            pass
 
     # -- changes ---------------------------------------------------------------------
     def ensure_roles(self) -> dict[str, Role]:

@@ -185,8 +185,9 @@ class Catalog:
 
         The row is committed as ``started`` before the block runs, so an operation killed
         midway stays visible in the log (``started``, no ``finished_at``); what it left
-        half-done is what ``salesapp doctor`` finds and repairs. The block may add to the record through the yielded :class:`OperationRecord`
-        (``record.detail[...] = ...``, ``record.tenant_slug = ...``). On exit the row gets
+        half-done is what ``salesapp doctor`` finds and repairs. The block may add to the
+        record through the yielded :class:`OperationRecord` (``record.detail[...] = ...``,
+        ``record.tenant_slug = ...``). On exit the row gets
         its outcome: ``ok``; ``refused`` for an OperationError (an expected refusal: what
         was wrong and what to do); ``failed`` for anything else, with the error's first
         line. The exception goes on to the caller unchanged.

@@ -837,12 +837,12 @@ def _repair_move(catalog: Catalog, problem: Problem) -> list[str]:
 
     result = mobility.resume_move(catalog, slug, progress=progress)
     if result is None:
-        return said + [f"no move of {slug!r} was pending any more: nothing to do"]
+        return [*said, f"no move of {slug!r} was pending any more: nothing to do"]
     if getattr(result, "undone", False):
         done = f"undid the move of {slug!r} to {result.target}: it is in {result.source} as before"
     else:
         done = f"finished the move of {slug!r} to {result.target}"
-    return said + [done + (f"; {result.source_fate}" if result.source_fate else "")]
+    return [*said, done + (f"; {result.source_fate}" if result.source_fate else "")]
 
 
 def _connect(catalog: Catalog, url: str) -> psycopg.Connection:
@@ -1100,7 +1100,7 @@ def _revoke_url(catalog: Catalog, problem: Problem) -> list[str]:
                 candidates.append(admin)
         except psycopg.Error:
             pass
-    return candidates + [problem.target["via_url"]]
+    return [*candidates, problem.target["via_url"]]
 
 
 def _repair_privileges(catalog: Catalog, problem: Problem) -> list[str]:

@@ -398,7 +398,7 @@ class _Target:
     url: str
 
 
-class _SomeFailed(Exception):  # noqa: N818  (not an error of the caller's: an outcome)
+class _SomeFailed(Exception):
     """Raised inside Catalog.operation so that the log row reads ``failed`` when some
     databases failed (the results say which; migrate_deployment does not raise)."""
 

@@ -124,7 +124,7 @@ class _Failed(RuntimeError):
     gets a MoveError with this message)."""
 
 
-class SimulatedCrash(BaseException):  # noqa: N818  (a test's stand-in for kill -9)
+class SimulatedCrash(BaseException):
     """Raised at a step to stop the mover dead: no clean-up of ours runs."""
 
 
@@ -364,7 +364,7 @@ def _resolve(catalog: Catalog, request: MoveRequest) -> _Plan:
         raise MoveError(f"--to must be pooled or dedicated, not {request.to!r}")
     with catalog.session() as session:
         tenant = catalog.tenant(session, request.slug)
-        placement, source = catalog.placement(session, tenant)
+        _placement, source = catalog.placement(session, tenant)
         plan = _Plan(tenant.id, tenant.slug, _info(catalog, source), None)
         if request.to == StoreKind.POOLED:
             if request.database_url:

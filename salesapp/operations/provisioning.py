@@ -64,9 +64,44 @@ log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 RESERVED_SLUGS = frozenset(
-    "www admin api app static assets media mail smtp imap pop ftp ns ns1 ns2 dns mx "
-    "help support status docs blog public login auth account accounts billing dashboard "
-    "cdn test dev staging root postgres localhost".split()
+    [
+        "www",
+        "admin",
+        "api",
+        "app",
+        "static",
+        "assets",
+        "media",
+        "mail",
+        "smtp",
+        "imap",
+        "pop",
+        "ftp",
+        "ns",
+        "ns1",
+        "ns2",
+        "dns",
+        "mx",
+        "help",
+        "support",
+        "status",
+        "docs",
+        "blog",
+        "public",
+        "login",
+        "auth",
+        "account",
+        "accounts",
+        "billing",
+        "dashboard",
+        "cdn",
+        "test",
+        "dev",
+        "staging",
+        "root",
+        "postgres",
+        "localhost",
+    ]
 )
 DEFAULT_SEED = "salesapp.operations.workspace:seed"
 
