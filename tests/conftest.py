@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import secrets
 import time
@@ -21,8 +22,9 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from salesapp import close_app, make_app
-from salesapp.operations import bootstrap, embedded, pgbouncer, provisioning
+from salesapp.operations import bootstrap, door, embedded, pgbouncer, provisioning
 from salesapp.operations.catalog import Catalog
+from salesapp.operations.door import As
 from salesapp.settings import parse_settings
 from salesapp.tenancy import urls
 from salesapp.tenancy.stores import connect_args
@@ -155,7 +157,9 @@ def tenant_d(make_tenant):
 
 
 @pytest.fixture(scope="session")
-def app(settings, tenant_a, tenant_b, tenant_d):
+def app(settings):
+    """The WSGI app on the session's deployment (tenants made later are found as they
+    come: the directory looks up a host it does not know)."""
     app = make_app(settings)
     yield app
     close_app(app)
@@ -193,37 +197,74 @@ def sign_in(client, username, password, status=303):
     return form.submit(status=status)
 
 
-def _store_engines(catalog, as_app: bool):
+def _store_engines(catalog, role: As, **defaults):
+    """(make, engines): make(store name, **engine options) -> an engine on the store as
+    ``role``, at the URL the door gives and with the deployment's connection options."""
     engines = []
 
     def make(store_name, **kw):
-        with catalog.session() as session:
-            url = catalog.store_url(catalog.store_by_name(session, store_name))
-        if as_app:
-            url = catalog.app_url(url)
-            kw.setdefault("connect_args", connect_args(catalog.settings))
-        else:
-            kw.setdefault("poolclass", NullPool)
-        engine = create_engine(urls.sqlalchemy_url(url), **kw)
+        url = door.store_url(catalog, store_name, role)
+        options = {"connect_args": connect_args(catalog.settings), **defaults, **kw}
+        engine = create_engine(urls.sqlalchemy_url(url), **options)
         engines.append(engine)
         return engine
 
     return make, engines
 
 
+class OwnerEngines:
+    """The door's pool-less owner engines on the session deployment's stores, one per
+    store, kept for the session: the test helpers open many short transactions, and a
+    new engine for each (a catalog lookup, a first-connect handshake) costs more than the
+    work. Pool-less, an engine holds no connection between uses (a store can be dropped)."""
+
+    def __init__(self, catalog):
+        self.catalog, self.engines = catalog, {}
+
+    def __call__(self, store_name: str):
+        engine = self.engines.get(store_name)
+        if engine is None:
+            engine = self.engines[store_name] = door.store_engine(self.catalog, store_name)
+        return engine
+
+    def session(self, tenant):
+        """A session on the tenant's store in one transaction bound to the tenant (as
+        door.tenant_session), committed at the end of the block."""
+        return door.engine_session(self(tenant.store_name), tenant.id)
+
+    def dispose(self):
+        for engine in self.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def owner_engines(catalog):
+    engines = OwnerEngines(catalog)
+    yield engines
+    engines.dispose()
+
+
 @pytest.fixture
-def owner_engine(catalog):
-    """Engines on a store as the owner role (to look, never to test isolation)."""
-    make, engines = _store_engines(catalog, as_app=False)
-    yield make
-    for engine in engines:
-        engine.dispose()
+def owner_engine(catalog, owner_engines):
+    """owner_engine(store name) -> a pool-less engine on the store as the owner role, to
+    look at or set up rows, never to test isolation (engine options given: a new engine,
+    disposed after the test)."""
+    make, engines = _store_engines(catalog, As.OWNER, poolclass=NullPool)
+
+    def engine(store_name, **kw):
+        return make(store_name, **kw) if kw else owner_engines(store_name)
+
+    yield engine
+    for made in engines:
+        made.dispose()
 
 
 @pytest.fixture
 def app_engine(catalog):
-    """Engines on a store as the app role: what isolation tests must connect as."""
-    make, engines = _store_engines(catalog, as_app=True)
+    """app_engine(store name, **engine options) -> a pooled engine on the store as the app
+    role, what web requests use and isolation tests must connect as (options such as
+    pool_size go to create_engine); disposed after the test."""
+    make, engines = _store_engines(catalog, As.APP)
     yield make
     for engine in engines:
         engine.dispose()
@@ -284,39 +325,38 @@ def cli(ini_file):
 
 
 @pytest.fixture(scope="session")
-def make_user(catalog):
+def make_user(catalog, owner_engines):
     """Create a user with roles in a tenant (as the owner, under the tenant's setting);
     returns (username, password)."""
     from salesapp.accounts.services import AccountService, make_password_hasher
-    from salesapp.db import tenant_session
 
     def make(tenant, roles=("Cashiers",), username=None, password=None, **kw):
         username = username or f"u{secrets.token_hex(3)}"
         password = password or secrets.token_urlsafe(12)
-        with catalog.session() as session:
-            store = catalog.store_by_name(session, tenant.store_name)
-            engine = catalog.owner_engine(store)
-        try:
-            with tenant_session(engine, tenant.id) as db, db.begin():
-                AccountService(db, tenant.id, make_password_hasher(catalog.settings)).create_user(
-                    username=username, password=password, roles=tuple(roles), **kw
-                )
-        finally:
-            engine.dispose()
+        with owner_engines.session(tenant) as db:
+            AccountService(db, tenant.id, make_password_hasher(catalog.settings)).create_user(
+                username=username, password=password, roles=tuple(roles), **kw
+            )
         return username, password
 
     return make
 
 
+#: the roles every tenant has, as the staff fixture signs them in
+ROLES = ("Admin", "Managers", "Cashiers")
+
+
 @pytest.fixture
 def staff(make_tenant, make_user, client_for):
     """A fresh tenant with a signed-in client per role:
-    staff(placement) -> (tenant, {"Admin": client, "Managers": client, "Cashiers": client})."""
+    staff(placement) -> (tenant, {"Admin": client, "Managers": client, "Cashiers": client}).
+    staff(placement, roles=("Managers",)) makes and signs in only those roles' users (the
+    admin, made with the tenant, is there either way)."""
 
-    def make(placement="pooled", **kw):
+    def make(placement="pooled", roles=ROLES, **kw):
         tenant = make_tenant(placement, **kw)
         clients = {}
-        for role in ("Admin", "Managers", "Cashiers"):
+        for role in roles:
             if role == "Admin":
                 username, password = "admin", tenant.admin_password
             else:
@@ -327,6 +367,25 @@ def staff(make_tenant, make_user, client_for):
         return tenant, clients
 
     return make
+
+
+@contextlib.contextmanager
+def short_demo():
+    """Within the block, demo data (``--demo-data``, demo tenants) is one month of sales
+    instead of three: for tests that need a demo tenant's staff and shape but not its
+    volume (what the generator makes is tests/test_demo.py's)."""
+    from salesapp.operations import demo
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo, "generate", functools.partial(demo.generate, months=1))
+        yield
+
+
+@pytest.fixture
+def short_demo_data():
+    """The test's demo data is one month of sales (see short_demo)."""
+    with short_demo():
+        yield
 
 
 def form_with(page, field):

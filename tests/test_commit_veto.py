@@ -8,7 +8,7 @@ from salesapp.db import KEEP_WRITES, commit_veto
 
 
 @pytest.mark.parametrize(
-    "status, keep, vetoed",
+    ("status", "keep", "vetoed"),
     [
         (200, False, False),
         (303, False, False),

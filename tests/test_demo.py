@@ -10,6 +10,7 @@ from salesapp.db import tenant_session
 from salesapp.expenses.models import Expense
 from salesapp.inventory.models import StockMovement
 from salesapp.locations.models import Location
+from salesapp.operations import door
 from salesapp.operations.demo import ean13, generate
 from salesapp.products.models import Product
 from salesapp.sales.models import Payment, Sale, SaleLine
@@ -32,11 +33,8 @@ def test_ean13_check_digit():
 @pytest.fixture(scope="module")
 def generated(catalog, make_tenant):
     tenant = make_tenant("dedicated", multi_location=True)
-    with catalog.session() as session:
-        engine = catalog.owner_engine(catalog.store_by_name(session, tenant.store_name))
-    with engine.begin() as conn:
-        conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
-        conn.execute(
+    with door.tenant_session(catalog, tenant) as db:
+        db.execute(
             text(
                 "insert into locations (tenant_id, id, name) "
                 "values (:t, gen_random_uuid(), 'Kiosk')"

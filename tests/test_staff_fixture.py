@@ -2,7 +2,7 @@
 
 
 def test_staff_fixture_signs_in_each_role(staff):
-    tenant, clients = staff()
+    _tenant, clients = staff()
     for role, client in clients.items():
         page = client.get("/")
         assert page.status_int == 200, role

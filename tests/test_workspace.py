@@ -1,5 +1,6 @@
 """The development start-up: demo tenants, fresh admin passwords at every start."""
 
+import pytest
 import webtest
 
 from salesapp import close_app, make_app
@@ -7,6 +8,7 @@ from salesapp.operations.workspace import ensure_demo_tenants
 from tests.conftest import sign_in
 
 
+@pytest.mark.usefixtures("short_demo_data")  # the start-up's tenants, not their months
 def test_demo_tenants_pooled_and_dedicated_with_fresh_passwords(settings):
     first = ensure_demo_tenants(settings, port=6543)
     assert [(url, user, kind) for url, user, _, kind in first] == [

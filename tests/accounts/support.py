@@ -9,15 +9,15 @@ from contextlib import contextmanager
 from sqlalchemy import text
 
 from salesapp.accounts.services import AccountService, make_password_hasher
-from salesapp.db import tenant_session
+from salesapp.operations import door
+from salesapp.tenancy.binding import bind
 
 
 def sql(owner_engine, tenant, statement: str, **params) -> list:
     """Run ``statement`` on the tenant's store as the owner, in the tenant's scope, and
     commit; the rows it returns (if any)."""
-    engine = owner_engine(tenant.store_name)
-    with engine.begin() as conn:
-        conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
+    with owner_engine(tenant.store_name).begin() as conn:
+        bind(conn, tenant.id)
         result = conn.execute(text(statement), {"tid": tenant.id, **params})
         return result.all() if result.returns_rows else []
 
@@ -58,11 +58,10 @@ def users_snapshot(owner_engine, tenant) -> list:
 
 
 @contextmanager
-def accounts_service(catalog, owner_engine, tenant, max_users=None):
-    """An AccountService on the tenant's store (as the owner, under the tenant's
-    setting), in a transaction committed at the end of the block."""
-    engine = owner_engine(tenant.store_name)
-    with tenant_session(engine, tenant.id) as db, db.begin():
+def accounts_service(catalog, tenant, max_users=None):
+    """An AccountService on the tenant's store (as the owner, through the door), in a
+    transaction committed at the end of the block."""
+    with door.tenant_session(catalog, tenant) as db:
         yield AccountService(
             db, tenant.id, make_password_hasher(catalog.settings), max_users=max_users
         )

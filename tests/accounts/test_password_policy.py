@@ -15,7 +15,7 @@ REFUSED = "one of the most common"
 
 
 @pytest.mark.parametrize(
-    "password, message",
+    ("password", "message"),
     [
         ("short", "at least 10 characters"),
         ("x" * 201, "at most 200 characters"),
@@ -38,7 +38,7 @@ def test_every_listed_password_is_long_enough_to_need_the_list():
 
 
 def test_admin_cannot_create_a_user_with_a_common_password(staff, owner_engine):
-    tenant, clients = staff()
+    tenant, clients = staff(roles=("Admin",))
     before = users_snapshot(owner_engine, tenant)
     res = create_user(clients["Admin"], status=400, password=COMMON)
     assert REFUSED in res.html.select_one("#password-error").text
@@ -46,7 +46,7 @@ def test_admin_cannot_create_a_user_with_a_common_password(staff, owner_engine):
 
 
 def test_admin_cannot_reset_to_a_common_password(staff, make_user, owner_engine):
-    tenant, clients = staff()
+    tenant, clients = staff(roles=("Admin",))
     username, _ = make_user(tenant, ("Cashiers",))
     row = user_row(owner_engine, tenant, username)
     page = clients["Admin"].get(f"/users/{row.id}/edit")

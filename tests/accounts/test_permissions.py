@@ -15,9 +15,11 @@ def snapshot(owner_engine, tenant):
     ]
 
 
-@pytest.fixture(params=["pooled", "dedicated"])
-def workspace(request, staff):
-    return staff(request.param, multi_location=True)
+@pytest.fixture
+def workspace(staff):
+    """(tenant, signed-in clients by role) of a new multi-location tenant; pooled: which
+    role may do what does not depend on where the tenant's rows are."""
+    return staff("pooled", multi_location=True)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -127,7 +127,7 @@ def test_unknown_users_lock_nothing_and_say_wrong_password(make_tenant, client_f
 
 
 def test_an_admin_password_reset_lifts_the_lock(staff, make_user, client_for, owner_engine):
-    tenant, clients = staff()
+    tenant, clients = staff(roles=("Admin",))
     username, _ = make_user(tenant, ("Cashiers",), full_name="Locked Out")
     client = client_for(tenant)
     for _ in range(MAX_FAILED_LOGINS):

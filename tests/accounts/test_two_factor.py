@@ -171,7 +171,7 @@ def test_wrong_codes_count_towards_the_lock(enrolled, client_for, owner_engine, 
 
 
 def test_two_factor_events_are_in_the_audit_trail(staff, client_for, clock):
-    tenant, clients = staff()
+    tenant, clients = staff(roles=("Admin",))
     admin = clients["Admin"]
     secret = enrol(admin, clock)
     clock.now += 30
@@ -207,7 +207,7 @@ def test_turning_it_off_needs_a_right_code(enrolled, client_for, clock):
 def test_a_one_time_password_from_an_admin_turns_two_factor_off(
     enrolled, staff, client_for, owner_engine
 ):
-    tenant, username, password, secret = enrolled
+    tenant, username, _password, _secret = enrolled
     admin = client_for(tenant)
     sign_in(admin, "admin", tenant.admin_password)
     row = user_row(owner_engine, tenant, username)
@@ -223,7 +223,7 @@ def test_a_one_time_password_from_an_admin_turns_two_factor_off(
 def test_a_workspace_can_require_two_factor_of_admins(
     staff, make_user, client_for, clock, app, catalog
 ):
-    tenant, clients = staff()
+    tenant, clients = staff(roles=("Admin", "Managers"))
     admin = clients["Admin"]
     api = ApiClient(app, host_of(tenant), issue_token(catalog, tenant.slug, "admin", "t").plaintext)
     assert api.get("/api/products").status_int == 200

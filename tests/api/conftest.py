@@ -1,10 +1,9 @@
-"""Fixtures of the API tests: tenants with a user and an API token per role, and a
-client that sends the token."""
+"""Fixtures of the API tests: tenants with a user and an API token per role (ApiStaff),
+and a client that sends the token."""
 
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -13,10 +12,7 @@ import webtest
 
 from salesapp.inventory.services import InventoryService
 from salesapp.operations.tokens import issue_token
-from salesapp.operations.workspace import tenant_accounts
-from tests.conftest import host_of, sign_in
-
-ROLES = ("Admin", "Managers", "Cashiers")
+from tests.conftest import ROLES, host_of, sign_in
 
 
 class ApiClient:
@@ -60,7 +56,7 @@ class ApiClient:
 
 
 @dataclass
-class Shop:
+class ApiStaff:
     """A tenant with a user per role, each with an API token and an API client."""
 
     tenant: object
@@ -82,41 +78,43 @@ class Shop:
 
 
 @pytest.fixture(scope="session")
-def make_shop(app, catalog, make_tenant, make_user):
-    """make_shop(placement) -> Shop."""
+def make_api_staff(app, catalog, make_tenant, make_user):
+    """make_api_staff(placement) -> ApiStaff."""
 
     def make(placement="pooled", **kw):
         tenant = make_tenant(placement, **kw)
-        shop = Shop(tenant)
+        made = ApiStaff(tenant)
         for role in ROLES:
             if role == "Admin":
                 username, password = "admin", tenant.admin_password
             else:
                 username, password = make_user(tenant, (role,))
-            shop.users[role] = (username, password)
-            shop.tokens[role] = issue_token(catalog, tenant.slug, username, "tests").plaintext
-            shop.api[role] = ApiClient(app, host_of(tenant), shop.tokens[role])
-        return shop
+            made.users[role] = (username, password)
+            made.tokens[role] = issue_token(catalog, tenant.slug, username, "tests").plaintext
+            made.api[role] = ApiClient(app, host_of(tenant), made.tokens[role])
+        return made
 
     return make
 
 
-@pytest.fixture(params=["pooled", "dedicated"])
-def shop(request, make_shop):
-    """A fresh Shop in a pooled and in a dedicated store."""
-    return make_shop(request.param)
-
-
 @pytest.fixture
-def pooled_shop(make_shop):
-    """A fresh Shop where the placement does not matter."""
-    return make_shop("pooled")
+def api_staff(make_api_staff):
+    """A fresh ApiStaff in a pooled store: for the rules, which the placement cannot
+    change."""
+    return make_api_staff("pooled")
+
+
+@pytest.fixture(params=["pooled", "dedicated"])
+def api_staff_per_placement(request, make_api_staff):
+    """A fresh ApiStaff in a pooled and in a dedicated store: for what a call writes,
+    which must land in the tenant's own store either way."""
+    return make_api_staff(request.param)
 
 
 @pytest.fixture(scope="module")
-def module_shop(make_shop):
-    """One Shop for a module's tests that change nothing (refused input)."""
-    return make_shop("pooled")
+def module_api_staff(make_api_staff):
+    """One ApiStaff for a module's tests that change nothing (refused input)."""
+    return make_api_staff("pooled")
 
 
 @pytest.fixture
@@ -130,10 +128,11 @@ def api_client(app):
     return make
 
 
-def browser(client_for, shop: Shop, role="Admin"):
-    """A web client of ``shop`` signed in as ``role`` (with a session cookie)."""
-    client = client_for(shop.tenant)
-    sign_in(client, *shop.users[role])
+def browser(client_for, api_staff: ApiStaff, role="Admin"):
+    """A web client of ``api_staff``'s tenant signed in as ``role`` (with a session
+    cookie)."""
+    client = client_for(api_staff.tenant)
+    sign_in(client, *api_staff.users[role])
     return client
 
 
@@ -152,16 +151,11 @@ def no_server_error_logged(caplog):
 
 
 @pytest.fixture
-def store(catalog):
-    """store(tenant) -> a context manager giving a session on the tenant's store (as
-    the owner, under the tenant's setting), to look at rows or set them up."""
-
-    @contextmanager
-    def session(tenant):
-        with tenant_accounts(catalog, tenant.slug) as (_, accounts):
-            yield accounts.db
-
-    return session
+def store(owner_engines):
+    """store(tenant) -> a context manager giving a session on the tenant's store as the
+    owner, in one transaction bound to the tenant (the door's), to look at rows or set
+    them up; committed at the end of the block."""
+    return owner_engines.session
 
 
 def receive(store, tenant, product_id, quantity: str, location_id=None):

@@ -19,8 +19,8 @@ UNKNOWN_ID = "01a2092b-1ec6-7387-93bc-6e2beebd8b5f"
 
 
 @pytest.fixture(scope="module")
-def product(module_shop):
-    return new_product(module_shop.manager, "KEEP", "2.50", barcode="999")
+def product(module_api_staff):
+    return new_product(module_api_staff.manager, "KEEP", "2.50", barcode="999")
 
 
 def counts(store, tenant):
@@ -32,13 +32,13 @@ def counts(store, tenant):
 
 
 @pytest.fixture
-def unchanged(module_shop, product, store):
+def unchanged(module_api_staff, product, store):
     """Asserts after the test that no product, customer or sale was added, and that
     the module's product is as it was."""
-    before = counts(store, module_shop.tenant)
+    before = counts(store, module_api_staff.tenant)
     yield
-    assert counts(store, module_shop.tenant) == before
-    assert module_shop.admin.get(f"/api/products/{product['id']}").json == product
+    assert counts(store, module_api_staff.tenant) == before
+    assert module_api_staff.admin.get(f"/api/products/{product['id']}").json == product
 
 
 def check(res, status, field, message=None):
@@ -101,14 +101,14 @@ PRODUCT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("body, field, message", PRODUCT_CASES)
-def test_bad_product_fields_on_create(module_shop, unchanged, body, field, message):
-    res = module_shop.manager.post("/api/products", body, status=400)
+@pytest.mark.parametrize(("body", "field", "message"), PRODUCT_CASES)
+def test_bad_product_fields_on_create(module_api_staff, unchanged, body, field, message):
+    res = module_api_staff.manager.post("/api/products", body, status=400)
     check(res, 400, field, message)
 
 
 @pytest.mark.parametrize(
-    "body, field, message",
+    ("body", "field", "message"),
     [(body, field, message) for body, field, message in PRODUCT_CASES if field in body]
     + [
         ({"sku": None}, "sku", "must be a string, not null"),
@@ -116,22 +116,22 @@ def test_bad_product_fields_on_create(module_shop, unchanged, body, field, messa
         ({"unit_price": ""}, "unit_price", "is required"),
     ],
 )
-def test_bad_product_fields_on_update(module_shop, product, unchanged, body, field, message):
+def test_bad_product_fields_on_update(module_api_staff, product, unchanged, body, field, message):
     body = {k: v for k, v in body.items() if k not in VALID_PRODUCT or k == field}
-    res = module_shop.manager.patch(f"/api/products/{product['id']}", body, status=400)
+    res = module_api_staff.manager.patch(f"/api/products/{product['id']}", body, status=400)
     check(res, 400, field, message)
 
 
-def test_every_error_is_reported_at_once(module_shop, unchanged):
-    res = module_shop.manager.post(
+def test_every_error_is_reported_at_once(module_api_staff, unchanged):
+    res = module_api_staff.manager.post(
         "/api/products", {"sku": 1, "name": "", "unit_price": "x", "tax_rate": "101"}, status=400
     )
     assert set(res.json["errors"]) == {"sku", "name", "unit_price", "tax_rate"}
 
 
-def test_a_lone_surrogate_is_refused(module_shop, unchanged):
+def test_a_lone_surrogate_is_refused(module_api_staff, unchanged):
     body = b'{"sku": "S\\ud800", "name": "x", "unit_price": "1"}'
-    res = module_shop.manager.raw("POST", "/api/products", body, status=400)
+    res = module_api_staff.manager.raw("POST", "/api/products", body, status=400)
     check(res, 400, "sku", "valid Unicode")
 
 
@@ -154,18 +154,19 @@ BAD_BODIES = [
 ]
 
 
-@pytest.mark.parametrize("body, field, message", BAD_BODIES)
+@pytest.mark.parametrize(("body", "field", "message"), BAD_BODIES)
 @pytest.mark.parametrize(
-    "method, path", [("POST", "/api/products"), ("POST", "/api/customers"), ("POST", "/api/sales")]
+    ("method", "path"),
+    [("POST", "/api/products"), ("POST", "/api/customers"), ("POST", "/api/sales")],
 )
-def test_bad_json_bodies_are_400(module_shop, unchanged, method, path, body, field, message):
-    res = module_shop.admin.raw(method, path, body, status=400)
+def test_bad_json_bodies_are_400(module_api_staff, unchanged, method, path, body, field, message):
+    res = module_api_staff.admin.raw(method, path, body, status=400)
     check(res, 400, field)
     assert message in res.json["message"]
 
 
-def test_a_bad_body_on_update_is_400(module_shop, product, unchanged):
-    res = module_shop.admin.raw("PATCH", f"/api/products/{product['id']}", b"[1]", status=400)
+def test_a_bad_body_on_update_is_400(module_api_staff, product, unchanged):
+    res = module_api_staff.admin.raw("PATCH", f"/api/products/{product['id']}", b"[1]", status=400)
     check(res, 400, "body", "must be an object")
 
 
@@ -181,14 +182,14 @@ def test_a_bad_body_on_update_is_400(module_shop, product, unchanged):
     ],
 )
 @pytest.mark.parametrize("path", ["/api/products", "/api/customers", "/api/sales"])
-def test_other_content_types_are_415(module_shop, unchanged, path, content_type):
+def test_other_content_types_are_415(module_api_staff, unchanged, path, content_type):
     body = json.dumps({"name": "x"}).encode()
-    res = module_shop.admin.raw("POST", path, body, content_type=content_type, status=415)
+    res = module_api_staff.admin.raw("POST", path, body, content_type=content_type, status=415)
     check(res, 415, "body")
 
 
-def test_json_with_a_utf8_charset_is_fine(module_shop, store):
-    res = module_shop.manager.raw(
+def test_json_with_a_utf8_charset_is_fine(module_api_staff, store):
+    res = module_api_staff.manager.raw(
         "POST",
         "/api/customers",
         json.dumps({"name": "Zoë"}).encode(),
@@ -199,23 +200,23 @@ def test_json_with_a_utf8_charset_is_fine(module_shop, store):
 
 
 @pytest.mark.parametrize("path", ["/api/products", "/api/customers", "/api/sales"])
-def test_a_body_over_one_megabyte_is_413(module_shop, unchanged, path):
+def test_a_body_over_one_megabyte_is_413(module_api_staff, unchanged, path):
     body = json.dumps({"name": "x" * MAX_BODY_BYTES}).encode()
-    res = module_shop.admin.raw("POST", path, body, status=413)
+    res = module_api_staff.admin.raw("POST", path, body, status=413)
     check(res, 413, "body", "too large")
 
 
-def test_a_body_of_exactly_one_megabyte_is_read(module_shop, unchanged):
+def test_a_body_of_exactly_one_megabyte_is_read(module_api_staff, unchanged):
     padding = MAX_BODY_BYTES - len(json.dumps({"name": ""}).encode())
     body = json.dumps({"name": "x" * padding}).encode()
     assert len(body) == MAX_BODY_BYTES
-    res = module_shop.manager.raw("POST", "/api/customers", body, status=400)
+    res = module_api_staff.manager.raw("POST", "/api/customers", body, status=400)
     check(res, 400, "name", "at most 200")
 
 
 # -- customers -----------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "body, field, message",
+    ("body", "field", "message"),
     [
         ({}, "name", "is required"),
         ({"name": " "}, "name", "is required"),
@@ -231,8 +232,8 @@ def test_a_body_of_exactly_one_megabyte_is_read(module_shop, unchanged):
         ({"name": "x", "vip": True}, "vip", "is not a known field"),
     ],
 )
-def test_bad_customer_fields(module_shop, unchanged, body, field, message):
-    res = module_shop.manager.post("/api/customers", body, status=400)
+def test_bad_customer_fields(module_api_staff, unchanged, body, field, message):
+    res = module_api_staff.manager.post("/api/customers", body, status=400)
     check(res, 400, field, message)
 
 
@@ -241,7 +242,7 @@ LINE = {"sku": "KEEP", "quantity": "1"}
 
 
 @pytest.mark.parametrize(
-    "body, field, message",
+    ("body", "field", "message"),
     [
         ({}, "lines", "is required"),
         ({"lines": None}, "lines", "is required"),
@@ -287,14 +288,14 @@ LINE = {"sku": "KEEP", "quantity": "1"}
         ({"lines": [LINE], "number": 7}, "number", "not a known field"),
     ],
 )  # fmt: skip
-def test_bad_sale_fields(module_shop, unchanged, body, field, message):
-    res = module_shop.cashier.post("/api/sales", body, status=400)
+def test_bad_sale_fields(module_api_staff, unchanged, body, field, message):
+    res = module_api_staff.cashier.post("/api/sales", body, status=400)
     check(res, 400, field, message)
 
 
 # -- query strings -------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "path, params, field, message",
+    ("path", "params", "field", "message"),
     [
         ("/api/products", {"limit": "0"}, "limit", "at least 1"),
         ("/api/products", {"limit": "101"}, "limit", "at most 100"),
@@ -322,19 +323,19 @@ def test_bad_sale_fields(module_shop, unchanged, body, field, message):
         ("/api/stock", {"limit": "-3"}, "limit", "at least 1"),
     ],
 )
-def test_bad_query_parameters_are_400(module_shop, unchanged, path, params, field, message):
-    res = module_shop.admin.get(path, params=params, status=400)
+def test_bad_query_parameters_are_400(module_api_staff, unchanged, path, params, field, message):
+    res = module_api_staff.admin.get(path, params=params, status=400)
     check(res, 400, field, message)
 
 
 @pytest.mark.parametrize("path", ["/api/products", "/api/customers", "/api/sales", "/api/stock"])
-def test_a_query_string_that_is_not_utf8_is_400(module_shop, path):
-    res = module_shop.admin.get(path + "?q=%ff&limit=%fe", status=400)
+def test_a_query_string_that_is_not_utf8_is_400(module_api_staff, path):
+    res = module_api_staff.admin.get(path + "?q=%ff&limit=%fe", status=400)
     check(res, 400, "url", "UTF-8")
 
 
 @pytest.mark.parametrize("value", ["x", "%00", "1" * 300, "01a2092b-1ec6-7387-93bc"])
 @pytest.mark.parametrize("collection", ["products", "sales"])
-def test_malformed_ids_in_paths_are_404(module_shop, collection, value):
-    res = module_shop.admin.get(f"/api/{collection}/{value}", status=404)
+def test_malformed_ids_in_paths_are_404(module_api_staff, collection, value):
+    res = module_api_staff.admin.get(f"/api/{collection}/{value}", status=404)
     assert res.content_type == "application/json"

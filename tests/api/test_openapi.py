@@ -55,8 +55,8 @@ def test_the_document_loads_and_every_reference_resolves():
     assert {(op.path, op.method.upper()) for op in operations} == documented_operations()
 
 
-def test_the_document_is_served_as_written(pooled_shop):
-    assert pooled_shop.cashier.get("/api/openapi.json").json == DOCUMENT
+def test_the_document_is_served_as_written(api_staff):
+    assert api_staff.cashier.get("/api/openapi.json").json == DOCUMENT
 
 
 def test_every_input_object_refuses_unknown_fields():
@@ -79,32 +79,34 @@ def bounded_fields(schema_name):
 
 
 @pytest.mark.parametrize(
-    "schema_name, path, base",
+    ("schema_name", "path", "base"),
     [
         ("ProductCreate", "/api/products", {"unit_price": "1"}),
         ("CustomerCreate", "/api/customers", {}),
     ],
 )
-def test_text_bounds_are_the_codes(module_shop, schema_name, path, base):
+def test_text_bounds_are_the_codes(module_api_staff, schema_name, path, base):
     """At maxLength a field is fine, one past it the field is refused (the rest of
     the body is always refused too, so nothing is created)."""
     required = SCHEMAS[schema_name]["required"]
     for field, limit in bounded_fields(schema_name):
         for length, refused in ((limit, False), (limit + 1, True)):
             body = {**base, field: text_at(field, length), "bad": 1}
-            res = module_shop.manager.post(path, body, status=400)
+            res = module_api_staff.manager.post(path, body, status=400)
             assert (field in res.json["errors"]) is refused, (field, length, res.json)
-    errors = module_shop.manager.post(path, {}, status=400).json["errors"]
+    errors = module_api_staff.manager.post(path, {}, status=400).json["errors"]
     assert {name for name, message in errors.items() if message == "is required"} == set(required)
 
 
-def test_sale_bounds_are_the_codes(module_shop):
+def test_sale_bounds_are_the_codes(module_api_staff):
     line = SCHEMAS["SaleLineCreate"]["properties"]
     sale = SCHEMAS["SaleCreate"]["properties"]
     payment = SCHEMAS["PaymentCreate"]["properties"]
 
     def errors(body):
-        return module_shop.cashier.post("/api/sales", {**body, "bad": 1}, status=400).json["errors"]
+        return module_api_staff.cashier.post("/api/sales", {**body, "bad": 1}, status=400).json[
+            "errors"
+        ]
 
     sku = {"sku": "A", "quantity": "1"}
     assert "lines" not in errors({"lines": [sku] * sale["lines"]["maxItems"]})
@@ -126,7 +128,7 @@ def test_sale_bounds_are_the_codes(module_shop):
 
 
 @pytest.mark.parametrize(
-    "schema_name, field, accepted, refused",
+    ("schema_name", "field", "accepted", "refused"),
     [
         ("ProductCreate", "unit_price", ["0", "9999999999.99", "0.5"], ["-1", "1.001"]),
         ("ProductCreate", "tax_rate", ["0", "100", "100.00", "99.99"], ["100.01", "101"]),
@@ -146,10 +148,10 @@ def test_decimal_patterns_agree_with_the_code(schema_name, field, accepted, refu
     assert not any(pattern.search(value) for value in refused)
 
 
-def test_paging_bounds_are_the_codes(module_shop):
+def test_paging_bounds_are_the_codes(module_api_staff):
     parameters = DOCUMENT["components"]["parameters"]
     limit, offset = parameters["limit"]["schema"], parameters["offset"]["schema"]
-    get = module_shop.admin.get
+    get = module_api_staff.admin.get
     assert get("/api/customers", params={"limit": str(limit["maximum"])}).json["limit"] == 100
     get("/api/customers", params={"limit": str(limit["maximum"] + 1)}, status=400)
     get("/api/customers", params={"limit": str(limit["minimum"] - 1)}, status=400)

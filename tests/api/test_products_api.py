@@ -1,13 +1,13 @@
-"""Products through the API, in a pooled and in a dedicated tenant: list with search
-and paging, get, create, update, and SKU/barcode conflicts."""
+"""Products through the API: list with search and paging, get, create, update (in a
+pooled and in a dedicated tenant), and SKU/barcode conflicts."""
 
 from __future__ import annotations
 
 from tests.api.conftest import new_product
 
 
-def test_create_get_and_update_a_product(shop):
-    manager = shop.manager
+def test_create_get_and_update_a_product(api_staff_per_placement):
+    manager = api_staff_per_placement.manager
     res = manager.post(
         "/api/products",
         {
@@ -34,7 +34,7 @@ def test_create_get_and_update_a_product(shop):
     expected = {"unit_price": "12.50", "cost": "7.25", "tax_rate": "16.00"}
     assert {k: product[k] for k in expected} == expected
     assert product["reorder_level"] == "2.500"
-    fetched = shop.cashier.get(f"/api/products/{product['id']}").json
+    fetched = api_staff_per_placement.cashier.get(f"/api/products/{product['id']}").json
     assert fetched == product
 
     changed = manager.patch(
@@ -44,28 +44,28 @@ def test_create_get_and_update_a_product(shop):
     assert changed["unit_price"] == "13.00" and changed["barcode"] is None
     assert changed["is_active"] is False
     assert changed["name"] == "Green tea" and changed["cost"] == "7.25"  # untouched
-    assert shop.admin.get(f"/api/products/{product['id']}").json == changed
+    assert api_staff_per_placement.admin.get(f"/api/products/{product['id']}").json == changed
 
 
-def test_an_empty_patch_changes_nothing(pooled_shop):
-    product = new_product(pooled_shop.manager, "A", "2.50")
-    same = pooled_shop.manager.patch(f"/api/products/{product['id']}", {}).json
+def test_an_empty_patch_changes_nothing(api_staff):
+    product = new_product(api_staff.manager, "A", "2.50")
+    same = api_staff.manager.patch(f"/api/products/{product['id']}", {}).json
     assert same["unit_price"] == "2.50" and same["sku"] == "A"
 
 
-def test_list_searches_filters_and_pages(shop):
-    manager = shop.manager
+def test_list_searches_filters_and_pages(api_staff):
+    manager = api_staff.manager
     for i in range(5):
         new_product(manager, f"TEA-{i}", "1.00", name=f"Tea {i}")
     new_product(manager, "COF-1", "3.00", name="Coffee", barcode="555000111", is_active=False)
 
-    page = shop.cashier.get("/api/products", params={"limit": "2", "offset": "1"}).json
+    page = api_staff.cashier.get("/api/products", params={"limit": "2", "offset": "1"}).json
     assert (page["total"], page["limit"], page["offset"], page["has_more"]) == (6, 2, 1, True)
     assert [p["name"] for p in page["items"]] == ["Tea 0", "Tea 1"]  # by name: Coffee first
-    last = shop.cashier.get("/api/products", params={"limit": "2", "offset": "4"}).json
+    last = api_staff.cashier.get("/api/products", params={"limit": "2", "offset": "4"}).json
     assert [p["name"] for p in last["items"]] == ["Tea 3", "Tea 4"] and not last["has_more"]
     # the total rides on the rows; a page past the end has none and still counts them
-    beyond = shop.cashier.get("/api/products", params={"limit": "2", "offset": "9"}).json
+    beyond = api_staff.cashier.get("/api/products", params={"limit": "2", "offset": "9"}).json
     assert (beyond["items"], beyond["total"], beyond["has_more"]) == ([], 6, False)
     nothing = manager.get("/api/products", params={"q": "no such thing"}).json
     assert (nothing["items"], nothing["total"]) == ([], 0)
@@ -82,8 +82,8 @@ def test_list_searches_filters_and_pages(shop):
     assert manager.get("/api/products", params={"q": "%"}).json["total"] == 0
 
 
-def test_sku_and_barcode_conflicts_are_409_and_change_nothing(shop):
-    manager = shop.manager
+def test_sku_and_barcode_conflicts_are_409_and_change_nothing(api_staff):
+    manager = api_staff.manager
     first = new_product(manager, "A", "1.00", barcode="111")
     second = new_product(manager, "B", "2.00", barcode="222")
     res = manager.post(
@@ -99,16 +99,16 @@ def test_sku_and_barcode_conflicts_are_409_and_change_nothing(shop):
     manager.patch(f"/api/products/{first['id']}", {"sku": "A", "barcode": "111"})
 
 
-def test_an_unknown_product_is_404(pooled_shop):
-    res = pooled_shop.admin.get("/api/products/01a2092b-1ec6-7387-93bc-6e2beebd8b5f", status=404)
+def test_an_unknown_product_is_404(api_staff):
+    res = api_staff.admin.get("/api/products/01a2092b-1ec6-7387-93bc-6e2beebd8b5f", status=404)
     assert res.json["message"] == "No such product in this workspace"
-    pooled_shop.admin.patch(
+    api_staff.admin.patch(
         "/api/products/01a2092b-1ec6-7387-93bc-6e2beebd8b5f", {"name": "x"}, status=404
     )
 
 
-def test_another_tenants_product_is_404(make_shop):
-    a, b = make_shop("pooled"), make_shop("dedicated")
+def test_another_tenants_product_is_404(make_api_staff):
+    a, b = make_api_staff("pooled"), make_api_staff("dedicated")
     product = new_product(a.manager, "A", "1.00")
     b.admin.get(f"/api/products/{product['id']}", status=404)
     b.admin.patch(f"/api/products/{product['id']}", {"name": "stolen"}, status=404)

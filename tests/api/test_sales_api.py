@@ -1,5 +1,5 @@
-"""Sales and stock through the API, in a pooled and in a dedicated tenant: a sale by
-API writes exactly what the point of sale writes; refusals are 422 with the fields;
+"""Sales and stock through the API: a sale by API writes exactly what the point of sale
+writes (in a pooled and in a dedicated tenant); refusals are 422 with the fields;
 Cashiers see their own sales only."""
 
 from __future__ import annotations
@@ -15,14 +15,26 @@ from tests.api.conftest import browser, new_product, receive
 from tests.sales.test_pos_pages import cart_form, scan, submit_complete
 
 
+def stock(api_staff, store):
+    """(api_staff, products): A (2.50 + 16% tax, barcode, 10 on hand) and B (10.00, 5)."""
+    manager = api_staff.manager
+    a = new_product(manager, "A", "2.50", tax_rate="16", cost="1.00", barcode="4006381333931")
+    b = new_product(manager, "B", "10.00", cost="1.00")
+    receive(store, api_staff.tenant, a["id"], "10")
+    receive(store, api_staff.tenant, b["id"], "5")
+    return api_staff, {"A": a, "B": b}
+
+
 @pytest.fixture
-def stocked(shop, store):
-    """The shop with A (2.50 + 16% tax, barcode, 10 on hand) and B (10.00, 5 on hand)."""
-    a = new_product(shop.manager, "A", "2.50", tax_rate="16", cost="1.00", barcode="4006381333931")
-    b = new_product(shop.manager, "B", "10.00", cost="1.00")
-    receive(store, shop.tenant, a["id"], "10")
-    receive(store, shop.tenant, b["id"], "5")
-    return shop, {"A": a, "B": b}
+def stocked(api_staff, store):
+    """A pooled tenant's API staff with two products in stock (see stock)."""
+    return stock(api_staff, store)
+
+
+@pytest.fixture
+def stocked_per_placement(api_staff_per_placement, store):
+    """The same in a pooled and in a dedicated tenant."""
+    return stock(api_staff_per_placement, store)
 
 
 CART = {
@@ -68,9 +80,11 @@ def sale_rows(db, number):
     )
 
 
-def test_a_sale_by_api_writes_what_the_point_of_sale_writes(stocked, client_for, store):
-    shop, products = stocked
-    till = browser(client_for, shop, "Cashiers")
+def test_a_sale_by_api_writes_what_the_point_of_sale_writes(
+    stocked_per_placement, client_for, store
+):
+    api_staff, _products = stocked_per_placement
+    till = browser(client_for, api_staff, "Cashiers")
     scan(till, "4006381333931").follow()
     scan(till, "B").follow()
     form = cart_form(till)
@@ -80,7 +94,7 @@ def test_a_sale_by_api_writes_what_the_point_of_sale_writes(stocked, client_for,
     form["pay_card"], form["ref_card"], form["pay_cash"] = "10.00", "auth-77", "10.00"
     submit_complete(form)
 
-    res = shop.cashier.post("/api/sales", CART)
+    res = api_staff.cashier.post("/api/sales", CART)
     sale = res.json
     assert res.headers["Location"].endswith(f"/api/sales/{sale['id']}")
     assert sale["number"] == 2  # the next invoice number after the till's
@@ -93,20 +107,20 @@ def test_a_sale_by_api_writes_what_the_point_of_sale_writes(stocked, client_for,
         ("cash", "10.00", ""),
         ("card", "10.00", "auth-77"),
     ]
-    with store(shop.tenant) as db:
+    with store(api_staff.tenant) as db:
         assert sale_rows(db, 1) == sale_rows(db, 2)
         assert len(sale_rows(db, 2)[3]) == 2  # a stock movement per line
-        assert db.get(InvoiceCounter, shop.tenant.id).last_number == 2
-    stock = shop.manager.get("/api/stock").json["items"]
+        assert db.get(InvoiceCounter, api_staff.tenant.id).last_number == 2
+    stock = api_staff.manager.get("/api/stock").json["items"]
     assert {(s["sku"], s["on_hand"]) for s in stock} == {("A", "4.000"), ("B", "3.000")}
-    assert shop.cashier.get(f"/api/sales/{sale['id']}").json == sale
+    assert api_staff.cashier.get(f"/api/sales/{sale['id']}").json == sale
 
 
 def test_a_sale_by_product_id_at_a_location_for_a_customer(stocked):
-    shop, products = stocked
-    customer = shop.manager.post("/api/customers", {"name": "Ada"}).json
-    location_id = shop.manager.get("/api/stock").json["items"][0]["location_id"]
-    sale = shop.manager.post(
+    api_staff, products = stocked
+    customer = api_staff.manager.post("/api/customers", {"name": "Ada"}).json
+    location_id = api_staff.manager.get("/api/stock").json["items"][0]["location_id"]
+    sale = api_staff.manager.post(
         "/api/sales",
         {
             "lines": [{"product_id": products["B"]["id"], "quantity": "2"}],
@@ -128,9 +142,9 @@ def count_sales(store, tenant):
 
 
 def test_short_stock_is_422_with_the_line_and_writes_nothing(stocked, store):
-    shop, _ = stocked
-    before = count_sales(store, shop.tenant)
-    res = shop.cashier.post(
+    api_staff, _ = stocked
+    before = count_sales(store, api_staff.tenant)
+    res = api_staff.cashier.post(
         "/api/sales",
         {
             "lines": [{"sku": "B", "quantity": "6"}],
@@ -140,13 +154,13 @@ def test_short_stock_is_422_with_the_line_and_writes_nothing(stocked, store):
     )
     assert res.json["errors"] == {"lines[0].quantity": "only 5 of Item B (B) on hand, 6 wanted"}
     assert res.json["message"].startswith("The sale was refused")
-    assert count_sales(store, shop.tenant) == before
+    assert count_sales(store, api_staff.tenant) == before
     # the refused sale gave its invoice number back
-    assert shop.cashier.post("/api/sales", {**CART}).json["number"] == 1
+    assert api_staff.cashier.post("/api/sales", {**CART}).json["number"] == 1
 
 
 @pytest.mark.parametrize(
-    "body, errors",
+    ("body", "errors"),
     [
         (
             {"lines": [{"sku": "B", "quantity": "1"}], "payments": [{"method": "cash", "amount": "5"}]},
@@ -183,17 +197,19 @@ def test_short_stock_is_422_with_the_line_and_writes_nothing(stocked, store):
     ],
 )  # fmt: skip
 def test_refused_sales_are_422_with_the_fields(stocked, store, body, errors):
-    shop, _ = stocked
-    before = count_sales(store, shop.tenant)
-    res = shop.cashier.post("/api/sales", body, status=422)
+    api_staff, _ = stocked
+    before = count_sales(store, api_staff.tenant)
+    res = api_staff.cashier.post("/api/sales", body, status=422)
     assert res.json["errors"] == errors
-    assert count_sales(store, shop.tenant) == before
+    assert count_sales(store, api_staff.tenant) == before
 
 
 def test_an_inactive_product_cannot_be_sold(stocked):
-    shop, products = stocked
-    shop.manager.patch(f"/api/products/{products['B']['id']}", {"is_active": False})
-    res = shop.cashier.post("/api/sales", {"lines": [{"sku": "B", "quantity": "1"}]}, status=422)
+    api_staff, products = stocked
+    api_staff.manager.patch(f"/api/products/{products['B']['id']}", {"is_active": False})
+    res = api_staff.cashier.post(
+        "/api/sales", {"lines": [{"sku": "B", "quantity": "1"}]}, status=422
+    )
     assert res.json["errors"] == {
         "lines[0].sku": "this product is not for sale any more; remove the line"
     }
@@ -202,82 +218,84 @@ def test_an_inactive_product_cannot_be_sold(stocked):
 def test_cashiers_see_their_own_sales_only(stocked, make_user, catalog, api_client):
     from salesapp.operations.tokens import issue_token
 
-    shop, _ = stocked
-    mine = shop.cashier.post("/api/sales", CART).json
-    theirs = shop.manager.post("/api/sales", CART).json
-    username, _ = make_user(shop.tenant, ("Cashiers",))
-    other = api_client(shop.tenant, issue_token(catalog, shop.tenant.slug, username).plaintext)
+    api_staff, _ = stocked
+    mine = api_staff.cashier.post("/api/sales", CART).json
+    theirs = api_staff.manager.post("/api/sales", CART).json
+    username, _ = make_user(api_staff.tenant, ("Cashiers",))
+    other = api_client(
+        api_staff.tenant, issue_token(catalog, api_staff.tenant.slug, username).plaintext
+    )
 
     other.get(f"/api/sales/{mine['id']}", status=404)
     assert other.get("/api/sales").json["items"] == []
-    shop.cashier.get(f"/api/sales/{theirs['id']}", status=404)
-    assert [s["number"] for s in shop.cashier.get("/api/sales").json["items"]] == [1]
+    api_staff.cashier.get(f"/api/sales/{theirs['id']}", status=404)
+    assert [s["number"] for s in api_staff.cashier.get("/api/sales").json["items"]] == [1]
     # Managers see every sale, newest first
-    assert [s["number"] for s in shop.manager.get("/api/sales").json["items"]] == [2, 1]
-    assert shop.manager.get(f"/api/sales/{mine['id']}").json == mine
+    assert [s["number"] for s in api_staff.manager.get("/api/sales").json["items"]] == [2, 1]
+    assert api_staff.manager.get(f"/api/sales/{mine['id']}").json == mine
 
 
 def test_sales_list_pages_and_filters_by_day(stocked):
-    shop, _ = stocked
+    api_staff, _ = stocked
     for _ in range(3):
-        shop.manager.post("/api/sales", {"lines": [{"sku": "A", "quantity": "1"}],
+        api_staff.manager.post("/api/sales", {"lines": [{"sku": "A", "quantity": "1"}],
                                          "payments": [{"method": "cash", "amount": "5"}]})  # fmt: skip
-    page = shop.manager.get("/api/sales", params={"limit": "2"}).json
+    page = api_staff.manager.get("/api/sales", params={"limit": "2"}).json
     assert [s["number"] for s in page["items"]] == [3, 2] and page["has_more"]
-    rest = shop.manager.get("/api/sales", params={"limit": "2", "offset": "2"}).json
+    rest = api_staff.manager.get("/api/sales", params={"limit": "2", "offset": "2"}).json
     assert [s["number"] for s in rest["items"]] == [1] and not rest["has_more"]
     today = dt.datetime.now(dt.UTC).date()
     day = lambda d: d.isoformat()  # noqa: E731
-    assert len(shop.manager.get("/api/sales", params={"from": day(today)}).json["items"]) == 3
+    assert len(api_staff.manager.get("/api/sales", params={"from": day(today)}).json["items"]) == 3
     tomorrow = today + dt.timedelta(days=1)
-    assert shop.manager.get("/api/sales", params={"from": day(tomorrow)}).json["items"] == []
+    assert api_staff.manager.get("/api/sales", params={"from": day(tomorrow)}).json["items"] == []
     yesterday = today - dt.timedelta(days=1)
-    assert shop.manager.get("/api/sales", params={"to": day(yesterday)}).json["items"] == []
+    assert api_staff.manager.get("/api/sales", params={"to": day(yesterday)}).json["items"] == []
     both = {"from": day(yesterday), "to": day(today)}
-    assert len(shop.manager.get("/api/sales", params=both).json["items"]) == 3
+    assert len(api_staff.manager.get("/api/sales", params=both).json["items"]) == 3
 
 
 def test_stock_levels_per_product_and_location(stocked, store):
-    shop, products = stocked
-    levels = shop.manager.get("/api/stock").json
+    api_staff, products = stocked
+    levels = api_staff.manager.get("/api/stock").json
     assert [(s["sku"], s["location"], s["on_hand"], s["low"]) for s in levels["items"]] == [
         ("A", "Main", "10.000", False),
         ("B", "Main", "5.000", False),
     ]
-    one = shop.admin.get("/api/stock", params={"product_id": products["B"]["id"]}).json
+    one = api_staff.admin.get("/api/stock", params={"product_id": products["B"]["id"]}).json
     assert [(s["sku"], s["on_hand"]) for s in one["items"]] == [("B", "5.000")]
     location_id = one["items"][0]["location_id"]
-    both = shop.admin.get(
+    both = api_staff.admin.get(
         "/api/stock", params={"product_id": products["A"]["id"], "location_id": location_id}
     ).json
     assert [(s["sku"], s["on_hand"]) for s in both["items"]] == [("A", "10.000")]
-    page = shop.admin.get("/api/stock", params={"limit": "1"}).json
+    page = api_staff.admin.get("/api/stock", params={"limit": "1"}).json
     assert [s["sku"] for s in page["items"]] == ["A"] and page["has_more"]
     unknown = "01a2092b-1ec6-7387-93bc-6e2beebd8b5f"
-    res = shop.admin.get("/api/stock", params={"product_id": unknown}, status=404)
+    res = api_staff.admin.get("/api/stock", params={"product_id": unknown}, status=404)
     assert res.json["errors"] == {"product_id": "no such product"}
-    res = shop.admin.get("/api/stock", params={"location_id": unknown}, status=404)
+    res = api_staff.admin.get("/api/stock", params={"location_id": unknown}, status=404)
     assert res.json["errors"] == {"location_id": "no such location"}
-    shop.cashier.get("/api/stock", status=403)
+    api_staff.cashier.get("/api/stock", status=403)
 
 
-def test_stock_in_a_multi_location_tenant(make_shop, store):
+def test_stock_in_a_multi_location_tenant(make_api_staff, store):
     from salesapp.locations.models import Location
 
-    shop = make_shop("dedicated", multi_location=True)
-    product = new_product(shop.manager, "A", "1.00")
-    with store(shop.tenant) as db:
-        db.add(Location(tenant_id=shop.tenant.id, name="Warehouse"))
+    api_staff = make_api_staff("dedicated", multi_location=True)
+    product = new_product(api_staff.manager, "A", "1.00")
+    with store(api_staff.tenant) as db:
+        db.add(Location(tenant_id=api_staff.tenant.id, name="Warehouse"))
         db.flush()
         warehouse = db.scalars(select(Location).where(Location.name == "Warehouse")).one().id
-    receive(store, shop.tenant, product["id"], "4", warehouse)
-    levels = shop.manager.get("/api/stock", params={"product_id": product["id"]}).json["items"]
+    receive(store, api_staff.tenant, product["id"], "4", warehouse)
+    levels = api_staff.manager.get("/api/stock", params={"product_id": product["id"]}).json["items"]
     assert sorted((s["location"], s["on_hand"]) for s in levels) == [
         ("Main", "0.000"),
         ("Warehouse", "4.000"),
     ]
     # selling from the warehouse takes its stock, not the default location's
-    shop.cashier.post(
+    api_staff.cashier.post(
         "/api/sales",
         {
             "lines": [{"sku": "A", "quantity": "3"}],
@@ -285,6 +303,6 @@ def test_stock_in_a_multi_location_tenant(make_shop, store):
             "location_id": str(warehouse),
         },
     )
-    at = shop.manager.get("/api/stock", params={"location_id": str(warehouse)}).json["items"]
+    at = api_staff.manager.get("/api/stock", params={"location_id": str(warehouse)}).json["items"]
     assert [(s["location"], s["on_hand"]) for s in at] == [("Warehouse", "1.000")]
-    shop.cashier.post("/api/sales", {"lines": [{"sku": "A", "quantity": "1"}]}, status=422)
+    api_staff.cashier.post("/api/sales", {"lines": [{"sku": "A", "quantity": "1"}]}, status=422)

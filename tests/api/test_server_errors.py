@@ -7,12 +7,12 @@ from salesapp.customers.services import CustomerService
 from salesapp.products.services import ProductService
 
 
-def test_a_bug_is_a_json_500_without_traceback(pooled_shop, monkeypatch, caplog):
+def test_a_bug_is_a_json_500_without_traceback(api_staff, monkeypatch, caplog):
     def broken(self, *args, **kw):
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(ProductService, "listing", broken)
-    res = pooled_shop.admin.get("/api/products", status=500)
+    res = api_staff.admin.get("/api/products", status=500)
     assert res.content_type == "application/json"
     assert res.json["message"].startswith("Internal error: nothing was changed")
     assert "secret" not in res.text and "Traceback" not in res.text
@@ -21,7 +21,7 @@ def test_a_bug_is_a_json_500_without_traceback(pooled_shop, monkeypatch, caplog)
     caplog.clear()  # expected here: the autouse check looks for unexpected ones
 
 
-def test_a_failure_after_a_write_keeps_nothing(pooled_shop, monkeypatch, caplog):
+def test_a_failure_after_a_write_keeps_nothing(api_staff, monkeypatch, caplog):
     create = CustomerService.create
 
     def create_then_fail(self, **fields):
@@ -29,13 +29,13 @@ def test_a_failure_after_a_write_keeps_nothing(pooled_shop, monkeypatch, caplog)
         raise RuntimeError("after the insert")
 
     monkeypatch.setattr(CustomerService, "create", create_then_fail)
-    pooled_shop.manager.post("/api/customers", {"name": "Ghost"}, status=500)
+    api_staff.manager.post("/api/customers", {"name": "Ghost"}, status=500)
     caplog.clear()
     monkeypatch.undo()
-    assert pooled_shop.manager.get("/api/customers").json["total"] == 0
+    assert api_staff.manager.get("/api/customers").json["total"] == 0
 
 
-def test_the_catch_all_is_for_api_paths_only(pooled_shop, client_for, monkeypatch):
+def test_the_catch_all_is_for_api_paths_only(api_staff, client_for, monkeypatch):
     """Pages keep Pyramid's behaviour (the error propagates to the server)."""
     import pytest
 
@@ -45,6 +45,6 @@ def test_the_catch_all_is_for_api_paths_only(pooled_shop, client_for, monkeypatc
         raise RuntimeError("page bug")
 
     monkeypatch.setattr(ProductService, "listing", broken)
-    web = browser(client_for, pooled_shop, "Managers")
+    web = browser(client_for, api_staff, "Managers")
     with pytest.raises(RuntimeError, match="page bug"):
         web.get("/products")

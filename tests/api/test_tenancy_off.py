@@ -30,13 +30,13 @@ def bypass_role(settings, admin_conn_module):
 
 
 @pytest.fixture
-def single(make_shop, catalog, bypass_role):
-    """A shop in a dedicated store (a database of its own: nothing else to scope away),
-    and that database's URL as the bypassing role."""
-    shop = make_shop("dedicated")
+def single(make_api_staff, catalog, bypass_role):
+    """ApiStaff of a tenant in a dedicated store (a database of its own: nothing else to
+    scope away), and that database's URL as the bypassing role."""
+    api_staff = make_api_staff("dedicated")
     with catalog.session() as session:
-        url = catalog.store_url(catalog.store_by_name(session, shop.tenant.store_name))
-    return shop, urls.with_role(url, bypass_role, None)
+        url = catalog.store_url(catalog.store_by_name(session, api_staff.tenant.store_name))
+    return api_staff, urls.with_role(url, bypass_role, None)
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +67,15 @@ def test_tenancy_off_refuses_an_unknown_tenant(settings, single):
 
 
 def test_tenancy_off_serves_one_tenant_without_the_tenant_setting(settings, single, store):
-    shop, single_database_url = single
-    product = new_product(shop.manager, "OFF-1", "4.00")
-    receive(store, shop.tenant, product["id"], "3")
-    on_page = shop.admin.get("/api/products").json
+    api_staff, single_database_url = single
+    product = new_product(api_staff.manager, "OFF-1", "4.00")
+    receive(store, api_staff.tenant, product["id"], "3")
+    on_page = api_staff.admin.get("/api/products").json
 
     off = dataclasses.replace(
         settings,
         tenancy=False,
-        single_tenant=shop.tenant.slug,
+        single_tenant=api_staff.tenant.slug,
         single_database_url=single_database_url,
     )
     app = make_app(off)
@@ -88,8 +88,8 @@ def test_tenancy_off_serves_one_tenant_without_the_tenant_setting(settings, sing
         engine = app.registry.stores.engine_for(app.registry.single_tenant)
         event.listen(engine, "before_cursor_execute", seen)
         # any host: there is no host resolution; the token still authenticates
-        for host in (host_of(shop.tenant), f"elsewhere.{BASE_DOMAIN}", "localhost"):
-            client = ApiClient(app, host, shop.tokens["Admin"])
+        for host in (host_of(api_staff.tenant), f"elsewhere.{BASE_DOMAIN}", "localhost"):
+            client = ApiClient(app, host, api_staff.tokens["Admin"])
             assert client.get("/api/products").json == on_page
         sale = {"lines": [{"sku": "OFF-1", "quantity": "1"}]}
         client.post("/api/sales", {**sale, "payments": [{"method": "cash", "amount": "10"}]})
@@ -98,5 +98,5 @@ def test_tenancy_off_serves_one_tenant_without_the_tenant_setting(settings, sing
     assert statements, "the single database was not used"
     assert not [s for s in statements if "set_config" in s]
     # what tenancy off wrote is the tenant's, as tenancy on sees it
-    (sold,) = shop.admin.get("/api/sales").json["items"]
+    (sold,) = api_staff.admin.get("/api/sales").json["items"]
     assert sold["lines"][0]["sku"] == "OFF-1"

@@ -27,10 +27,10 @@ def tokens_of(store, tenant, username=None):
 
 
 # -- the service ---------------------------------------------------------------------
-def test_a_token_is_stored_as_its_hash_and_a_short_prefix(pooled_shop, store):
-    with store(pooled_shop.tenant) as db:
+def test_a_token_is_stored_as_its_hash_and_a_short_prefix(api_staff, store):
+    with store(api_staff.tenant) as db:
         admin = db.scalars(select(User).where(User.username == "admin")).one()
-        service = ApiTokenService(db, pooled_shop.tenant.id)
+        service = ApiTokenService(db, api_staff.tenant.id)
         row, plaintext = service.create(admin, "  sync  ")
         assert re.fullmatch(r"sa_[A-Za-z0-9_-]{43}", plaintext)
         assert row.token_hash == hashlib.sha256(plaintext.encode()).hexdigest()
@@ -45,10 +45,10 @@ def test_a_token_is_stored_as_its_hash_and_a_short_prefix(pooled_shop, store):
                 service.create(admin, bad)
 
 
-def test_only_the_owner_or_an_admin_may_revoke(pooled_shop, store):
-    tenant = pooled_shop.tenant
-    cashier_name, _ = pooled_shop.users["Cashiers"]
-    manager_name, _ = pooled_shop.users["Managers"]
+def test_only_the_owner_or_an_admin_may_revoke(api_staff, store):
+    tenant = api_staff.tenant
+    cashier_name, _ = api_staff.users["Cashiers"]
+    manager_name, _ = api_staff.users["Managers"]
     with store(tenant) as db:
         users = {u.username: u for u in db.scalars(select(User))}
         service = ApiTokenService(db, tenant.id)
@@ -60,27 +60,27 @@ def test_only_the_owner_or_an_admin_may_revoke(pooled_shop, store):
         assert token.revoked_at is not None
         with pytest.raises(TokenError):
             service.revoke(users["admin"], "not-an-id", any_user=True)
-    pooled_shop.cashier.get("/api/products", status=401)
+    api_staff.cashier.get("/api/products", status=401)
 
 
 def tokens_of_user(db, user):
     return db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all()
 
 
-def test_last_use_is_recorded_at_most_once_a_minute(pooled_shop, store):
-    tenant = pooled_shop.tenant
-    username, _ = pooled_shop.users["Managers"]
+def test_last_use_is_recorded_at_most_once_a_minute(api_staff, store):
+    tenant = api_staff.tenant
+    username, _ = api_staff.users["Managers"]
     assert tokens_of(store, tenant, username)[0].last_used_at is None
-    pooled_shop.manager.get("/api/products")
+    api_staff.manager.get("/api/products")
     first = tokens_of(store, tenant, username)[0].last_used_at
     assert first is not None
-    pooled_shop.manager.get("/api/products")
+    api_staff.manager.get("/api/products")
     assert tokens_of(store, tenant, username)[0].last_used_at == first  # within the minute
     earlier = first - dt.timedelta(minutes=2)
     with store(tenant) as db:
         db.execute(update(ApiToken).where(ApiToken.last_used_at == first).values(
             last_used_at=earlier))  # fmt: skip
-    pooled_shop.manager.get("/api/products")
+    api_staff.manager.get("/api/products")
     assert tokens_of(store, tenant, username)[0].last_used_at > first
 
 
@@ -93,10 +93,10 @@ def create_on_page(web, name, status=200):
 
 @pytest.mark.parametrize("placement", ["pooled", "dedicated"])
 def test_a_user_makes_a_token_on_the_page_sees_it_once_and_revokes_it(
-    make_shop, client_for, api_client, store, placement
+    make_api_staff, client_for, api_client, store, placement
 ):
-    shop = make_shop(placement)
-    web = browser(client_for, shop, "Cashiers")
+    api_staff = make_api_staff(placement)
+    web = browser(client_for, api_staff, "Cashiers")
     link = web.get("/").html.find("a", string="API tokens")
     assert link["href"].endswith("/account/tokens")
     page = web.get("/account/tokens")
@@ -106,7 +106,7 @@ def test_a_user_makes_a_token_on_the_page_sees_it_once_and_revokes_it(
     res = create_on_page(web, "till script")
     assert res.headers["Cache-Control"] == "no-store"
     plaintext = res.html.select_one('[data-testid="token-value"]').text
-    client = api_client(shop.tenant, plaintext)
+    client = api_client(api_staff.tenant, plaintext)
     client.get("/api/products")
     client.post("/api/products", {"sku": "X", "name": "X", "unit_price": "1"}, status=403)
 
@@ -122,58 +122,58 @@ def test_a_user_makes_a_token_on_the_page_sees_it_once_and_revokes_it(
         in web.get("/account/tokens").html.select_one(f'tr[data-token="{plaintext[:8]}"]').text
     )
     client.get("/api/products", status=401)
-    username, _ = shop.users["Cashiers"]
-    assert len(tokens_of(store, shop.tenant, username)) == 2
+    username, _ = api_staff.users["Cashiers"]
+    assert len(tokens_of(store, api_staff.tenant, username)) == 2
 
 
 @pytest.mark.parametrize(
-    "name, message", [("", "Give the token a name"), ("n" * 61, "at most 60 characters")]
+    ("name", "message"), [("", "Give the token a name"), ("n" * 61, "at most 60 characters")]
 )
-def test_a_bad_name_is_refused(pooled_shop, client_for, store, name, message):
-    web = browser(client_for, pooled_shop, "Managers")
+def test_a_bad_name_is_refused(api_staff, client_for, store, name, message):
+    web = browser(client_for, api_staff, "Managers")
     form = form_with(web.get("/account/tokens"), "name")
     form["name"] = name
     res = form.submit(status=400)
     assert message in res.html.select_one("#name-error").text
     assert not res.html.select('[data-testid="token-value"]')
-    assert len(tokens_of(store, pooled_shop.tenant)) == 3  # the fixture's only
+    assert len(tokens_of(store, api_staff.tenant)) == 3  # the fixture's only
 
 
-def test_the_page_needs_a_csrf_token_and_a_session(pooled_shop, client_for, store):
-    web = browser(client_for, pooled_shop, "Managers")
+def test_the_page_needs_a_csrf_token_and_a_session(api_staff, client_for, store):
+    web = browser(client_for, api_staff, "Managers")
     web.post("/account/tokens", {"name": "x"}, status=400)
-    manager = pooled_shop.tokens["Managers"]
+    manager = api_staff.tokens["Managers"]
     # a bearer token cannot make tokens: the page needs the session's CSRF token
     web.post("/account/tokens", {"name": "x"}, headers={"Authorization": f"Bearer {manager}"},
              status=400)  # fmt: skip
-    client_for(pooled_shop.tenant).get("/account/tokens", status=302)
-    assert len(tokens_of(store, pooled_shop.tenant)) == 3
+    client_for(api_staff.tenant).get("/account/tokens", status=302)
+    assert len(tokens_of(store, api_staff.tenant)) == 3
 
 
-def test_others_tokens_are_not_found_unless_admin(pooled_shop, client_for, store):
-    tenant = pooled_shop.tenant
-    cashier_name, _ = pooled_shop.users["Cashiers"]
+def test_others_tokens_are_not_found_unless_admin(api_staff, client_for, store):
+    tenant = api_staff.tenant
+    cashier_name, _ = api_staff.users["Cashiers"]
     token = tokens_of(store, tenant, cashier_name)[0]
-    manager = browser(client_for, pooled_shop, "Managers")
+    manager = browser(client_for, api_staff, "Managers")
     csrf = form_with(manager.get("/account/tokens"), "name")["csrf_token"].value
     manager.post(f"/account/tokens/{token.id}/revoke", {"csrf_token": csrf}, status=404)
     assert cashier_name not in manager.get("/account/tokens").text
-    pooled_shop.cashier.get("/api/products")
+    api_staff.cashier.get("/api/products")
 
-    admin = browser(client_for, pooled_shop, "Admin")
+    admin = browser(client_for, api_staff, "Admin")
     page = admin.get("/account/tokens")
     row = page.html.select_one(f'tr[data-token="{token.prefix}"]')
     assert cashier_name in row.text
     form = next(f for f in page.forms.values() if f.action == row.select_one("form")["action"])
     form.submit(status=303)
-    pooled_shop.cashier.get("/api/products", status=401)
+    api_staff.cashier.get("/api/products", status=401)
 
 
-def test_a_user_with_a_one_time_password_is_sent_to_change_it(pooled_shop, make_user, client_for):
+def test_a_user_with_a_one_time_password_is_sent_to_change_it(api_staff, make_user, client_for):
     from tests.conftest import sign_in
 
-    username, password = make_user(pooled_shop.tenant, ("Managers",), must_change_password=True)
-    web = client_for(pooled_shop.tenant)
+    username, password = make_user(api_staff.tenant, ("Managers",), must_change_password=True)
+    web = client_for(api_staff.tenant)
     sign_in(web, username, password)
     assert "API tokens" not in web.get("/account/password").text
     res = web.get("/account/tokens", status=302)
@@ -182,19 +182,19 @@ def test_a_user_with_a_one_time_password_is_sent_to_change_it(pooled_shop, make_
 
 # -- the operator's command ----------------------------------------------------------
 def test_an_operator_makes_a_token_shown_once_and_logged_without_it(
-    pooled_shop, cli, catalog, api_client, store
+    api_staff, cli, catalog, api_client, store
 ):
-    slug = pooled_shop.tenant.slug
-    username, _ = pooled_shop.users["Managers"]
+    slug = api_staff.tenant.slug
+    username, _ = api_staff.users["Managers"]
     result = cli("tenant", "token", slug, username.upper(), "--name", "stock sync")
     match = re.search(r"^  (sa_\S+)$", result.output, re.M)
     assert match, result.output
     plaintext = match.group(1)
     assert "Shown once" in result.output
-    api_client(pooled_shop.tenant, plaintext).post(
+    api_client(api_staff.tenant, plaintext).post(
         "/api/products", {"sku": "OP", "name": "By operator", "unit_price": "1"}
     )
-    assert [t.name for t in tokens_of(store, pooled_shop.tenant, username)] == [
+    assert [t.name for t in tokens_of(store, api_staff.tenant, username)] == [
         "tests",
         "stock sync",
     ]
@@ -209,10 +209,10 @@ def test_an_operator_makes_a_token_shown_once_and_logged_without_it(
     assert all(plaintext not in str(op.detail) for op in logged)
 
 
-def test_the_default_name_says_an_operator_made_it(pooled_shop, cli, store):
-    username, _ = pooled_shop.users["Cashiers"]
-    cli("tenant", "token", pooled_shop.tenant.slug, username)
-    names = [t.name for t in tokens_of(store, pooled_shop.tenant, username)]
+def test_the_default_name_says_an_operator_made_it(api_staff, cli, store):
+    username, _ = api_staff.users["Cashiers"]
+    cli("tenant", "token", api_staff.tenant.slug, username)
+    names = [t.name for t in tokens_of(store, api_staff.tenant, username)]
     assert names[-1] == f"issued by an operator on {dt.date.today().isoformat()}"
 
 
@@ -222,21 +222,21 @@ def assert_refused(result, message):
     assert "sa_" not in result.output
 
 
-def test_the_command_refuses_unknown_tenants_users_and_deactivated_users(pooled_shop, cli, store):
-    slug = pooled_shop.tenant.slug
+def test_the_command_refuses_unknown_tenants_users_and_deactivated_users(api_staff, cli, store):
+    slug = api_staff.tenant.slug
     assert_refused(cli("tenant", "token", "no-such-shop", "admin", expect=1), "no tenant")
     assert_refused(cli("tenant", "token", slug, "nobody", expect=1), "no user 'nobody'")
     assert_refused(
         cli("tenant", "token", slug, "admin", "--name", "n" * 61, expect=1), "at most 60"
     )
-    username, _ = pooled_shop.users["Cashiers"]
-    with store(pooled_shop.tenant) as db:
+    username, _ = api_staff.users["Cashiers"]
+    with store(api_staff.tenant) as db:
         db.execute(update(User).where(User.username == username).values(is_active=False))
     assert_refused(cli("tenant", "token", slug, username, expect=1), "deactivated")
-    assert len(tokens_of(store, pooled_shop.tenant)) == 3
+    assert len(tokens_of(store, api_staff.tenant)) == 3
 
 
-def test_the_command_warns_about_a_one_time_password(pooled_shop, cli, make_user):
-    username, _ = make_user(pooled_shop.tenant, ("Cashiers",), must_change_password=True)
-    result = cli("tenant", "token", pooled_shop.tenant.slug, username)
+def test_the_command_warns_about_a_one_time_password(api_staff, cli, make_user):
+    username, _ = make_user(api_staff.tenant, ("Cashiers",), must_change_password=True)
+    result = cli("tenant", "token", api_staff.tenant.slug, username)
     assert "one-time password" in result.output

@@ -30,7 +30,7 @@ def shop(request, staff):
 
 
 def test_sign_ins_are_recorded_with_who_and_from_where(shop):
-    tenant, clients = shop
+    _tenant, clients = shop
     rows, page = events(clients["Admin"], action="auth.")
     who = {(action, user) for action, user, _ in rows}
     assert ("auth.sign_in", "admin") in who
@@ -52,7 +52,7 @@ def test_sign_ins_are_recorded_with_who_and_from_where(shop):
 
 
 def test_a_sale_its_void_and_a_refund_are_recorded_by_their_actors(shop):
-    tenant, clients = shop
+    _tenant, clients = shop
     till, manager = clients["Cashiers"], clients["Managers"]
     cashier = till.get("/").html.select_one('[data-testid="username"]').text
     for _ in range(2):
@@ -77,7 +77,7 @@ def test_a_sale_its_void_and_a_refund_are_recorded_by_their_actors(shop):
 
 
 def test_price_changes_and_stock_adjustments_are_recorded(shop):
-    tenant, clients = shop
+    _tenant, clients = shop
     manager = clients["Managers"]
     page = manager.get("/products")
     edit = page.html.select_one('a[href*="/edit"]')["href"]
@@ -97,7 +97,7 @@ def test_price_changes_and_stock_adjustments_are_recorded(shop):
 
 
 def test_user_and_role_changes_are_recorded(shop):
-    tenant, clients = shop
+    _tenant, clients = shop
     admin = clients["Admin"]
     form = form_with(admin.get("/users/new"), "username")
     form["username"], form["full_name"] = "newbie", "New Bie"
@@ -119,7 +119,7 @@ def test_user_and_role_changes_are_recorded(shop):
 
 
 def test_only_admins_read_the_trail(shop):
-    tenant, clients = shop
+    _tenant, clients = shop
     clients["Managers"].get("/audit", status=403)
     clients["Cashiers"].get("/audit", status=403)
     assert "Audit" not in clients["Managers"].get("/").html.select_one("nav.menu").text
@@ -127,7 +127,7 @@ def test_only_admins_read_the_trail(shop):
 
 
 def test_filters_and_bad_filters(shop):
-    tenant, clients = shop
+    _tenant, clients = shop
     admin = clients["Admin"]
     rows, _ = events(admin, username="admin")
     assert rows and {user for _, user, _ in rows} == {"admin"}
@@ -137,7 +137,7 @@ def test_filters_and_bad_filters(shop):
 
 
 def test_a_refused_change_leaves_no_event(shop):
-    tenant, clients = shop
+    _tenant, clients = shop
     manager = clients["Managers"]
     before, _ = events(clients["Admin"], action="stock.adjust")
     form = form_with(manager.get("/stock/adjust"), "quantity")

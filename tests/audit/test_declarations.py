@@ -133,7 +133,7 @@ def _movement(kind):
 
 
 @pytest.mark.parametrize(
-    "row, expected",
+    ("row", "expected"),
     [
         (
             Sale(tenant_id=TENANT, number=3, total=Decimal("4.50")),

@@ -47,7 +47,7 @@ NASTY = [
 ]
 
 
-class Workspace:
+class FilledWorkspace:
     """A multi-location tenant with one of everything, and its Admin signed in."""
 
     def __init__(self, app, catalog, tenant):
@@ -95,11 +95,11 @@ class Workspace:
 
 
 @pytest.fixture(scope="module")
-def workspace(app, catalog, make_tenant):
-    return Workspace(app, catalog, make_tenant("pooled", multi_location=True))
+def filled_workspace(app, catalog, make_tenant):
+    return FilledWorkspace(app, catalog, make_tenant("pooled", multi_location=True))
 
 
-def forms(ws: Workspace) -> dict:
+def forms(ws: FilledWorkspace) -> dict:
     """path -> a valid form for it (each test spoils one field at a time)."""
     product = {
         "sku": "N-1",
@@ -164,32 +164,34 @@ FILTERS = {
 }
 
 
-def test_no_form_field_value_makes_a_server_error(workspace):
-    before = workspace.counts()
+def test_no_form_field_value_makes_a_server_error(filled_workspace):
+    before = filled_workspace.counts()
     failures = []
-    for path, valid in forms(workspace).items():
+    for path, valid in forms(filled_workspace).items():
         for field in valid:
             if field == "active":  # a checkbox: any value is good (and would hide the product)
                 continue
             for value in NASTY:
                 if path.startswith("/pos/"):  # a line in the cart to change
-                    workspace.post("/pos/add", {"product_id": str(workspace.product_id)})
-                res = workspace.post(path, {**valid, field: value})
+                    filled_workspace.post(
+                        "/pos/add", {"product_id": str(filled_workspace.product_id)}
+                    )
+                res = filled_workspace.post(path, {**valid, field: value})
                 if res.status_int >= 500:
                     failures.append((path, field, value[:20], res.status_int))
     assert failures == []
     # what was refused wrote nothing; what was accepted (a valid spoiling such as a
     # product's new name) is not counted: only the tables' sizes, by kind
-    after = workspace.counts()
+    after = filled_workspace.counts()
     assert after[4] >= before[4] and after[5] >= before[5]
 
 
-def test_no_filter_value_makes_a_server_error(workspace):
+def test_no_filter_value_makes_a_server_error(filled_workspace):
     failures = []
     for path, names in FILTERS.items():
         for name in names:
             for value in NASTY:
-                res = workspace.client.get(path, params={name: value}, expect_errors=True)
+                res = filled_workspace.client.get(path, params={name: value}, expect_errors=True)
                 if res.status_int >= 500:
                     failures.append((path, name, value[:20], res.status_int))
     assert failures == []
@@ -207,43 +209,48 @@ TEXT_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize("path, field", TEXT_FIELDS)
-def test_nul_characters_are_refused_with_a_message(workspace, path, field):
-    before = workspace.counts()
-    res = workspace.post(path, {**forms(workspace)[path], field: "tea\x00time"})
+@pytest.mark.parametrize(("path", "field"), TEXT_FIELDS)
+def test_nul_characters_are_refused_with_a_message(filled_workspace, path, field):
+    before = filled_workspace.counts()
+    res = filled_workspace.post(path, {**forms(filled_workspace)[path], field: "tea\x00time"})
     assert res.status_int == 400, res.text[:500]
     assert "must not contain NUL characters" in res.text
-    assert workspace.counts() == before
+    assert filled_workspace.counts() == before
 
 
 @pytest.mark.parametrize(
-    "path, params",
+    ("path", "params"),
     [("/stock", {"q": "a\x00"}), ("/pos", {"q": "a\x00"}), ("/products", {"q": "a\x00"})],
 )
-def test_nul_characters_in_a_search_are_refused(workspace, path, params):
-    res = workspace.client.get(path, params=params, status=400)
+def test_nul_characters_in_a_search_are_refused(filled_workspace, path, params):
+    res = filled_workspace.client.get(path, params=params, status=400)
     if path != "/stock":  # the stock page's template does not show filter errors yet
         assert "must not contain NUL characters" in res.text
 
 
-def test_a_discount_past_the_money_column_is_refused_at_the_till(workspace):
-    workspace.post("/pos/clear", {})
-    assert workspace.post("/pos/add", {"product_id": str(workspace.product_id)}).status_int == 303
-    res = workspace.post("/pos/update", {"qty_0": "1", "discount_0": "99999999999"})
+def test_a_discount_past_the_money_column_is_refused_at_the_till(filled_workspace):
+    filled_workspace.post("/pos/clear", {})
+    assert (
+        filled_workspace.post(
+            "/pos/add", {"product_id": str(filled_workspace.product_id)}
+        ).status_int
+        == 303
+    )
+    res = filled_workspace.post("/pos/update", {"qty_0": "1", "discount_0": "99999999999"})
     assert res.status_int == 400
     assert "must be at most 9999999999.99" in res.text
 
 
-def test_a_refund_quantity_past_the_quantity_column_is_refused(workspace):
-    res = workspace.post(
-        f"/sales/{workspace.sale_id}/refund",
-        {f"qty_{workspace.line_id}": "99999999999", "method": "cash"},
+def test_a_refund_quantity_past_the_quantity_column_is_refused(filled_workspace):
+    res = filled_workspace.post(
+        f"/sales/{filled_workspace.sale_id}/refund",
+        {f"qty_{filled_workspace.line_id}": "99999999999", "method": "cash"},
     )
     assert res.status_int == 400
     assert "must be at most 100000" in res.text
 
 
 @pytest.mark.parametrize("value", ["not-a-uuid", str(uuid.UUID(int=0)), "1" * 40])
-def test_ids_that_are_not_known_uuids_are_404(workspace, value):
+def test_ids_that_are_not_known_uuids_are_404(filled_workspace, value):
     for path in (f"/products/{value}/edit", f"/customers/{value}", f"/sales/{value}"):
-        workspace.client.get(path, status=404)
+        filled_workspace.client.get(path, status=404)

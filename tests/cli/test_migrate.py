@@ -9,9 +9,10 @@ import shutil
 import pytest
 from sqlalchemy import select, text
 
-from salesapp.operations import migrations, provisioning
+from salesapp.operations import door, migrations, provisioning
 from salesapp.operations.catalog import Catalog
 from salesapp.operations.models import Store
+from salesapp.tenancy.binding import bind
 from tests.conftest import run_cli, write_ini
 
 NEW_REVISION = '''"""test: a note on locations"""
@@ -89,7 +90,7 @@ def store_rows(catalog):
 
 
 def test_at_head_everything_is_a_no_op(deployment):
-    settings, catalog, tenants, ini = deployment
+    _settings, catalog, _tenants, ini = deployment
     results = migrations.migrate_deployment(catalog)
     names = [r.name for r in results]
     # catalog, template, one pool (three tenants in it), three dedicated stores
@@ -100,7 +101,7 @@ def test_at_head_everything_is_a_no_op(deployment):
 
 
 def test_failing_store_in_the_middle_then_rerun(deployment, new_revision):
-    settings, catalog, tenants, ini = deployment
+    _settings, catalog, _tenants, ini = deployment
     new, old = new_revision
     # d2's locations already has the column: the new revision fails there, only there
     owner_exec(catalog, "dedicated-d2", "ALTER TABLE locations ADD COLUMN note text")
@@ -139,22 +140,16 @@ def test_failing_store_in_the_middle_then_rerun(deployment, new_revision):
 
 
 def test_one_pooled_store_is_one_ddl_whatever_its_tenants(deployment, new_revision):
-    settings, catalog, tenants, ini = deployment
+    _settings, catalog, tenants, _ini = deployment
     # every pooled tenant sees the new column, migrated once for the whole store
-    with catalog.session() as session:
-        store = catalog.store_by_name(session, "pool1")
-        engine = catalog.owner_engine(store)
-    with engine.begin() as conn:
+    with door.store_connection(catalog, "pool1") as conn:
         for slug in ("p1", "p2", "p3"):
-            conn.execute(
-                text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenants[slug].id)}
-            )
+            bind(conn, tenants[slug].id)
             assert conn.scalar(text("select count(note) from locations")) == 0
-    engine.dispose()
 
 
 def test_one_tenant_or_one_store(deployment, new_revision):
-    settings, catalog, tenants, ini = deployment
+    _settings, catalog, _tenants, ini = deployment
     only = migrations.migrate_deployment(catalog, tenant="d1")
     assert [r.name for r in only] == ["catalog", "dedicated-d1"]
     only = migrations.migrate_deployment(catalog, store="pool1")
@@ -167,7 +162,7 @@ def test_one_tenant_or_one_store(deployment, new_revision):
 
 
 def test_new_dedicated_tenants_clone_a_template_kept_at_head(deployment, new_revision):
-    settings, catalog, tenants, ini = deployment
+    _settings, catalog, _tenants, _ini = deployment
     created = provisioning.create_tenant(
         catalog,
         provisioning.TenantRequest(
@@ -180,7 +175,7 @@ def test_new_dedicated_tenants_clone_a_template_kept_at_head(deployment, new_rev
 
 
 def test_unreachable_store_fails_alone(deployment, new_revision, admin_conn):
-    settings, catalog, tenants, ini = deployment
+    _settings, catalog, _tenants, ini = deployment
     from salesapp.operations import bootstrap
 
     name = provisioning.dedicated_database_name(catalog, "d3")

@@ -87,7 +87,7 @@ def snapshot(conn):
 
 
 def test_probe_passes_on_a_sound_deployment(deployment):
-    settings, catalog, ini, dedicated = deployment
+    settings, _catalog, ini, dedicated = deployment
     out = run_cli(ini, "check", "--probe").output
     assert "FAIL" not in out and " 0 failed" in out
     lines = probe_lines(out)
@@ -104,7 +104,7 @@ def test_probe_passes_on_a_sound_deployment(deployment):
 
 
 def test_probe_leaves_nothing_behind(deployment, server_admin_url):
-    settings, catalog, ini, dedicated = deployment
+    _settings, catalog, ini, dedicated = deployment
     stores = ("pool1", dedicated)
     before = {}
     for store in stores:
@@ -121,7 +121,7 @@ def test_probe_leaves_nothing_behind(deployment, server_admin_url):
 
 
 def test_probe_fails_when_row_level_security_is_disabled(deployment, server_admin_url):
-    settings, catalog, ini, dedicated = deployment
+    _settings, catalog, ini, dedicated = deployment
     with superuser_on(catalog, server_admin_url, "pool1") as conn:
         conn.execute("alter table users disable row level security")
         try:
@@ -147,7 +147,7 @@ def test_probe_fails_when_row_level_security_is_disabled(deployment, server_admi
 def test_probe_fails_on_open_policies_that_the_audit_passes(deployment, server_admin_url):
     """Both policies there by name, both opened to every row: the audit (names and
     flags) passes, the probe does not."""
-    settings, catalog, ini, dedicated = deployment
+    _settings, catalog, ini, dedicated = deployment
     with superuser_on(catalog, server_admin_url, dedicated) as conn:
         for policy in ("tenant_isolation", "tenant_guard"):
             conn.execute(f"alter policy {policy} on roles using (true) with check (true)")
@@ -173,7 +173,7 @@ def test_probe_fails_on_open_policies_that_the_audit_passes(deployment, server_a
 
 
 def test_a_permissive_policy_added_is_held_by_the_guard(deployment, server_admin_url):
-    settings, catalog, ini, dedicated = deployment
+    _settings, catalog, ini, _dedicated = deployment
     with superuser_on(catalog, server_admin_url, "pool1") as conn:
         conn.execute("create policy wide_open on roles using (true) with check (true)")
         try:
@@ -198,7 +198,7 @@ def test_a_permissive_policy_added_is_held_by_the_guard(deployment, server_admin
 def test_probe_fails_on_a_foreign_key_without_tenant_id(deployment, server_admin_url):
     """A key on the id alone lets one tenant's row point at another's (foreign-key checks
     bypass row-level security): the probe's reference across tenants must fail."""
-    settings, catalog, ini, dedicated = deployment
+    _settings, catalog, ini, _dedicated = deployment
     fk = "fk_user_roles_tenant_id_role_id_roles"
     with superuser_on(catalog, server_admin_url, "pool1") as conn:
         conn.execute("alter table roles add constraint probe_roles_id unique (id)")
@@ -225,7 +225,7 @@ def test_probe_fails_on_a_foreign_key_without_tenant_id(deployment, server_admin
 
 
 def test_probe_fails_for_an_app_role_that_bypasses_rls(deployment, admin_conn):
-    settings, catalog, ini, dedicated = deployment
+    settings, _catalog, ini, _dedicated = deployment
     role = sql.Identifier(settings.app_role)
     admin_conn.execute(sql.SQL("ALTER ROLE {} BYPASSRLS").format(role))
     try:
@@ -239,7 +239,7 @@ def test_probe_fails_for_an_app_role_that_bypasses_rls(deployment, admin_conn):
 
 
 def test_probe_reports_a_store_it_cannot_reach(deployment, admin_conn):
-    settings, catalog, ini, dedicated = deployment
+    settings, catalog, ini, _dedicated = deployment
     create(catalog, "probe-gone", "dedicated")
     bootstrap.drop_database(admin_conn, provisioning.dedicated_database_name(catalog, "probe-gone"))
     try:

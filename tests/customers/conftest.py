@@ -1,3 +1,3 @@
-"""Fixtures of the customers tests: the products tests' shops."""
+"""Fixtures of the customers tests: the products tests' workspaces."""
 
-from tests.products.conftest import pooled_shop, shop  # noqa: F401
+from tests.products.conftest import workspace, workspace_per_placement  # noqa: F401

@@ -12,6 +12,7 @@ from sqlalchemy.pool import Pool
 
 from salesapp.operations.models import Tenant
 from tests.conftest import BASE_DOMAIN, TRUSTED_PROXY, host_of, wait_for
+from tests.moving import tenant_moving
 
 
 @pytest.mark.parametrize(
@@ -148,19 +149,13 @@ def test_ttl_backstop_reloads_without_notify(settings, catalog, make_tenant, cli
 
 
 def test_moving_tenant_reads_but_refuses_writes(app, catalog, make_tenant, client_for):
-    from salesapp.operations.models import Placement
-
     tenant = make_tenant("pooled")
     client = client_for(tenant)
-    with catalog.session() as session:
-        session.execute(
-            update(Placement).where(Placement.tenant_id == tenant.id).values(state="moving")
-        )
-    app.registry.directory.invalidate(tenant.id)
-    assert client.get("/login").status_int == 200
-    res = client.post("/login", {"username": "admin", "password": "x"}, status=503)
-    assert res.headers["Retry-After"] == "30"
-    assert "try again in a moment" in res.text
+    with tenant_moving(app, catalog, tenant.id, expected_pause_seconds=3.2):
+        assert client.get("/login").status_int == 200
+        res = client.post("/login", {"username": "admin", "password": "x"}, status=503)
+        assert res.headers["Retry-After"] == "4"  # the expected pause, rounded up
+        assert "try again in a moment" in res.text
 
 
 @pytest.mark.parametrize(

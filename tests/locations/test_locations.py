@@ -19,9 +19,17 @@ def snapshot(owner_engine, tenant):
     return sql(owner_engine, tenant, "select * from locations order by id")
 
 
+@pytest.fixture
+def workspace(staff):
+    """(tenant, {"Admin": signed-in client}) of a new pooled multi-location tenant (only
+    an Admin manages locations): for the rules, which the placement cannot change."""
+    return staff("pooled", roles=("Admin",), multi_location=True)
+
+
 @pytest.fixture(params=["pooled", "dedicated"])
-def workspace(request, staff):
-    return staff(request.param, multi_location=True)
+def workspace_per_placement(request, staff):
+    """The same in a pooled and in a dedicated store: for what the pages write."""
+    return staff(request.param, roles=("Admin",), multi_location=True)
 
 
 def create(admin, status=303, **values):
@@ -42,8 +50,8 @@ def test_list_shows_the_default_location(workspace):
     assert "active" in row.text
 
 
-def test_create_and_edit_a_location(workspace, owner_engine):
-    tenant, clients = workspace
+def test_create_and_edit_a_location(workspace_per_placement, owner_engine):
+    tenant, clients = workspace_per_placement
     admin = clients["Admin"]
     res = create(admin, name="  Harbour Shop ", address="1 Quay Street\r\nPort Town")
     assert "Created location Harbour Shop." in res.follow().text
@@ -64,7 +72,7 @@ def test_create_and_edit_a_location(workspace, owner_engine):
 
 
 @pytest.mark.parametrize(
-    "values, field, message",
+    ("values", "field", "message"),
     [
         ({"name": ""}, "name", "is required"),
         ({"name": "   "}, "name", "is required"),
@@ -146,7 +154,7 @@ def test_unknown_location_ids_are_404(workspace, location_id):
 
 def test_a_location_of_another_tenant_is_not_reachable(staff, owner_engine):
     tenant_a, _ = staff("dedicated", multi_location=True)
-    _, clients_b = staff("pooled", multi_location=True)
+    _, clients_b = staff("pooled", roles=("Admin",), multi_location=True)
     before = snapshot(owner_engine, tenant_a)
     location_id = locations(owner_engine, tenant_a)["Main"].id
     admin_b = clients_b["Admin"]

@@ -16,7 +16,8 @@ import psycopg
 import pytest
 import webtest
 
-from salesapp.operations import fence, mobility
+from salesapp.operations import door, fence, mobility
+from salesapp.operations.door import As
 from salesapp.operations.models import Store, TenantMove
 from salesapp.tenancy import urls
 from tests.conftest import REPO, form_with, host_of, sign_in
@@ -54,7 +55,7 @@ def test_a_crash_after_any_step_then_a_rerun_loses_nothing(
     with pytest.raises(mobility.SimulatedCrash):
         move(tenant.slug, to, fail_at=step)
     flipped = STEPS.index(step) >= STEPS.index("flip")
-    name, _, state = placement_of(catalog, tenant.slug)
+    name, _, _state = placement_of(catalog, tenant.slug)
     # before the flip the source holds the tenant, after it the target does
     assert (name == tenant.store_name) is not flipped
     assert fingerprint(catalog, name, tenant.id) == before
@@ -105,31 +106,25 @@ def test_kill_9_of_the_mover_then_the_same_command(catalog, make_tenant, ini_fil
 def test_in_flight_writes_finish_before_the_copy(catalog, make_tenant, move):
     """A write transaction open when the fence goes up is waited for, and its row moves."""
     tenant = make_tenant("pooled")
-    app_url = catalog.app_url(store_url(catalog, tenant.store_name))
-    writer = psycopg.connect(urls.libpq_url(app_url))
-    writer.execute("select set_config('app.tenant_id', %s, true)", (str(tenant.id),))
-    writer.execute("update users set full_name = 'Written in flight'")
     results = {}
     mover = threading.Thread(target=lambda: results.update(done=move(tenant.slug, "dedicated")))
-    mover.start()
-    time.sleep(1.0)
-    assert mover.is_alive()  # waiting for the writer
-    assert placement_of(catalog, tenant.slug)[2] == "moving"
-    writer.commit()
-    writer.close()
+    with door.tenant_connection(catalog, tenant, As.APP) as writer:
+        writer.execute("update users set full_name = 'Written in flight'")
+        mover.start()
+        time.sleep(1.0)
+        assert mover.is_alive()  # waiting for the writer
+        assert placement_of(catalog, tenant.slug)[2] == "moving"
+    # committed: the move goes on
     mover.join(30)
-    target = placement_of(catalog, tenant.slug)[0]
-    with psycopg.connect(urls.libpq_url(store_url(catalog, target))) as conn:
-        conn.execute("select set_config('app.tenant_id', %s, true)", (str(tenant.id),))
+    with door.tenant_connection(catalog, tenant.slug) as conn:  # wherever it is now
+        assert placement_of(catalog, tenant.slug)[0] != tenant.store_name
         assert conn.execute("select full_name from users").fetchone()[0] == "Written in flight"
 
 
 def test_a_write_that_outlasts_the_wait_calls_the_move_off(catalog, make_tenant, move):
     tenant = make_tenant("pooled")
     before = fingerprint(catalog, tenant.store_name, tenant.id)
-    app_url = catalog.app_url(store_url(catalog, tenant.store_name))
-    with psycopg.connect(urls.libpq_url(app_url)) as writer:
-        writer.execute("select set_config('app.tenant_id', %s, true)", (str(tenant.id),))
+    with door.tenant_connection(catalog, tenant, As.APP) as writer:
         writer.execute("update users set full_name = 'slow'")
         with pytest.raises(mobility.MoveError, match="did not finish within 1 s.*called off"):
             move(tenant.slug, "dedicated", wait_seconds=1)
@@ -173,8 +168,7 @@ def test_during_a_move_no_sale_is_lost_or_doubled(app, catalog, make_tenant, mov
     stock_product(catalog, moving.slug)
     stock_product(catalog, tenant_b.slug, sku="B-STREAM")
     # enough rows that the fence holds a while: the stream meets it
-    with psycopg.connect(urls.libpq_url(store_url(catalog, moving.store_name))) as conn:
-        conn.execute("select set_config('app.tenant_id', %s, true)", (str(moving.id),))
+    with door.tenant_connection(catalog, moving) as conn:
         conn.execute(
             "insert into customers (tenant_id, id, name) select %s, gen_random_uuid(), "
             "'Customer ' || n from generate_series(1, 40000) n",
@@ -215,8 +209,7 @@ def test_during_a_move_no_sale_is_lost_or_doubled(app, catalog, make_tenant, mov
     assert fingerprint(catalog, tenant_b.store_name, tenant_b.id)["sales"][0] == (
         before["other"] + statuses["other"][201]
     )
-    with psycopg.connect(urls.libpq_url(store_url(catalog, result.target))) as conn:
-        conn.execute("select set_config('app.tenant_id', %s, true)", (str(moving.id),))
+    with door.tenant_connection(catalog, door.TenantAddress(moving.id, result.target)) as conn:
         numbers = [row[0] for row in conn.execute("select number from sales order by number")]
     assert numbers == list(range(1, len(numbers) + 1))  # no gap, no repeat
     print(statuses, result.fence_seconds)

@@ -10,10 +10,10 @@ import psycopg
 import pytest
 import webtest
 
-from salesapp.db import tenant_session
 from salesapp.inventory.services import InventoryService
-from salesapp.operations import bootstrap, embedded, mobility, storeadmin
+from salesapp.operations import bootstrap, door, embedded, mobility, storeadmin
 from salesapp.operations.demo import generate
+from salesapp.operations.door import As
 from salesapp.operations.errors import OperationError
 from salesapp.operations.models import TenantMove
 from salesapp.operations.tokens import issue_token
@@ -70,13 +70,8 @@ def big_tenant(catalog, make_tenant):
     """A pooled tenant with about three thousand sales (and their lines, payments,
     stock movements, refunds and audit events)."""
     tenant = make_tenant("pooled")
-    with catalog.session() as session:
-        engine = catalog.owner_engine(catalog.store_named(session, tenant.store_name))
-    try:
-        with tenant_session(engine, tenant.id) as db, db.begin():
-            made = generate(db, tenant.id, seed=7, months=3, sales_per_day=(30, 40))
-    finally:
-        engine.dispose()
+    with door.tenant_session(catalog, tenant) as db:
+        made = generate(db, tenant.id, seed=7, months=3, sales_per_day=(30, 40))
     assert made["sales"] > 2500
     stock_product(catalog, tenant.slug)
     return tenant
@@ -173,9 +168,8 @@ def test_keep_source_leaves_a_fenced_copy(app, catalog, make_tenant, second_pool
     assert fingerprint(catalog, second_pool, tenant.id) == before
     assert fingerprint(catalog, tenant.store_name, tenant.id) == before  # still there...
     # ...but closed: the app role cannot write the tenant's rows in the old store
-    app_url = catalog.app_url(store_url(catalog, tenant.store_name))
-    with psycopg.connect(urls.libpq_url(app_url)) as conn:
-        conn.execute("select set_config('app.tenant_id', %s, false)", (str(tenant.id),))
+    old_copy = door.TenantAddress(tenant.id, tenant.store_name)
+    with door.tenant_connection(catalog, old_copy, As.APP) as conn:
         with pytest.raises(psycopg.Error) as failure:
             conn.execute("update users set full_name = 'x'")
         assert failure.value.sqlstate == "SA503"
@@ -186,7 +180,7 @@ def test_keep_source_leaves_a_fenced_copy(app, catalog, make_tenant, second_pool
 
 
 @pytest.mark.parametrize(
-    "to, options, message",
+    ("to", "options", "message"),
     [
         ("pooled", {}, "is already in pooled store"),
         ("dedicated", {"store_name": "pool1"}, "needs a dedicated-server store"),

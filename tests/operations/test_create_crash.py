@@ -71,7 +71,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("placement, step, repair", CASES)
+@pytest.mark.parametrize(("placement", "step", "repair"), CASES)
 def test_kill_9_of_a_creation_is_shown_and_undone(
     catalog, settings, ini_file, admin_conn, server_admin_url, placement, step, repair
 ):

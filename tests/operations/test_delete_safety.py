@@ -147,7 +147,7 @@ def test_delete_drops_the_dedicated_database_a_move_kept(
     tenant = make_tenant("dedicated")
     _, source, source_db = move_keeping_source(catalog, tenant.slug, "pooled")
     kept_copy(catalog, tenant.id, source)
-    _, pool, pool_db = store_of(catalog, tenant.slug)
+    _, _pool, pool_db = store_of(catalog, tenant.slug)
     assert database_exists(admin_conn, source_db)
 
     result = lifecycle.delete_tenant(catalog, tenant.slug)

@@ -215,7 +215,7 @@ def test_the_printed_sql_run_with_psql_gives_the_schema_migrate_gives(behind, se
 
 
 def test_sql_is_for_the_whole_deployment(behind):
-    settings, ini, databases = behind
+    _settings, ini, _databases = behind
     result = run_cli(ini, "migrate", "--sql", "--store", "pool1", expect=2)
     assert "--sql prints the SQL of the whole deployment" in result.output
 
@@ -241,7 +241,7 @@ def downgrade():
 
 
 def test_a_revision_that_cannot_be_printed_says_so(behind, tmp_path, monkeypatch):
-    settings, ini, databases = behind
+    settings, _ini, _databases = behind
     tree = tmp_path / "alembic"
     shutil.copytree(migrations.ALEMBIC_DIR, tree)
     (tree / "tenant" / "versions" / "9201_reads.py").write_text(

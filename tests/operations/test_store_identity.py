@@ -50,7 +50,7 @@ def test_a_dedicated_tenants_database_is_no_pool(catalog, make_tenant):
 
 
 @pytest.mark.parametrize(
-    "which, message",
+    ("which", "message"),
     [("catalog", "that is the catalog database"), ("template", "the tenant template database")],
 )
 def test_the_catalog_and_the_template_are_no_store(catalog, which, message):

@@ -21,7 +21,7 @@ def settings_form(admin):
 
 @pytest.mark.parametrize("placement", ["pooled", "dedicated"])
 def test_admin_changes_the_settings(staff, owner_engine, placement):
-    tenant, clients = staff(placement)
+    tenant, clients = staff(placement, roles=("Admin",))
     admin = clients["Admin"]
     form = settings_form(admin)
     assert form["currency"].value == "USD"
@@ -46,7 +46,7 @@ def test_admin_changes_the_settings(staff, owner_engine, placement):
 
 
 @pytest.mark.parametrize(
-    "values, field, message",
+    ("values", "field", "message"),
     [
         ({"currency": ""}, "currency", "is required"),
         ({"currency": "US"}, "currency", "three letters"),
@@ -57,7 +57,7 @@ def test_admin_changes_the_settings(staff, owner_engine, placement):
     ],
 )
 def test_bad_settings_are_refused_and_nothing_changes(staff, owner_engine, values, field, message):
-    tenant, clients = staff()
+    tenant, clients = staff(roles=("Admin",))
     before = stored(owner_engine, tenant)
     form = fill(settings_form(clients["Admin"]), allow_negative_stock=True, **values)
     res = form.submit(status=400)
@@ -66,14 +66,14 @@ def test_bad_settings_are_refused_and_nothing_changes(staff, owner_engine, value
 
 
 def test_a_footer_of_500_characters_with_line_breaks_fits(staff, owner_engine):
-    tenant, clients = staff()
+    tenant, clients = staff(roles=("Admin",))
     footer = "\r\n".join(["x" * 99] * 5)  # 495 characters plus 4 line breaks
     fill(settings_form(clients["Admin"]), receipt_footer=footer).submit(status=303)
     assert len(stored(owner_engine, tenant).receipt_footer) == 499
 
 
 def test_a_missing_settings_row_is_created_with_defaults(staff, owner_engine):
-    tenant, clients = staff()
+    tenant, clients = staff(roles=("Admin",))
     sql(owner_engine, tenant, "delete from workspace_settings")
     assert stored(owner_engine, tenant) is None
     assert settings_form(clients["Admin"])["currency"].value == "USD"

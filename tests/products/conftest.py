@@ -3,13 +3,15 @@
 import pytest
 
 
-@pytest.fixture(params=["pooled", "dedicated"])
-def shop(request, staff):
-    """(tenant, clients by role) in a pooled and in a dedicated store."""
-    return staff(request.param)
-
-
 @pytest.fixture
-def pooled_shop(staff):
-    """(tenant, clients by role) in a pooled store, where the placement does not matter."""
+def workspace(staff):
+    """(tenant, signed-in clients by role) of a new pooled tenant: for the rules, which
+    the placement cannot change."""
     return staff("pooled")
+
+
+@pytest.fixture(params=["pooled", "dedicated"])
+def workspace_per_placement(request, staff):
+    """(tenant, signed-in clients by role) of a new tenant in a pooled and in a dedicated
+    store: for what a page writes, which must land in the tenant's own store either way."""
+    return staff(request.param)

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import text
 
+from salesapp.tenancy.binding import bind
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -23,9 +25,10 @@ def post(client, url, data, status=None, **kw):
 
 @contextmanager
 def tenant_connection(owner_engine, tenant):
-    """A connection to the tenant's store in one transaction under its ``app.tenant_id``."""
+    """A connection to the tenant's store as the owner, in one transaction bound to the
+    tenant (salesapp.tenancy.binding), committed at the end of the block."""
     with owner_engine(tenant.store_name).begin() as conn:
-        conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
+        bind(conn, tenant.id)
         yield conn
 
 

@@ -107,7 +107,7 @@ def test_duplicate_skus_and_barcodes_in_the_file_are_errors():
 
 
 @pytest.mark.parametrize(
-    "header, message",
+    ("header", "message"),
     [
         ("sku,name,active", "line 1: missing required column(s) unit_price"),
         ("barcode,price", "line 1: missing required column(s) sku, name, unit_price"),

@@ -37,8 +37,8 @@ def error_items(page):
     return [li.text for li in page.html.select("div.error li")]
 
 
-def test_good_file_creates_products_and_says_so(shop, owner_engine):
-    tenant, clients = shop
+def test_good_file_creates_products_and_says_so(workspace_per_placement, owner_engine):
+    tenant, clients = workspace_per_placement
     form = clients["Managers"].get("/products").click("Import CSV").forms[1]
     form["file"] = (
         "new.csv",
@@ -56,8 +56,8 @@ def test_good_file_creates_products_and_says_so(shop, owner_engine):
     assert rows(owner_engine, tenant, "select distinct tenant_id from products") == [(tenant.id,)]
 
 
-def test_rows_with_a_known_sku_update_only_the_columns_in_the_file(shop, owner_engine):
-    tenant, clients = shop
+def test_rows_with_a_known_sku_update_only_the_columns_in_the_file(workspace, owner_engine):
+    tenant, clients = workspace
     import_text(
         clients["Managers"],
         "sku,barcode,name,category,unit_price,cost,active\n"
@@ -72,8 +72,8 @@ def test_rows_with_a_known_sku_update_only_the_columns_in_the_file(shop, owner_e
     ]
 
 
-def test_a_file_with_bad_rows_imports_nothing_and_lists_every_bad_line(shop, owner_engine):
-    tenant, clients = shop
+def test_a_file_with_bad_rows_imports_nothing_and_lists_every_bad_line(workspace, owner_engine):
+    tenant, clients = workspace
     import_text(clients["Managers"], "sku,name,unit_price\nKEEP,Kept,1\n")
     before = all_products(owner_engine, tenant)
     page = import_text(
@@ -98,8 +98,8 @@ def test_a_file_with_bad_rows_imports_nothing_and_lists_every_bad_line(shop, own
     assert all_products(owner_engine, tenant) == before
 
 
-def test_duplicate_skus_in_the_file_are_refused(pooled_shop, owner_engine):
-    tenant, clients = pooled_shop
+def test_duplicate_skus_in_the_file_are_refused(workspace, owner_engine):
+    tenant, clients = workspace
     page = import_text(
         clients["Managers"], "sku,name,unit_price\nA,Apple,1\nB,Banana,1\nA,Again,2\n", 400
     )
@@ -107,8 +107,8 @@ def test_duplicate_skus_in_the_file_are_refused(pooled_shop, owner_engine):
     assert count(owner_engine, tenant, "products") == 0
 
 
-def test_a_barcode_another_product_has_is_refused(pooled_shop, owner_engine):
-    tenant, clients = pooled_shop
+def test_a_barcode_another_product_has_is_refused(workspace, owner_engine):
+    tenant, clients = workspace
     import_text(clients["Managers"], "sku,barcode,name,unit_price\nA,111,Apple,1\n")
     page = import_text(
         clients["Managers"], "sku,barcode,name,unit_price\nB,222,Banana,1\nC,111,Cherry,1\n", 400
@@ -117,15 +117,15 @@ def test_a_barcode_another_product_has_is_refused(pooled_shop, owner_engine):
     assert count(owner_engine, tenant, "products") == 1
 
 
-def test_two_products_may_swap_barcodes(pooled_shop, owner_engine):
-    tenant, clients = pooled_shop
+def test_two_products_may_swap_barcodes(workspace, owner_engine):
+    tenant, clients = workspace
     import_text(clients["Managers"], "sku,barcode,name,unit_price\nA,111,Apple,1\nB,222,Banana,1\n")
     import_text(clients["Managers"], "sku,barcode,name,unit_price\nA,222,Apple,1\nB,111,Banana,1\n")
     assert [r[:2] for r in all_products(owner_engine, tenant)] == [("A", "222"), ("B", "111")]
 
 
 @pytest.mark.parametrize(
-    "data, message",
+    ("data", "message"),
     [
         (b"sku,name\nA,Apple\n", "line 1: missing required column(s) unit_price"),
         (b"sku,name,unit_price\nA,Caf\xe9,1\n", "The file is not UTF-8 text"),
@@ -143,22 +143,22 @@ def test_two_products_may_swap_barcodes(pooled_shop, owner_engine):
     ids=["missing-column", "not-utf8", "empty", "header-only", "too-many-rows", "too-big"],
 )
 def test_files_that_cannot_be_imported_are_refused_with_a_reason(
-    pooled_shop, owner_engine, data, message
+    workspace, owner_engine, data, message
 ):
-    tenant, clients = pooled_shop
+    tenant, clients = workspace
     page = upload(clients["Managers"], data, 400)
     assert message in " ".join(error_items(page))
     assert count(owner_engine, tenant, "products") == 0
 
 
-def test_posting_without_a_file_asks_for_one(pooled_shop):
-    tenant, clients = pooled_shop
+def test_posting_without_a_file_asks_for_one(workspace):
+    _tenant, clients = workspace
     page = post(clients["Managers"], "/products/import", {}, status=400)
     assert error_items(page) == ["Choose a CSV file to import."]
 
 
-def test_export_is_an_attachment_with_every_product(shop):
-    tenant, clients = shop
+def test_export_is_an_attachment_with_every_product(workspace):
+    tenant, clients = workspace
     import_text(
         clients["Managers"],
         "sku,barcode,name,category,unit_price,cost,tax_rate,reorder_level,active\n"
@@ -179,8 +179,8 @@ def test_export_is_an_attachment_with_every_product(shop):
 
 
 def test_export_then_import_round_trips(staff, owner_engine):
-    source, source_clients = staff("dedicated")
-    target, target_clients = staff("pooled")
+    source, source_clients = staff("dedicated", roles=("Managers",))
+    target, target_clients = staff("pooled", roles=("Admin",))
     import_text(
         source_clients["Managers"],
         "sku,barcode,name,category,unit_price,cost,tax_rate,reorder_level,active\n"
@@ -201,8 +201,8 @@ def test_export_then_import_round_trips(staff, owner_engine):
     assert {r[0]: r[2:4] for r in before}["-B"] == ("=SUM(A1)", "@risky")
 
 
-def test_cashier_cannot_export_or_import(pooled_shop, owner_engine):
-    tenant, clients = pooled_shop
+def test_cashier_cannot_export_or_import(workspace, owner_engine):
+    tenant, clients = workspace
     clients["Cashiers"].get("/products/export.csv", status=403)
     upload(clients["Cashiers"], b"sku,name,unit_price\nA,Apple,1\n", 403)
     assert count(owner_engine, tenant, "products") == 0

@@ -43,8 +43,8 @@ def product_id(owner_engine, tenant, sku):
 
 # -- the main flows --------------------------------------------------------------------
 @pytest.mark.parametrize("role", ["Managers", "Admin"])
-def test_create_through_the_form_then_list_shows_it(shop, role, owner_engine):
-    tenant, clients = shop
+def test_create_through_the_form_then_list_shows_it(workspace_per_placement, role, owner_engine):
+    tenant, clients = workspace_per_placement
     client = clients[role]
     page = client.get("/products")
     assert "New product" in page.text
@@ -75,8 +75,8 @@ def test_create_through_the_form_then_list_shows_it(shop, role, owner_engine):
     assert tenant_ids == [(tenant.id,)]
 
 
-def test_optional_fields_default_and_unchecked_active_means_inactive(pooled_shop, owner_engine):
-    tenant, clients = pooled_shop
+def test_optional_fields_default_and_unchecked_active_means_inactive(workspace, owner_engine):
+    tenant, clients = workspace
     post(
         clients["Managers"],
         "/products/new",
@@ -88,8 +88,8 @@ def test_optional_fields_default_and_unchecked_active_means_inactive(pooled_shop
     assert str(row[4]) == "0.00" and str(row[7]) == "0.000"
 
 
-def test_edit_changes_the_product(shop, owner_engine):
-    tenant, clients = shop
+def test_edit_changes_the_product(workspace, owner_engine):
+    tenant, clients = workspace
     create(clients["Managers"])
     pid = product_id(owner_engine, tenant, "TEA-1")
     form = clients["Managers"].get(f"/products/{pid}/edit").forms[1]
@@ -108,8 +108,8 @@ def test_edit_changes_the_product(shop, owner_engine):
     assert row[4] == Decimal("4.00") and row[8] is False
 
 
-def test_edit_keeps_its_own_sku_and_barcode(pooled_shop, owner_engine):
-    tenant, clients = pooled_shop
+def test_edit_keeps_its_own_sku_and_barcode(workspace, owner_engine):
+    tenant, clients = workspace
     create(clients["Admin"])
     pid = product_id(owner_engine, tenant, "TEA-1")
     post(clients["Admin"], f"/products/{pid}/edit", {**GOOD, "name": "Renamed"}, status=303)
@@ -117,8 +117,8 @@ def test_edit_keeps_its_own_sku_and_barcode(pooled_shop, owner_engine):
 
 
 # -- roles -----------------------------------------------------------------------------
-def test_cashier_can_search_but_sees_no_edit_actions(shop):
-    tenant, clients = shop
+def test_cashier_can_search_but_sees_no_edit_actions(workspace):
+    _tenant, clients = workspace
     create(clients["Managers"])
     page = clients["Cashiers"].get("/products", {"q": "green"}, status=200)
     assert "Green tea" in page.text
@@ -126,8 +126,8 @@ def test_cashier_can_search_but_sees_no_edit_actions(shop):
         assert action not in page.text
 
 
-def test_cashier_gets_403_on_every_edit_action_and_nothing_changes(shop, owner_engine):
-    tenant, clients = shop
+def test_cashier_gets_403_on_every_edit_action_and_nothing_changes(workspace, owner_engine):
+    tenant, clients = workspace
     create(clients["Managers"])
     pid = product_id(owner_engine, tenant, "TEA-1")
     before = product_rows(owner_engine, tenant)
@@ -154,14 +154,14 @@ def test_cashier_gets_403_on_every_edit_action_and_nothing_changes(shop, owner_e
     assert product_rows(owner_engine, tenant) == before
 
 
-def test_signed_out_visitor_is_sent_to_sign_in(pooled_shop, client_for):
-    tenant, _ = pooled_shop
+def test_signed_out_visitor_is_sent_to_sign_in(workspace, client_for):
+    tenant, _ = workspace
     page = client_for(tenant).get("/products", status=302)
     assert page.location.endswith("/login")
 
 
-def test_a_post_without_csrf_token_is_refused(pooled_shop, owner_engine):
-    tenant, clients = pooled_shop
+def test_a_post_without_csrf_token_is_refused(workspace, owner_engine):
+    tenant, clients = workspace
     clients["Managers"].post("/products/new", GOOD, status=400)
     assert count(owner_engine, tenant, "products") == 0
 
@@ -193,18 +193,18 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize("field, value, message", BAD_INPUT)
+@pytest.mark.parametrize(("field", "value", "message"), BAD_INPUT)
 def test_bad_input_on_new_is_400_with_the_fields_message_and_writes_nothing(
     staff, owner_engine, field, value, message
 ):
-    tenant, clients = staff("pooled")
+    tenant, clients = staff("pooled", roles=("Managers",))
     page = post(clients["Managers"], "/products/new", {**GOOD, field: value}, status=400)
     assert f'<p class="field-error" id="{field}-error">{message}</p>' in page.text
     assert count(owner_engine, tenant, "products") == 0
 
 
-def test_bad_input_on_edit_is_400_and_changes_nothing(shop, owner_engine):
-    tenant, clients = shop
+def test_bad_input_on_edit_is_400_and_changes_nothing(workspace, owner_engine):
+    tenant, clients = workspace
     create(clients["Managers"])
     before = product_rows(owner_engine, tenant)
     pid = product_id(owner_engine, tenant, "TEA-1")
@@ -222,8 +222,8 @@ def test_bad_input_on_edit_is_400_and_changes_nothing(shop, owner_engine):
 
 
 # -- uniqueness ------------------------------------------------------------------------
-def test_a_taken_sku_or_barcode_is_a_400_naming_the_product(shop, owner_engine):
-    tenant, clients = shop
+def test_a_taken_sku_or_barcode_is_a_400_naming_the_product(workspace, owner_engine):
+    tenant, clients = workspace
     create(clients["Managers"])
     page = post(clients["Managers"], "/products/new", {**GOOD, "barcode": "other"}, status=400)
     assert "SKU TEA-1 is already used by Green tea" in page.text
@@ -236,8 +236,8 @@ def test_a_taken_sku_or_barcode_is_a_400_naming_the_product(shop, owner_engine):
     assert count(owner_engine, tenant, "products") == 1
 
 
-def test_editing_to_another_products_sku_is_refused(pooled_shop, owner_engine):
-    tenant, clients = pooled_shop
+def test_editing_to_another_products_sku_is_refused(workspace, owner_engine):
+    tenant, clients = workspace
     create(clients["Managers"])
     create(clients["Managers"], sku="COFFEE", barcode="", name="Coffee")
     pid = product_id(owner_engine, tenant, "COFFEE")
@@ -251,25 +251,27 @@ def test_editing_to_another_products_sku_is_refused(pooled_shop, owner_engine):
     assert [r[0] for r in product_rows(owner_engine, tenant)] == ["COFFEE", "TEA-1"]
 
 
-def test_two_products_may_both_have_no_barcode(pooled_shop, owner_engine):
-    tenant, clients = pooled_shop
+def test_two_products_may_both_have_no_barcode(workspace, owner_engine):
+    tenant, clients = workspace
     create(clients["Managers"], sku="A", barcode="")
     create(clients["Managers"], sku="B", barcode="")
     assert count(owner_engine, tenant, "products") == 2
 
 
 def test_the_same_sku_in_two_tenants_is_fine(staff, owner_engine):
-    first, first_clients = staff("pooled")
-    second, second_clients = staff("pooled")
+    first, first_clients = staff("pooled", roles=("Managers",))
+    second, second_clients = staff("pooled", roles=("Managers",))
     create(first_clients["Managers"])
     create(second_clients["Managers"])
     assert product_rows(owner_engine, first)[0][0] == "TEA-1"
     assert product_rows(owner_engine, second)[0][0] == "TEA-1"
 
 
-def test_a_unique_violation_from_the_database_is_a_400_not_a_500(shop, owner_engine, monkeypatch):
+def test_a_unique_violation_from_the_database_is_a_400_not_a_500(
+    workspace, owner_engine, monkeypatch
+):
     """As if another request inserted the same SKU between the check and the insert."""
-    tenant, clients = shop
+    tenant, clients = workspace
     create(clients["Managers"])
     monkeypatch.setattr(ProductService, "conflicts", lambda self, fields, exclude=None: {})
     page = post(clients["Managers"], "/products/new", {**GOOD, "barcode": ""}, status=400)
@@ -297,8 +299,8 @@ def listed_skus(page):
     return [cell.text for cell in page.html.select("table.data tbody tr td:first-child")]
 
 
-def test_search_by_name_sku_prefix_and_barcode(shop):
-    tenant, clients = shop
+def test_search_by_name_sku_prefix_and_barcode(workspace):
+    _tenant, clients = workspace
     import_csv(
         clients["Managers"],
         "sku,barcode,name,unit_price\n"
@@ -315,8 +317,8 @@ def test_search_by_name_sku_prefix_and_barcode(shop):
     assert "No product matches this search." in cashier.get("/products", {"q": "zz"}).text
 
 
-def test_search_treats_percent_and_underscore_literally(pooled_shop):
-    tenant, clients = pooled_shop
+def test_search_treats_percent_and_underscore_literally(workspace):
+    _tenant, clients = workspace
     import_csv(
         clients["Managers"],
         "sku,name,unit_price\nP1,100% cotton,1\nP2,1000 cotton,1\nU1,snake_case,1\nU2,snakeXcase,1\n",
@@ -328,8 +330,8 @@ def test_search_treats_percent_and_underscore_literally(pooled_shop):
     assert listed_skus(cashier.get("/products", {"q": "_"})) == ["U1"]
 
 
-def test_category_and_active_filters(pooled_shop):
-    tenant, clients = pooled_shop
+def test_category_and_active_filters(workspace):
+    _tenant, clients = workspace
     import_csv(
         clients["Managers"],
         "sku,name,category,unit_price,active\n"
@@ -345,8 +347,8 @@ def test_category_and_active_filters(pooled_shop):
     ) == ["A"]
 
 
-def test_bad_list_parameters_are_a_400_not_a_500(pooled_shop):
-    tenant, clients = pooled_shop
+def test_bad_list_parameters_are_a_400_not_a_500(workspace):
+    _tenant, clients = workspace
     page = clients["Cashiers"].get("/products", {"page": "x"}, status=400)
     assert "Page must be a number, got &#39;x&#39;" in page.text
     page = clients["Cashiers"].get("/products", {"page": "1e40"}, status=400)
@@ -355,8 +357,8 @@ def test_bad_list_parameters_are_a_400_not_a_500(pooled_shop):
     assert "Active must be one of all, yes, no" in page.text
 
 
-def test_the_list_pages_by_50_and_keeps_the_search(pooled_shop):
-    tenant, clients = pooled_shop
+def test_the_list_pages_by_50_and_keeps_the_search(workspace):
+    _tenant, clients = workspace
     lines = "".join(f"P{i:03d},Widget {i:03d},1\n" for i in range(120))
     import_csv(clients["Managers"], "sku,name,unit_price\n" + lines + "X,Other,1\n")
     first = clients["Cashiers"].get("/products", {"q": "widget"})
@@ -370,8 +372,8 @@ def test_the_list_pages_by_50_and_keeps_the_search(pooled_shop):
     assert listed_skus(third.click("Previous")) == listed_skus(second)
 
 
-def test_the_service_search_used_by_the_point_of_sale(pooled_shop, app_engine):
-    tenant, clients = pooled_shop
+def test_the_service_search_used_by_the_point_of_sale(workspace, app_engine):
+    tenant, clients = workspace
     import_csv(
         clients["Managers"],
         "sku,barcode,name,unit_price,active\n"
@@ -399,8 +401,8 @@ def test_the_service_search_used_by_the_point_of_sale(pooled_shop, app_engine):
 # -- isolation by id -------------------------------------------------------------------
 @pytest.mark.parametrize("placements", [("pooled", "pooled"), ("dedicated", "pooled")])
 def test_another_tenants_product_is_404_by_id(staff, owner_engine, placements):
-    owner, owner_clients = staff(placements[0])
-    other, other_clients = staff(placements[1])
+    owner, owner_clients = staff(placements[0], roles=("Managers",))
+    _other, other_clients = staff(placements[1], roles=("Managers",))
     create(owner_clients["Managers"])
     pid = product_id(owner_engine, owner, "TEA-1")
     other_clients["Managers"].get(f"/products/{pid}/edit", status=404)
@@ -409,8 +411,8 @@ def test_another_tenants_product_is_404_by_id(staff, owner_engine, placements):
     owner_clients["Managers"].get(f"/products/{pid}/edit", status=200)
 
 
-def test_unknown_and_malformed_ids_are_404(pooled_shop):
-    tenant, clients = pooled_shop
+def test_unknown_and_malformed_ids_are_404(workspace):
+    _tenant, clients = workspace
     clients["Managers"].get(f"/products/{uuid.uuid4()}/edit", status=404)
     clients["Managers"].get("/products/not-a-uuid/edit", status=404)
     clients["Managers"].get("/products/123/edit", status=404)

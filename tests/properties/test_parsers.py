@@ -21,7 +21,7 @@ from salesapp.products.services import MAX_MONEY, MAX_QUANTITY, read_product_fie
 
 PRODUCT_NAMES = ("sku", "barcode", "name", "category", "unit_price", "cost", "tax_rate")
 PRODUCT_NAMES += ("reorder_level",)
-FIELD_NAMES = PRODUCT_NAMES + ("phone", "email", "notes", "amount", "spent_on", "note")
+FIELD_NAMES = (*PRODUCT_NAMES, "phone", "email", "notes", "amount", "spent_on", "note")
 FIELD_NAMES += ("location_id", "address", "active")
 
 #: what a browser can send: any text (webob replaces undecodable bytes)
@@ -77,7 +77,7 @@ def test_web_form_parsers_refuse_or_bound_any_text(data):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(PRODUCT_NAMES + ("x",)), json_value, max_size=9))
+@given(st.dictionaries(st.sampled_from((*PRODUCT_NAMES, "x")), json_value, max_size=9))
 def test_api_product_parser_refuses_or_bounds_any_json(data):
     form = ApiForm(data, known=PRODUCT_NAMES, nullable={"barcode"})
     fields = read_product_fields(form)

@@ -1,5 +1,5 @@
 """A tenant's books for the report tests: products, stock, sales, voids, refunds and
-expenses written through the app's own services as the app role (tests/sales' Shop),
+expenses written through the app's own services as the app role (tests/sales' Seller),
 and the rows read back with the ORM, so the tests compute what the reports must say
 from the rows themselves, never from the reports' SQL."""
 
@@ -17,11 +17,12 @@ from salesapp.inventory.services import InventoryService
 from salesapp.locations.services import LocationService
 from salesapp.sales.models import RefundLine, Sale, SaleLine
 from salesapp.sales.services import CartLine, PaymentInput, SaleService
-from tests.sales.conftest import Shop
+from salesapp.tenancy.binding import bind
+from tests.sales.conftest import Seller
 
 
-class Books(Shop):
-    """A Shop that also sells as any user, at any location, refunds, voids, books
+class Books(Seller):
+    """A Seller that also sells as any user, at any location, refunds, voids, books
     expenses, moves sales back in time, and reads everything back."""
 
     def __init__(self, tenant, engine, owner_engine):
@@ -83,9 +84,7 @@ class Books(Shop):
     def backdate(self, sale_id, when: dt.datetime) -> None:
         """Move a sale's time (as the owner, under the tenant's setting)."""
         with self.owner_engine(self.tenant.store_name).begin() as conn:
-            conn.execute(
-                text("select set_config('app.tenant_id', :t, true)"), {"t": str(self.tenant.id)}
-            )
+            bind(conn, self.tenant.id)
             conn.execute(
                 text("update sales set created_at = :when where id = :id"),
                 {"when": when, "id": sale_id},

@@ -1,7 +1,9 @@
 """Reports against the books: every report's rows and totals, to the cent, against
 figures worked out by hand for the sales and expenses the test writes (and computed
 again in Python from the stored rows), the CSV files against the pages, date ranges
-and locations, refused filters, and who may see reports. Pooled and dedicated."""
+and locations, refused filters, and who may see reports. The reports against the books
+in a pooled and in a dedicated tenant (a pooled store holds other tenants' rows too);
+the rest, which the placement cannot change, in one placement."""
 
 from __future__ import annotations
 
@@ -55,12 +57,24 @@ def write_books(books, make_user):
     return p
 
 
-@pytest.fixture(params=["pooled", "dedicated"])
-def shop_books(request, staff, app_engine, owner_engine, make_user):
-    tenant, clients = staff(request.param)
+def open_books(staff, app_engine, owner_engine, make_user, placement):
+    """(Books with write_books' sales and expenses, the manager's client, products)."""
+    tenant, clients = staff(placement, roles=("Managers",))
     books = Books(tenant, app_engine(tenant.store_name, pool_size=2), owner_engine)
     products = write_books(books, make_user)
     return books, clients["Managers"], products
+
+
+@pytest.fixture
+def books_and_manager(staff, app_engine, owner_engine, make_user):
+    """A pooled tenant's books (see write_books)."""
+    return open_books(staff, app_engine, owner_engine, make_user, "pooled")
+
+
+@pytest.fixture(params=["pooled", "dedicated"])
+def books_and_manager_per_placement(request, staff, app_engine, owner_engine, make_user):
+    """The same books in a pooled and in a dedicated tenant."""
+    return open_books(staff, app_engine, owner_engine, make_user, request.param)
 
 
 def assert_csv_matches_page(client, name, **query):
@@ -73,8 +87,8 @@ def assert_csv_matches_page(client, name, **query):
     return page
 
 
-def test_every_report_agrees_with_the_books_to_the_cent(shop_books):
-    books, manager, products = shop_books
+def test_every_report_agrees_with_the_books_to_the_cent(books_and_manager_per_placement):
+    books, manager, products = books_and_manager_per_placement
     rows = books.rows()
     books_now = expected(*rows, TODAY - dt.timedelta(days=29), TODAY)
     # worked out by hand (see write_books); the Python computation must agree
@@ -196,8 +210,8 @@ def by_row(table, sku):
     return next(row for row in table if row["sku"] == sku)
 
 
-def test_date_ranges_leave_out_what_is_outside_them(shop_books):
-    books, manager, _ = shop_books
+def test_date_ranges_leave_out_what_is_outside_them(books_and_manager):
+    books, manager, _ = books_and_manager
     # the default range is the last 30 days: the sale and the expense of 40 days ago
     # are not in it
     _, totals = page_table(report(manager, "sales-by-day"))
@@ -248,8 +262,8 @@ def test_date_ranges_leave_out_what_is_outside_them(shop_books):
     assert totals["expenses"] == "12.34"
 
 
-def test_the_sales_by_day_chart_has_a_bar_per_day(shop_books):
-    _, manager, _ = shop_books
+def test_the_sales_by_day_chart_has_a_bar_per_day(books_and_manager):
+    _, manager, _ = books_and_manager
     page = report(manager, "sales-by-day", **LAST_30)
     svg = page.html.select_one('svg[aria-label="Sales by day chart"]')
     assert svg is not None and svg["role"] == "img"
@@ -273,9 +287,9 @@ def test_the_sales_by_day_chart_has_a_bar_per_day(shop_books):
 
 
 @pytest.fixture
-def two_shops(staff, app_engine, owner_engine, make_user):
+def two_locations_books(staff, app_engine, owner_engine):
     """A multi-location tenant: Main and Harbour, each with its sales and expenses."""
-    tenant, clients = staff("pooled", multi_location=True)
+    tenant, clients = staff("pooled", roles=("Managers",), multi_location=True)
     books = Books(tenant, app_engine(tenant.store_name, pool_size=2), owner_engine)
     main = books.location_id()
     harbour = books.add_location("Harbour")
@@ -290,8 +304,8 @@ def two_shops(staff, app_engine, owner_engine, make_user):
     return books, clients, main, harbour
 
 
-def test_the_location_filter_in_a_multi_location_tenant(two_shops):
-    books, clients, main, harbour = two_shops
+def test_the_location_filter_in_a_multi_location_tenant(two_locations_books):
+    books, clients, main, harbour = two_locations_books
     manager = clients["Managers"]
     page = report(manager, "sales-by-location", **LAST_30)
     table, totals = page_table(page)
@@ -337,7 +351,7 @@ def test_the_location_filter_in_a_multi_location_tenant(two_shops):
 
 
 @pytest.mark.parametrize(
-    "query, message",
+    ("query", "message"),
     [
         ({"from": "2026-13-01"}, "From must be a date written YYYY-MM-DD"),
         ({"from": "yesterday"}, "got 'yesterday'"),
@@ -354,7 +368,7 @@ def test_the_location_filter_in_a_multi_location_tenant(two_shops):
     ],
 )
 def test_bad_filters_are_a_400_with_the_reason(staff, query, message):
-    _, clients = staff("pooled")
+    _, clients = staff("pooled", roles=("Managers",))
     manager = clients["Managers"]
     page = report(manager, "sales-by-day", status=400, **query)
     assert message in page.html.select_one("[role=alert]").get_text()
@@ -364,26 +378,26 @@ def test_bad_filters_are_a_400_with_the_reason(staff, query, message):
 
 
 def test_the_longest_range_is_366_days_and_another_tenants_location_is_unknown(staff):
-    _, clients = staff("pooled")
+    _, clients = staff("pooled", roles=("Managers",))
     manager = clients["Managers"]
     table, _ = page_table(
         report(manager, "sales-by-day", **{"from": "2024-01-01", "to": "2024-12-31"})
     )
     assert len(table) == 366
-    other, other_clients = staff("dedicated", multi_location=True)
+    _other, other_clients = staff("dedicated", roles=("Admin",), multi_location=True)
     other_page = report(other_clients["Admin"], "sales-by-location", **LAST_30)
     main_id = other_page.html.select_one("select#location option[value!='']")["value"]
     report(manager, "tax-summary", status=400, location=main_id)
 
 
 def test_an_unknown_report_is_a_404(staff):
-    _, clients = staff("dedicated")
+    _, clients = staff("dedicated", roles=("Admin",))
     for path in ("/reports/sales-by-weather", "/reports/sales-by-weather.csv", "/reports/x.csv"):
         clients["Admin"].get(path, status=404)
 
 
 def test_the_index_lists_every_report_for_managers_and_admin(staff):
-    _, clients = staff("pooled")
+    _, clients = staff("pooled", roles=("Managers", "Admin"))
     for role in ("Managers", "Admin"):
         page = clients[role].get("/reports")
         links = {li["data-report"]: li.a["href"] for li in page.html.select("li[data-report]")}
@@ -399,7 +413,7 @@ def test_the_index_lists_every_report_for_managers_and_admin(staff):
 
 
 def test_cashiers_get_403_and_visitors_must_sign_in_on_every_report(staff, client_for):
-    tenant, clients = staff("pooled")
+    tenant, clients = staff("pooled", roles=("Cashiers",))
     anonymous = client_for(tenant)
     for path in ("/reports", "/reports/sales-by-day", "/reports/sales-by-day.csv"):
         assert anonymous.get(path, status=302).location.endswith("/login")

@@ -1,4 +1,4 @@
-"""A tenant's store session as the app role, with products and stock, for service tests."""
+"""Sellers: a tenant reached as the app role through the app's services, for service tests."""
 
 from decimal import Decimal
 
@@ -13,8 +13,9 @@ from salesapp.products.models import Product
 from salesapp.sales.services import SaleService
 
 
-class Shop:
-    """One tenant's store, reached as the app role, with helpers to stock and sell."""
+class Seller:
+    """Sells for one tenant through the app's services, its store reached as the app role
+    (so RLS applies as in a request), with helpers to stock and look."""
 
     def __init__(self, tenant, engine):
         self.tenant, self.engine = tenant, engine
@@ -57,7 +58,19 @@ class Shop:
             return InventoryService(db, self.tenant.id).default_location().id
 
 
+def _seller(make_tenant, app_engine, placement):
+    tenant = make_tenant(placement)
+    return Seller(tenant, app_engine(tenant.store_name, pool_size=4, max_overflow=4))
+
+
+@pytest.fixture
+def seller(make_tenant, app_engine):
+    """A Seller for a new pooled tenant: for the rules, which the placement cannot change."""
+    return _seller(make_tenant, app_engine, "pooled")
+
+
 @pytest.fixture(params=["pooled", "dedicated"])
-def shop(request, make_tenant, app_engine):
-    tenant = make_tenant(request.param)
-    return Shop(tenant, app_engine(tenant.store_name, pool_size=4, max_overflow=4))
+def seller_per_placement(request, make_tenant, app_engine):
+    """A Seller for a new tenant in a pooled and in a dedicated store: for what a sale
+    writes, which must land in the tenant's own store either way."""
+    return _seller(make_tenant, app_engine, request.param)

@@ -1,16 +1,18 @@
-"""The point of sale and the sales pages, through the web app, for each role, in a
-pooled and in a dedicated tenant."""
+"""The point of sale and the sales pages, through the web app, for each role; a sale
+end to end in a pooled and in a dedicated tenant, the rest (which the placement cannot
+change) in a pooled one."""
 
 import pytest
 from sqlalchemy import text
 
+from salesapp.tenancy.binding import bind
 from tests.conftest import form_with, sign_in
 
 
-@pytest.fixture(params=["pooled", "dedicated"])
-def shopfront(request, staff, owner_engine):
-    """A tenant with two stocked products (A: 2.50 + 16% tax, 10 on hand; B: 10.00, 5)."""
-    tenant, clients = staff(request.param)
+def open_shopfront(staff, placement):
+    """A tenant with two stocked products (A: 2.50 + 16% tax, 10 on hand; B: 10.00, 5),
+    and its manager and cashier signed in: (tenant, {"Managers": .., "Cashiers": ..})."""
+    tenant, clients = staff(placement, roles=("Managers", "Cashiers"))
     manager = clients["Managers"]
     for sku, barcode, price, tax in (("A", "4006381333931", "2.50", "16"), ("B", "", "10.00", "0")):
         form = form_with(manager.get("/products/new"), "sku")
@@ -23,6 +25,18 @@ def shopfront(request, staff, owner_engine):
         form["quantity"] = quantity
         form.submit(status=303)
     return tenant, clients
+
+
+@pytest.fixture
+def shopfront(staff):
+    """A pooled tenant's stocked shopfront (see open_shopfront)."""
+    return open_shopfront(staff, "pooled")
+
+
+@pytest.fixture(params=["pooled", "dedicated"])
+def shopfront_per_placement(request, staff):
+    """A stocked shopfront in a pooled and in a dedicated tenant."""
+    return open_shopfront(staff, request.param)
 
 
 def scan(client, code, quantity=None):
@@ -41,8 +55,8 @@ def submit_complete(form, status=303):
     return form.submit(status=status)
 
 
-def test_cashier_sells_with_two_payment_methods_and_gets_a_receipt(shopfront):
-    tenant, clients = shopfront
+def test_cashier_sells_with_two_payment_methods_and_gets_a_receipt(shopfront_per_placement):
+    _tenant, clients = shopfront_per_placement
     till = clients["Cashiers"]
     scan(till, "4006381333931").follow()  # by barcode
     scan(till, "B").follow()  # by SKU
@@ -66,7 +80,7 @@ def test_cashier_sells_with_two_payment_methods_and_gets_a_receipt(shopfront):
 
 
 def test_an_unknown_code_shows_matches_and_adds_nothing(shopfront):
-    tenant, clients = shopfront
+    _tenant, clients = shopfront
     till = clients["Cashiers"]
     res = scan(till, "Item").follow()
     assert "Item A" in res.text and "Item B" in res.text
@@ -76,7 +90,7 @@ def test_an_unknown_code_shows_matches_and_adds_nothing(shopfront):
 
 
 def test_underpayment_keeps_the_cart_and_writes_nothing(shopfront):
-    tenant, clients = shopfront
+    _tenant, clients = shopfront
     till = clients["Cashiers"]
     scan(till, "B")
     form = cart_form(till)
@@ -88,7 +102,7 @@ def test_underpayment_keeps_the_cart_and_writes_nothing(shopfront):
 
 
 @pytest.mark.parametrize(
-    "field, value, message",
+    ("field", "value", "message"),
     [
         ("qty_0", "abc", "must be a number"),
         ("qty_0", "0", "must be at least 0.001"),
@@ -99,7 +113,7 @@ def test_underpayment_keeps_the_cart_and_writes_nothing(shopfront):
     ],
 )
 def test_bad_input_is_refused_with_the_field(shopfront, field, value, message):
-    tenant, clients = shopfront
+    _tenant, clients = shopfront
     till = clients["Cashiers"]
     scan(till, "B")
     form = cart_form(till)
@@ -110,7 +124,7 @@ def test_bad_input_is_refused_with_the_field(shopfront, field, value, message):
 
 
 def test_selling_more_than_on_hand_is_refused(shopfront):
-    tenant, clients = shopfront
+    _tenant, clients = shopfront
     till = clients["Cashiers"]
     scan(till, "B")
     form = cart_form(till)
@@ -145,7 +159,7 @@ def test_cashiers_see_their_own_sales_only_and_cannot_void_or_refund(
 
 
 def test_manager_voids_a_sale_and_its_goods_return(shopfront):
-    tenant, clients = shopfront
+    _tenant, clients = shopfront
     till, manager = clients["Cashiers"], clients["Managers"]
     scan(till, "B")
     form = cart_form(till)
@@ -164,7 +178,7 @@ def test_manager_voids_a_sale_and_its_goods_return(shopfront):
 
 
 def test_manager_refunds_part_of_a_sale(shopfront):
-    tenant, clients = shopfront
+    _tenant, clients = shopfront
     till, manager = clients["Cashiers"], clients["Managers"]
     scan(till, "B")
     form = cart_form(till)
@@ -183,7 +197,7 @@ def test_manager_refunds_part_of_a_sale(shopfront):
 
 
 def test_single_location_tenants_see_no_location_choice(shopfront):
-    tenant, clients = shopfront
+    _tenant, clients = shopfront
     page = clients["Cashiers"].get("/pos")
     assert 'name="location_id"' not in page.text
     clients["Managers"].get("/stock/transfer", status=404)
@@ -191,10 +205,10 @@ def test_single_location_tenants_see_no_location_choice(shopfront):
 
 
 def test_multi_location_tenant_sells_from_the_chosen_location(staff, owner_engine):
-    tenant, clients = staff("dedicated", multi_location=True)
+    tenant, clients = staff("dedicated", roles=("Managers", "Cashiers"), multi_location=True)
     manager, till = clients["Managers"], clients["Cashiers"]
     with owner_engine(tenant.store_name).begin() as conn:
-        conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
+        bind(conn, tenant.id)
         conn.execute(
             text(
                 "insert into locations (tenant_id, id, name) values "
@@ -235,7 +249,7 @@ def test_multi_location_tenant_sells_from_the_chosen_location(staff, owner_engin
 
 
 def test_dashboard_shows_todays_sales_and_is_for_managers(shopfront):
-    tenant, clients = shopfront
+    _tenant, clients = shopfront
     till = clients["Cashiers"]
     scan(till, "B")
     form = cart_form(till)
@@ -250,7 +264,7 @@ def test_dashboard_shows_todays_sales_and_is_for_managers(shopfront):
 
 
 def test_stock_pages_are_for_managers_and_refuse_bad_input(shopfront):
-    tenant, clients = shopfront
+    _tenant, clients = shopfront
     till, manager = clients["Cashiers"], clients["Managers"]
     for path in ("/stock", "/stock/low", "/stock/movements", "/stock/receive", "/stock/adjust"):
         till.get(path, status=403)
@@ -273,7 +287,7 @@ def test_stock_pages_are_for_managers_and_refuse_bad_input(shopfront):
 
 
 def test_dashboard_revenue_is_net_of_the_refunded_amounts(shopfront):
-    tenant, clients = shopfront
+    _tenant, clients = shopfront
     till, manager = clients["Cashiers"], clients["Managers"]
     scan(till, "A")
     form = cart_form(till)
@@ -288,7 +302,7 @@ def test_dashboard_revenue_is_net_of_the_refunded_amounts(shopfront):
 
 
 @pytest.mark.parametrize(
-    "params, message",
+    ("params", "message"),
     [
         ({"from": "yesterday"}, "From must be a date written YYYY-MM-DD"),
         ({"to": "2026-02-30"}, "To must be a date written YYYY-MM-DD"),
@@ -296,6 +310,6 @@ def test_dashboard_revenue_is_net_of_the_refunded_amounts(shopfront):
     ],
 )
 def test_sales_list_refuses_bad_filters(shopfront, params, message):
-    tenant, clients = shopfront
+    _tenant, clients = shopfront
     res = clients["Managers"].get("/sales", params=params, status=400)
     assert message in res.text

@@ -1,5 +1,6 @@
 """Completing sales: prices, payments, stock, invoice numbers; voids and refunds.
-As the app role, in a pooled and in a dedicated store."""
+As the app role; what a sale writes is checked in a pooled and in a dedicated store,
+the rules (which the placement cannot change) in a pooled one."""
 
 import threading
 from decimal import Decimal as D
@@ -13,18 +14,18 @@ from salesapp.sales.models import InvoiceCounter, Payment, Sale, SaleLine
 from salesapp.sales.services import CartLine, PaymentInput, SaleError, price_line
 
 
-def sell(shop, lines, payments, sees_all=True):
-    with shop.session() as db, db.begin():
-        sale = shop.sales(db, sees_all).complete(
+def sell(seller, lines, payments, sees_all=True):
+    with seller.session() as db, db.begin():
+        sale = seller.sales(db, sees_all).complete(
             [CartLine(*line) for line in lines],
             [PaymentInput(*p) for p in payments],
-            location_id=shop.location_id(),
+            location_id=seller.location_id(),
         )
         return sale.id, sale.number, sale.total, sale.change_due
 
 
-def counts(shop):
-    with shop.session() as db, db.begin():
+def counts(seller):
+    with seller.session() as db, db.begin():
         return {
             model.__tablename__: db.scalar(select(func.count()).select_from(model))
             for model in (Sale, SaleLine, Payment, StockMovement)
@@ -47,18 +48,19 @@ def test_line_pricing_discount_before_tax_rounded_half_up():
     assert (line.tax, line.total) == (D("0.03"), D("0.38"))  # 0.02625 -> 0.03
 
 
-def test_a_sale_with_two_payment_methods_writes_everything(shop):
-    a = shop.add_product("A", "2.50", tax="16", stock="10")
-    b = shop.add_product("B", "10.00", stock="5")
+def test_a_sale_with_two_payment_methods_writes_everything(seller_per_placement):
+    seller = seller_per_placement
+    a = seller.add_product("A", "2.50", tax="16", stock="10")
+    b = seller.add_product("B", "10.00", stock="5")
     sale_id, number, total, change = sell(
-        shop,
+        seller,
         [(a, D("3"), D("0.50")), (b, D("1"))],
         [("card", D("10.00"), "t-1"), ("cash", D("10.00"))],
     )
     assert number == 1 and total == D("18.12") and change == D("1.88")
-    assert shop.on_hand(a) == D("7") and shop.on_hand(b) == D("4")
-    with shop.session() as db, db.begin():
-        sale = db.get(Sale, (shop.tenant.id, sale_id))
+    assert seller.on_hand(a) == D("7") and seller.on_hand(b) == D("4")
+    with seller.session() as db, db.begin():
+        sale = db.get(Sale, (seller.tenant.id, sale_id))
         assert [(x.sku, x.quantity, x.line_total) for x in sale.lines] == [
             ("A", D("3"), D("8.12")),
             ("B", D("1"), D("10.00")),
@@ -78,7 +80,7 @@ def test_a_sale_with_two_payment_methods_writes_everything(shop):
 
 
 @pytest.mark.parametrize(
-    "payments, message",
+    ("payments", "message"),
     [
         ([("cash", D("5"))], "still due"),
         ([("card", D("25"))], "only cash gives change"),
@@ -88,16 +90,16 @@ def test_a_sale_with_two_payment_methods_writes_everything(shop):
         ([], "still due"),
     ],
 )
-def test_bad_payments_are_refused_and_nothing_is_written(shop, payments, message):
-    a = shop.add_product("A", "20.00", stock="5")
-    before = counts(shop)
+def test_bad_payments_are_refused_and_nothing_is_written(seller, payments, message):
+    a = seller.add_product("A", "20.00", stock="5")
+    before = counts(seller)
     with pytest.raises(SaleError, match=message):
-        sell(shop, [(a, D("1"))], payments)
-    assert counts(shop) == before and shop.on_hand(a) == D("5")
+        sell(seller, [(a, D("1"))], payments)
+    assert counts(seller) == before and seller.on_hand(a) == D("5")
 
 
 @pytest.mark.parametrize(
-    "lines, message",
+    ("lines", "message"),
     [
         ([], "the cart is empty"),
         ([("A", D("0"))], "must be more than 0"),
@@ -107,43 +109,43 @@ def test_bad_payments_are_refused_and_nothing_is_written(shop, payments, message
         ([("GONE", D("1"))], "not for sale"),
     ],
 )
-def test_bad_lines_are_refused(shop, lines, message):
-    a = shop.add_product("A", "20.00", stock="5")
+def test_bad_lines_are_refused(seller, lines, message):
+    a = seller.add_product("A", "20.00", stock="5")
     ids = {"A": a, "GONE": __import__("uuid").uuid4()}
     with pytest.raises(SaleError, match=message):
-        sell(shop, [(ids[x[0]], *x[1:]) for x in lines], [("cash", D("100"))])
-    assert counts(shop)["sales"] == 0
+        sell(seller, [(ids[x[0]], *x[1:]) for x in lines], [("cash", D("100"))])
+    assert counts(seller)["sales"] == 0
 
 
-def test_more_than_on_hand_is_refused_unless_the_tenant_allows_negative_stock(shop):
-    a = shop.add_product("A", "1.00", stock="2")
+def test_more_than_on_hand_is_refused_unless_the_tenant_allows_negative_stock(seller):
+    a = seller.add_product("A", "1.00", stock="2")
     with pytest.raises(SaleError, match=r"only 2 of Item A \(A\) on hand, 3 wanted"):
-        sell(shop, [(a, D("3"))], [("cash", D("3"))])
+        sell(seller, [(a, D("3"))], [("cash", D("3"))])
     # the refused sale consumed no invoice number
-    assert sell(shop, [(a, D("1"))], [("cash", D("1"))])[1] == 1
-    with shop.session() as db, db.begin():
-        db.get(WorkspaceSettings, shop.tenant.id).allow_negative_stock = True
-    sell(shop, [(a, D("3"))], [("cash", D("3"))])
-    assert shop.on_hand(a) == D("-2")
+    assert sell(seller, [(a, D("1"))], [("cash", D("1"))])[1] == 1
+    with seller.session() as db, db.begin():
+        db.get(WorkspaceSettings, seller.tenant.id).allow_negative_stock = True
+    sell(seller, [(a, D("3"))], [("cash", D("3"))])
+    assert seller.on_hand(a) == D("-2")
 
 
-def test_invoice_numbers_are_per_tenant_and_gapless(shop, make_tenant, app_engine):
-    a = shop.add_product("A", "1.00", stock="100")
-    numbers = [sell(shop, [(a, D("1"))], [("cash", D("1"))])[1] for _ in range(3)]
+def test_invoice_numbers_are_per_tenant_and_gapless(seller, make_tenant, app_engine):
+    a = seller.add_product("A", "1.00", stock="100")
+    numbers = [sell(seller, [(a, D("1"))], [("cash", D("1"))])[1] for _ in range(3)]
     assert numbers == [1, 2, 3]
-    from tests.sales.conftest import Shop
+    from tests.sales.conftest import Seller
 
-    other_tenant = make_tenant("pooled")
-    other = Shop(other_tenant, app_engine(other_tenant.store_name))
+    other_tenant = make_tenant("pooled")  # in the same pooled store, numbering of its own
+    other = Seller(other_tenant, app_engine(other_tenant.store_name))
     b = other.add_product("B", "1.00", stock="5")
     assert sell(other, [(b, D("1"))], [("cash", D("1"))])[1] == 1
 
 
-def test_a_failure_mid_sale_writes_nothing_and_keeps_the_number(shop, monkeypatch):
+def test_a_failure_mid_sale_writes_nothing_and_keeps_the_number(seller, monkeypatch):
     from salesapp.inventory.services import InventoryService
 
-    a = shop.add_product("A", "1.00", stock="10")
-    b = shop.add_product("B", "1.00", stock="10")
+    a = seller.add_product("A", "1.00", stock="10")
+    b = seller.add_product("B", "1.00", stock="10")
     calls = []
     original = InventoryService.record
 
@@ -155,22 +157,22 @@ def test_a_failure_mid_sale_writes_nothing_and_keeps_the_number(shop, monkeypatc
 
     monkeypatch.setattr(InventoryService, "record", fail_on_second)
     with pytest.raises(RuntimeError):
-        sell(shop, [(a, D("1")), (b, D("1"))], [("cash", D("2"))])
+        sell(seller, [(a, D("1")), (b, D("1"))], [("cash", D("2"))])
     monkeypatch.undo()
-    assert counts(shop) == {"sales": 0, "sale_lines": 0, "payments": 0, "stock_movements": 2}
-    assert shop.on_hand(a) == D("10") and shop.on_hand(b) == D("10")
-    assert sell(shop, [(a, D("1"))], [("cash", D("1"))])[1] == 1
+    assert counts(seller) == {"sales": 0, "sale_lines": 0, "payments": 0, "stock_movements": 2}
+    assert seller.on_hand(a) == D("10") and seller.on_hand(b) == D("10")
+    assert sell(seller, [(a, D("1"))], [("cash", D("1"))])[1] == 1
 
 
-def test_concurrent_tills_never_share_a_number_nor_lose_a_movement(shop):
-    a = shop.add_product("A", "1.00", stock="1000")
-    b = shop.add_product("B", "2.00", stock="1000")
+def test_concurrent_tills_never_share_a_number_nor_lose_a_movement(seller):
+    a = seller.add_product("A", "1.00", stock="1000")
+    b = seller.add_product("B", "2.00", stock="1000")
     results, errors = [], []
 
     def till(n):
         try:
             for _ in range(n):
-                results.append(sell(shop, [(a, D("1")), (b, D("2"))], [("cash", D("5"))]))
+                results.append(sell(seller, [(a, D("1")), (b, D("2"))], [("cash", D("5"))]))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -181,26 +183,26 @@ def test_concurrent_tills_never_share_a_number_nor_lose_a_movement(shop):
         t.join()
     assert errors == []
     assert sorted(r[1] for r in results) == list(range(1, 46))
-    assert counts(shop) == {
+    assert counts(seller) == {
         "sales": 45,
         "sale_lines": 90,
         "payments": 45,
         "stock_movements": 2 + 90,
     }
-    assert shop.on_hand(a) == D("955") and shop.on_hand(b) == D("910")
-    with shop.session() as db, db.begin():
-        assert db.get(InvoiceCounter, shop.tenant.id).last_number == 45
+    assert seller.on_hand(a) == D("955") and seller.on_hand(b) == D("910")
+    with seller.session() as db, db.begin():
+        assert db.get(InvoiceCounter, seller.tenant.id).last_number == 45
 
 
-def test_concurrent_tills_cannot_both_sell_the_last_units(shop):
-    a = shop.add_product("A", "1.00", stock="5")
+def test_concurrent_tills_cannot_both_sell_the_last_units(seller):
+    a = seller.add_product("A", "1.00", stock="5")
     outcomes = []
     barrier = threading.Barrier(4)
 
     def till():
         barrier.wait()
         try:
-            sell(shop, [(a, D("2"))], [("cash", D("2"))])
+            sell(seller, [(a, D("2"))], [("cash", D("2"))])
             outcomes.append("sold")
         except SaleError:
             outcomes.append("refused")
@@ -211,66 +213,66 @@ def test_concurrent_tills_cannot_both_sell_the_last_units(shop):
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["refused", "refused", "sold", "sold"]
-    assert shop.on_hand(a) == D("1")
+    assert seller.on_hand(a) == D("1")
 
 
-def test_void_restocks_and_happens_once(shop):
-    a = shop.add_product("A", "3.00", stock="5")
-    sale_id, *_ = sell(shop, [(a, D("2"))], [("cash", D("6"))])
-    with shop.session() as db, db.begin():
-        service = shop.sales(db)
+def test_void_restocks_and_happens_once(seller):
+    a = seller.add_product("A", "3.00", stock="5")
+    sale_id, *_ = sell(seller, [(a, D("2"))], [("cash", D("6"))])
+    with seller.session() as db, db.begin():
+        service = seller.sales(db)
         with pytest.raises(SaleError, match="say why"):
             service.void(service.get(sale_id), "  ")
-    with shop.session() as db, db.begin():
-        service = shop.sales(db)
+    with seller.session() as db, db.begin():
+        service = seller.sales(db)
         sale = service.void(service.get(sale_id), "wrong item scanned")
         assert sale.status == "voided" and sale.void_reason == "wrong item scanned"
-    assert shop.on_hand(a) == D("5")
-    with shop.session() as db, db.begin():
-        service = shop.sales(db)
+    assert seller.on_hand(a) == D("5")
+    with seller.session() as db, db.begin():
+        service = seller.sales(db)
         with pytest.raises(SaleError, match="only a completed sale"):
             service.void(service.get(sale_id), "again")
         with pytest.raises(SaleError, match="nothing left to refund"):
             service.refund(service.get(sale_id), {}, method="cash")
-    assert shop.on_hand(a) == D("5")
+    assert seller.on_hand(a) == D("5")
 
 
-def test_partial_then_full_refund_returns_exactly_the_line_totals(shop):
-    a = shop.add_product("A", "3.33", tax="16", stock="10")
-    sale_id, _, total, _ = sell(shop, [(a, D("3"))], [("cash", D("20"))])
+def test_partial_then_full_refund_returns_exactly_the_line_totals(seller):
+    a = seller.add_product("A", "3.33", tax="16", stock="10")
+    sale_id, _, total, _ = sell(seller, [(a, D("3"))], [("cash", D("20"))])
     assert total == D("11.59")  # 9.99 + 1.5984 -> 1.60
-    with shop.session() as db, db.begin():
-        service = shop.sales(db)
+    with seller.session() as db, db.begin():
+        service = seller.sales(db)
         sale = service.get(sale_id)
         line_id = sale.lines[0].id
         with pytest.raises(SaleError, match="refund between 0 and 3"):
             service.refund(sale, {line_id: D("4")}, method="cash")
         first = service.refund(sale, {line_id: D("1")}, method="cash", reason="broken")
         assert first.amount == D("3.86") and sale.status == "partly_refunded"
-    with shop.session() as db, db.begin():
-        service = shop.sales(db)
+    with seller.session() as db, db.begin():
+        service = seller.sales(db)
         sale = service.get(sale_id)
         second = service.refund(sale, {line_id: D("2")}, method="card")
         assert first.amount + second.amount == total
         assert sale.status == "refunded" and sale.refunded_total == total
-    assert shop.on_hand(a) == D("10")
+    assert seller.on_hand(a) == D("10")
 
 
-def test_cashiers_see_only_their_own_sales(shop):
-    a = shop.add_product("A", "1.00", stock="5")
-    sale_id, number, *_ = sell(shop, [(a, D("1"))], [("cash", D("1"))])
-    with shop.session() as db, db.begin():
+def test_cashiers_see_only_their_own_sales(seller):
+    a = seller.add_product("A", "1.00", stock="5")
+    sale_id, number, *_ = sell(seller, [(a, D("1"))], [("cash", D("1"))])
+    with seller.session() as db, db.begin():
         from salesapp.sales.services import SaleService
 
         other_user = type("U", (), {"id": __import__("uuid").uuid4()})()
-        cashier_view = SaleService(db, shop.tenant.id, other_user, sees_all=False)
+        cashier_view = SaleService(db, seller.tenant.id, other_user, sees_all=False)
         assert cashier_view.get(sale_id) is None and cashier_view.list() == []
         assert cashier_view.by_number(number) is None
-        assert shop.sales(db, sees_all=False).get(sale_id) is not None  # the seller's own
+        assert seller.sales(db, sees_all=False).get(sale_id) is not None  # the seller's own
 
 
 @pytest.mark.parametrize(
-    "value, text",
+    ("value", "text"),
     [
         (D("20"), "20"),
         (D("20.000"), "20"),

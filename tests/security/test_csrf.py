@@ -66,7 +66,7 @@ def test_the_enumeration_finds_the_forms_it_must(app):
 
 
 def test_every_unsafe_view_refuses_a_request_without_a_valid_token(app, staff):
-    tenant, clients = staff(multi_location=True)
+    _tenant, clients = staff(roles=("Admin",), multi_location=True)
     admin = clients["Admin"]
     token = csrf_token(admin)
     views = unsafe_views(app.registry)
@@ -92,7 +92,7 @@ def test_the_public_site_refuses_a_post_without_a_token(app, client_for):
 
 
 def test_a_header_token_of_another_session_is_refused(staff, client_for):
-    tenant, clients = staff()
+    _tenant, clients = staff(roles=("Admin", "Managers"))
     other_token = csrf_token(clients["Managers"])
     res = clients["Admin"].post("/logout", headers={"X-CSRF-Token": other_token}, status=400)
     assert STALE_FORM in res.text
@@ -115,7 +115,7 @@ def test_every_template_form_that_posts_carries_the_token():
 def test_every_page_s_forms_carry_the_session_token(app, staff):
     """Each page without a path parameter, as an Admin sees it: every form that posts
     carries the token of the Admin's session."""
-    tenant, clients = staff(multi_location=True)
+    _tenant, clients = staff(roles=("Admin",), multi_location=True)
     admin = clients["Admin"]
     token = csrf_token(admin)
     introspector = app.registry.introspector

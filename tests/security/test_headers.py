@@ -37,7 +37,7 @@ def assert_secure_headers(res):
 
 
 def test_every_kind_of_answer_carries_the_headers(staff, client_for, tenant_a):
-    tenant, clients = staff()
+    tenant, clients = staff(roles=("Admin",))
     admin = clients["Admin"]
     answers = [
         admin.get("/"),  # a signed-in page
@@ -105,7 +105,7 @@ def test_production_adds_hsts_and_secure_cookies(settings, production_client):
     tenant, client = production_client
     res = client.get("/login")
     assert res.headers["Strict-Transport-Security"] == f"max-age={settings.hsts_seconds}"
-    assert CONTENT_SECURITY_POLICY == res.headers["Content-Security-Policy"]
+    assert res.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
     [cookie] = [c for c in res.headers.getall("Set-Cookie") if c.startswith(SESSION_COOKIE)]
     attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
     assert {"secure", "httponly", "samesite"} <= attributes

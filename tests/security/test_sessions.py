@@ -39,7 +39,7 @@ def test_sign_in_starts_a_new_session_and_the_old_cookie_signs_in_nobody(app, ma
 
 
 def test_sign_out_ends_the_session_and_the_old_cookie_with_it(app, staff):
-    tenant, clients = staff()
+    _tenant, clients = staff(roles=("Admin",))
     admin = clients["Admin"]
     signed_in = admin.cookies[SESSION_COOKIE]
     admin.get("/").forms[0].submit(status=303)  # the layout's sign-out form
@@ -50,7 +50,7 @@ def test_sign_out_ends_the_session_and_the_old_cookie_with_it(app, staff):
 
 
 def test_sign_in_and_sign_out_are_in_the_audit_trail(staff, client_for):
-    tenant, clients = staff()
+    tenant, clients = staff(roles=("Admin",))
     client = client_for(tenant, REMOTE_ADDR="203.0.113.9")
     sign_in(client, "admin", "not the password", status=400)
     sign_in(client, "admin", tenant.admin_password)
@@ -69,7 +69,7 @@ def test_sign_in_and_sign_out_are_in_the_audit_trail(staff, client_for):
 
 
 def test_the_audit_trail_keeps_the_peer_address_not_a_forged_forwarded_one(staff, client_for):
-    tenant, clients = staff()
+    tenant, clients = staff(roles=("Admin",))
     client = client_for(tenant, REMOTE_ADDR="203.0.113.10")
     form = client.get("/login").forms[0]
     form["username"], form["password"] = "admin", "not the password"

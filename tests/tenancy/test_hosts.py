@@ -8,7 +8,7 @@ BASES = ("example.test", "localhost")
 
 
 @pytest.mark.parametrize(
-    "raw, expected",
+    ("raw", "expected"),
     [
         ("demo.example.test", "demo.example.test"),
         ("Demo.EXAMPLE.test", "demo.example.test"),

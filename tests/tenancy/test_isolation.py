@@ -11,15 +11,12 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 from salesapp.db import tenant_session
 from salesapp.ids import uuid7
 from salesapp.tenancy import urls
+from salesapp.tenancy.binding import bind
 from tests.conftest import PGBOUNCER
 
 
 def store_of(tenant):
     return tenant.store_name
-
-
-def _as_tenant(conn, tenant_id):
-    conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
 
 
 def test_engine_connects_as_the_app_role(app_engine, tenant_a, settings):
@@ -58,7 +55,7 @@ def test_reads_see_only_own_rows(case, app_engine, tenant_a, tenant_b):
     store, own, foreign_id = case
     engine = app_engine(store)
     with engine.begin() as conn:
-        _as_tenant(conn, own.id)
+        bind(conn, own.id)
         tenant_ids = {row[0] for row in conn.execute(text("select tenant_id from users"))}
         assert tenant_ids == {own.id}
         for table in ("users", "roles", "user_roles", "locations"):
@@ -69,29 +66,27 @@ def test_reads_see_only_own_rows(case, app_engine, tenant_a, tenant_b):
     if store == tenant_a.store_name:
         # the pooled store really does hold tenant B's rows: visible only under B's setting
         with engine.begin() as conn:
-            _as_tenant(conn, tenant_b.id)
+            bind(conn, tenant_b.id)
             assert conn.scalar(text("select count(*) from users")) >= 1
 
 
 def test_insert_with_foreign_tenant_id_is_refused(case, app_engine):
     store, own, foreign_id = case
     engine = app_engine(store)
-    with pytest.raises(ProgrammingError, match="row-level security"):
-        with engine.begin() as conn:
-            _as_tenant(conn, own.id)
-            conn.execute(
-                text("insert into locations (tenant_id, id, name) values (:t, :id, 'Intruder')"),
-                {"t": foreign_id, "id": uuid7()},
-            )
+    with pytest.raises(ProgrammingError, match="row-level security"), engine.begin() as conn:
+        bind(conn, own.id)
+        conn.execute(
+            text("insert into locations (tenant_id, id, name) values (:t, :id, 'Intruder')"),
+            {"t": foreign_id, "id": uuid7()},
+        )
 
 
 def test_update_of_tenant_id_is_refused(case, app_engine):
     store, own, foreign_id = case
     engine = app_engine(store)
-    with pytest.raises(ProgrammingError, match="row-level security"):
-        with engine.begin() as conn:
-            _as_tenant(conn, own.id)
-            conn.execute(text("update locations set tenant_id = :f"), {"f": foreign_id})
+    with pytest.raises(ProgrammingError, match="row-level security"), engine.begin() as conn:
+        bind(conn, own.id)
+        conn.execute(text("update locations set tenant_id = :f"), {"f": foreign_id})
 
 
 def test_foreign_key_to_another_tenants_row_is_refused(
@@ -99,19 +94,18 @@ def test_foreign_key_to_another_tenants_row_is_refused(
 ):
     # B's Admin role id, read as the owner (under B's setting: the owner is forced too)
     with owner_engine(tenant_b.store_name).begin() as conn:
-        _as_tenant(conn, tenant_b.id)
+        bind(conn, tenant_b.id)
         role_b = conn.scalar(text("select id from roles where name = 'Admin'"))
     engine = app_engine(tenant_a.store_name)
     with engine.begin() as conn:
-        _as_tenant(conn, tenant_a.id)
+        bind(conn, tenant_a.id)
         user_a = conn.scalar(text("select id from users limit 1"))
-    with pytest.raises(DBAPIError, match="foreign key"):
-        with engine.begin() as conn:
-            _as_tenant(conn, tenant_a.id)
-            conn.execute(
-                text("insert into user_roles (tenant_id, user_id, role_id) values (:t, :u, :r)"),
-                {"t": tenant_a.id, "u": user_a, "r": role_b},
-            )
+    with pytest.raises(DBAPIError, match="foreign key"), engine.begin() as conn:
+        bind(conn, tenant_a.id)
+        conn.execute(
+            text("insert into user_roles (tenant_id, user_id, role_id) values (:t, :u, :r)"),
+            {"t": tenant_a.id, "u": user_a, "r": role_b},
+        )
 
 
 @pytest.mark.parametrize("setting", [None, ""])
@@ -120,27 +114,26 @@ def test_no_or_empty_setting_sees_and_writes_nothing(case, app_engine, setting):
     engine = app_engine(store)
     with engine.begin() as conn:
         if setting is not None:
-            conn.execute(text("select set_config('app.tenant_id', :s, true)"), {"s": setting})
+            bind(conn, setting)  # "": bound, to no tenant
         for table in ("users", "roles", "user_roles", "locations"):
             assert conn.scalar(text(f"select count(*) from {table}")) == 0, table
         # updates and deletes find nothing to touch
         assert conn.execute(text("update users set full_name = 'x'")).rowcount == 0
         assert conn.execute(text("delete from locations")).rowcount == 0
-    with pytest.raises(ProgrammingError, match="row-level security"):
-        with engine.begin() as conn:
-            if setting is not None:
-                conn.execute(text("select set_config('app.tenant_id', :s, true)"), {"s": setting})
-            conn.execute(
-                text("insert into locations (tenant_id, id, name) values (:t, :id, 'x')"),
-                {"t": own.id, "id": uuid.uuid4()},
-            )
+    with pytest.raises(ProgrammingError, match="row-level security"), engine.begin() as conn:
+        if setting is not None:
+            bind(conn, setting)
+        conn.execute(
+            text("insert into locations (tenant_id, id, name) values (:t, :id, 'x')"),
+            {"t": own.id, "id": uuid.uuid4()},
+        )
 
 
 def test_wrong_setting_sees_nothing_of_the_store_owner(case, app_engine):
-    store, own, _ = case
+    store, _own, _ = case
     engine = app_engine(store)
     with engine.begin() as conn:
-        _as_tenant(conn, 987654321)
+        bind(conn, 987654321)
         assert conn.scalar(text("select count(*) from users")) == 0
 
 
@@ -153,17 +146,15 @@ def test_app_role_cannot_turn_rls_off_or_change_the_schema(app_engine, tenant_a)
         "create table sneaky (id int)",
         "truncate users",
     ):
-        with pytest.raises(DBAPIError):
-            with engine.begin() as conn:
-                conn.exec_driver_sql(statement)
+        with pytest.raises(DBAPIError), engine.begin() as conn:
+            conn.exec_driver_sql(statement)
 
 
 def test_row_security_off_is_an_error_not_a_bypass(app_engine, tenant_a):
     engine = app_engine(tenant_a.store_name)
-    with pytest.raises(DBAPIError, match="row-level security"):
-        with engine.begin() as conn:
-            conn.exec_driver_sql("set local row_security = off")
-            conn.exec_driver_sql("select count(*) from users")
+    with pytest.raises(DBAPIError, match="row-level security"), engine.begin() as conn:
+        conn.exec_driver_sql("set local row_security = off")
+        conn.exec_driver_sql("select count(*) from users")
 
 
 def test_pooled_connection_carries_nothing_to_the_next_tenant(app_engine, tenant_a, tenant_b):
@@ -184,11 +175,9 @@ def test_pooled_connection_carries_nothing_to_the_next_tenant(app_engine, tenant
         assert {r[0] for r in s.execute(text("select tenant_id from users"))} == {tenant_b.id}
 
     # an error mid-transaction as A, then the same connection without any tenant
-    with session_for(tenant_a.id) as s:
-        with pytest.raises(DBAPIError):
-            with s.begin():
-                s.execute(text("select count(*) from users"))
-                s.execute(text("select 1/0"))
+    with session_for(tenant_a.id) as s, pytest.raises(DBAPIError), s.begin():
+        s.execute(text("select count(*) from users"))
+        s.execute(text("select 1/0"))
     with engine.begin() as conn:
         assert conn.scalar(text("select pg_backend_pid()")) == pid_a
         assert (
@@ -218,10 +207,9 @@ def test_append_only_tables_refuse_update_and_delete_to_the_app_role(app_engine,
         f"delete from {table}",
         f"truncate {table}",
     ):
-        with pytest.raises(DBAPIError, match="permission denied"):
-            with engine.begin() as conn:
-                _as_tenant(conn, tenant_a.id)
-                conn.exec_driver_sql(statement)
+        with pytest.raises(DBAPIError, match="permission denied"), engine.begin() as conn:
+            bind(conn, tenant_a.id)
+            conn.exec_driver_sql(statement)
     with engine.begin() as conn:  # reading and adding stay allowed
-        _as_tenant(conn, tenant_a.id)
+        bind(conn, tenant_a.id)
         conn.exec_driver_sql(f"select count(*) from {table}")

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
-from salesapp.operations import lifecycle, provisioning
+from salesapp.operations import door, lifecycle, provisioning
 from salesapp.operations.errors import NotFound, OperationError
 from salesapp.operations.models import Operation, Store
 from salesapp.operations.workspace import check_users, reset_password
@@ -116,17 +116,14 @@ def test_delete_dedicated_drops_its_database_and_store(catalog, make_tenant, adm
         assert session.scalar(select(Store).where(Store.name == tenant.store_name)) is None
 
 
-def test_reset_password_refuses_unknown_and_deactivated_users(
-    catalog, with_demo_staff, owner_engine
-):
+def test_reset_password_refuses_unknown_and_deactivated_users(catalog, with_demo_staff):
     tenant = with_demo_staff()
     with pytest.raises(NotFound, match="no user 'ghost'"):
         reset_password(catalog, tenant.slug, "ghost")
     from sqlalchemy import text
 
-    with owner_engine(tenant.store_name).begin() as conn:
-        conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
-        conn.execute(text("update users set is_active = false where username = 'cashier'"))
+    with door.tenant_session(catalog, tenant) as db:
+        db.execute(text("update users set is_active = false where username = 'cashier'"))
     with pytest.raises(OperationError, match="deactivated"):
         reset_password(catalog, tenant.slug, "cashier")
     password = reset_password(catalog, tenant.slug, "MANAGER")

@@ -2,10 +2,9 @@
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import select, text
 
-from salesapp.operations import bootstrap, migrations, provisioning
+from salesapp.operations import bootstrap, door, migrations, provisioning
 from salesapp.operations.models import Domain, Operation, Placement, Store, Tenant
 from salesapp.tenancy import urls
 
@@ -38,17 +37,14 @@ def test_dedicated_tenant_gets_its_own_database_cloned_from_the_template(
         assert store.kind == "dedicated" and urls.database_of(catalog.store_url(store)) == name
         # encrypted at rest: the stored text is not the URL
         assert name not in store.url_encrypted and "postgresql" not in store.url_encrypted
-    engine = create_engine(urls.sqlalchemy_url(catalog.store_url(store)), poolclass=NullPool)
-    with engine.begin() as conn:
-        conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
-        assert conn.scalar(text("select username from users")) == "boss"
-        assert conn.scalar(text("select count(*) from roles")) == 3
-        assert conn.scalar(text("select name from locations where is_default")) == "Main"
-    engine.dispose()
+    with door.tenant_session(catalog, tenant) as db:
+        assert db.scalar(text("select username from users")) == "boss"
+        assert db.scalar(text("select count(*) from roles")) == 3
+        assert db.scalar(text("select name from locations where is_default")) == "Main"
 
 
 @pytest.mark.parametrize(
-    "kw, message",
+    ("kw", "message"),
     [
         ({"slug": "-bad"}, "is not a DNS label"),
         ({"slug": "www"}, "is reserved"),

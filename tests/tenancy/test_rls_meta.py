@@ -108,9 +108,8 @@ def test_app_role_reads_but_never_writes_the_catalog(catalog, tenant_a):
             "delete from placements",
             "select count(*) from operations",
         ):
-            with pytest.raises(DBAPIError, match="permission denied"):
-                with engine.begin() as conn:
-                    conn.execute(text(statement))
+            with pytest.raises(DBAPIError, match="permission denied"), engine.begin() as conn:
+                conn.execute(text(statement))
     finally:
         engine.dispose()
 
@@ -123,7 +122,6 @@ def test_app_role_cannot_connect_to_the_template(catalog):
         settings.app_password,
     )
     engine = create_engine(urls.sqlalchemy_url(url), poolclass=NullPool)
-    with pytest.raises(DBAPIError, match="permission denied"):
-        with engine.connect():
-            pass
+    with pytest.raises(DBAPIError, match="permission denied"), engine.connect():
+        pass
     engine.dispose()
