@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import shutil
 import signal
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,10 @@ from salesapp.operations import bootstrap, embedded, provisioning, storeadmin
 from salesapp.operations.catalog import Catalog
 from salesapp.operations.tokens import issue_token
 from salesapp.tenancy import urls
-from tests.conftest import host_of, new_deployment_settings, sign_in
+from tests.conftest import REPO, host_of, new_deployment_settings, sign_in
+
+#: where the fault tests' own embedded servers keep their data (removed after)
+FAULT_SERVERS = REPO / "var" / "faults"
 
 
 @dataclasses.dataclass
@@ -48,12 +52,16 @@ class Server:
 
 
 @pytest.fixture(scope="package")
-def embedded_server(tmp_path_factory):
+def embedded_server():
     """embedded_server() -> a new Server; every one is stopped when the package ends."""
     started = []
 
     def start():
-        data_dir = tmp_path_factory.mktemp("pg") / "data"
+        # under var/, not pytest's temp root: a pytest session started beside this one
+        # resets that root to mode 0700, and the server's own user could no longer reach
+        # its data (pg_ctl failed mid-test)
+        data_dir = FAULT_SERVERS / secrets.token_hex(4) / "data"
+        data_dir.parent.mkdir(parents=True)
         server = Server(data_dir, embedded.start(data_dir))
         started.append(server)
         return server
@@ -62,6 +70,7 @@ def embedded_server(tmp_path_factory):
     for server in started:
         embedded.start(server.data_dir)  # running, whatever a failed test left it in
         server.stop("fast")
+        shutil.rmtree(server.data_dir.parent, ignore_errors=True)
 
 
 @dataclasses.dataclass
