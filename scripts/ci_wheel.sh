@@ -73,7 +73,10 @@ says_what_to_do() {
     local out
     if out=$("$@" 2>&1); then fail "$* succeeded with no database"; fi
     echo "$out"
-    [[ $out == *"pip install 'salesapp[embedded]'"* && $out == *SALESAPP_CATALOG_URL* ]] ||
+    # production.ini: production never runs on an embedded server, so the line names
+    # the catalog URL to set; elsewhere it also says which extra to install
+    [[ $out == *SALESAPP_CATALOG_URL* ]] || fail "$* did not say what to configure"
+    [[ $out == *"pip install 'salesapp[embedded]'"* || $out == *"production never runs on the embedded server"* ]] ||
         fail "$* did not say what to install or configure"
     [[ $out != *Traceback* ]] || fail "$* printed a traceback"
 }

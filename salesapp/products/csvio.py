@@ -49,11 +49,19 @@ class ParsedImport:
 
 
 def _escape_formula(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """A cell a spreadsheet would run as a formula gets a leading apostrophe; so does one
+    that already starts with apostrophes before a formula character, so that the import
+    (which takes one apostrophe off such a cell) gives back exactly what was exported."""
+    escaped = value.startswith(FORMULA_STARTS) or _is_escaped(value)
+    return "'" + value if escaped else value
+
+
+def _is_escaped(value: str) -> bool:
+    return value.startswith("'") and value.lstrip("'").startswith(FORMULA_STARTS)
 
 
 def _unescape_formula(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+    return value[1:] if _is_escaped(value) else value
 
 
 def write_products_csv(products: Iterable) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -79,3 +80,13 @@ def test_any_file_is_parsed_or_refused_with_line_numbers(data):
     assert all(e.startswith(("line ", "The file")) for e in parsed.errors), parsed.errors
     for row in parsed.rows:
         assert "\x00" not in "".join(v for v in row.fields.values() if isinstance(v, str))
+
+
+@pytest.mark.parametrize("cell", ["=", "'=", "''=1+1", "'-2", "'a", "'", "@x", "a=1"])
+def test_a_text_cell_comes_back_as_exported(cell):
+    """A name starting with an apostrophe before a formula character ("'=") used to come
+    back without the apostrophe: the export left it alone, the import took one off."""
+    item = P("s1", None, cell, "", Decimal(1), Decimal(0), Decimal(0), Decimal(0), True)
+    parsed = csvio.parse_products_csv(csvio.write_products_csv([item]).encode("utf-8"))
+    assert parsed.errors == []
+    assert parsed.rows[0].fields["name"] == cell
