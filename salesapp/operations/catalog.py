@@ -131,6 +131,10 @@ class Catalog:
             .order_by(Store.is_default.desc(), Store.id)
         ).first()
 
+    def pooled_store(self, session: Session, name: str | None) -> Store | None:
+        """The pooled store named ``name`` (NotFound if none), or the default one."""
+        return self.store_named(session, name) if name else self.default_pooled_store(session)
+
     def store_by_name(self, session: Session, name: str) -> Store | None:
         return session.scalars(select(Store).where(Store.name == name)).first()
 

@@ -371,11 +371,7 @@ def _resolve(catalog: Catalog, request: MoveRequest) -> _Plan:
                 raise MoveError(
                     "--database-url is for --to dedicated; a pooled target is a --store"
                 )
-            store = (
-                catalog.store_named(session, request.store_name)
-                if request.store_name
-                else catalog.default_pooled_store(session)
-            )
+            store = catalog.pooled_store(session, request.store_name)
             if store is None:
                 raise MoveError("no pooled store exists; add one with `salesapp store add`")
             if store.kind != StoreKind.POOLED:

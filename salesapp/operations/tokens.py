@@ -18,8 +18,8 @@ from ..accounts.models import User
 from ..api.models import ApiToken
 from ..api.services import SHOWN_PREFIX, TOKEN_PREFIX, ApiTokenService, TokenError, token_hash
 from .catalog import Catalog
-from .errors import NotFound, OperationError
-from .workspace import tenant_accounts
+from .errors import OperationError
+from .workspace import active_user, tenant_accounts
 
 
 @dataclass(frozen=True)
@@ -42,17 +42,9 @@ def issue_token(catalog: Catalog, slug: str, login: str, name: str | None = None
     user or a bad name."""
     name = default_token_name() if name is None else name
     with tenant_accounts(catalog, slug) as (tenant, accounts):
-        user = accounts.find_by_login(login)
-        if user is None:
-            raise NotFound(
-                f"no user {login!r} in tenant {tenant.slug!r}; see `salesapp tenant users "
-                f"{tenant.slug}`"
-            )
-        if not user.is_active:
-            raise OperationError(
-                f"user {user.username!r} is deactivated, and a deactivated user's tokens do "
-                "not work; an Admin of the workspace must reactivate it first"
-            )
+        user = active_user(
+            tenant, accounts, login, why=", and a deactivated user's tokens do not work"
+        )
         try:
             row, plaintext = ApiTokenService(accounts.db, tenant.id).create(user, name)
         except TokenError as exc:

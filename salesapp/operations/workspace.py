@@ -177,21 +177,29 @@ def check_users(catalog: Catalog, slug: str, *, fix=False) -> dict:
     }
 
 
+def active_user(tenant, accounts: AccountService, login: str, why: str = "") -> User:
+    """The active user ``login`` (username or e-mail) of the tenant, for an operator's
+    command: NotFound if there is none, OperationError if it is deactivated (``why``
+    says what that means for the command)."""
+    user = accounts.find_by_login(login)
+    if user is None:
+        raise NotFound(
+            f"no user {login!r} in tenant {tenant.slug!r}; see `salesapp tenant users "
+            f"{tenant.slug}`"
+        )
+    if not user.is_active:
+        raise OperationError(
+            f"user {user.username!r} is deactivated{why}; an Admin of the workspace must "
+            "reactivate it first"
+        )
+    return user
+
+
 def reset_password(catalog: Catalog, slug: str, login: str) -> str:
     """Give a user a one-time password, to be changed at the next sign-in; return it."""
     password = provisioning.generate_password()
     with tenant_accounts(catalog, slug) as (tenant, accounts):
-        user = accounts.find_by_login(login)
-        if user is None:
-            raise NotFound(
-                f"no user {login!r} in tenant {tenant.slug!r}; see `salesapp tenant users "
-                f"{tenant.slug}`"
-            )
-        if not user.is_active:
-            raise OperationError(
-                f"user {user.username!r} is deactivated; an Admin of the workspace must "
-                "reactivate it first"
-            )
+        user = active_user(tenant, accounts, login)
         accounts.set_password(user, password, must_change=True)
         slug, username = tenant.slug, user.username
     catalog.record("tenant.reset-password", "ok", tenant_slug=slug, username=username)
