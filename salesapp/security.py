@@ -1,15 +1,10 @@
-"""Sessions and the security policy, both bound to the tenant.
+"""The security policy, bound to the tenant: who a request acts for, and what they may do.
 
-Session cookies are signed with a key derived for the one tenant that minted them, so
-a cookie from demo's host is worthless on acme's (and the session also names its
-tenant, checked on every request). Cookies are host-only, HttpOnly, SameSite=Lax, and
-Secure when ``salesapp.secure_cookies`` (the default in production). During a rotation
-of the secret key, cookies signed under a key of ``salesapp.previous_secret_keys`` are
-still accepted (and re-signed under the current key when reissued); new ones are signed
-under the current key only.
-
-The JSON API under /api takes no cookie at all: a per-user API token in an
+Pages act for the user of the tenant-bound session cookie (salesapp.sessions). The
+JSON API under /api takes no cookie at all: a per-user API token in an
 ``Authorization: Bearer`` header, looked up in the request's tenant (salesapp.api).
+Outside /api the header is ignored: a token is never a web session, so it cannot reach
+a page, pass a CSRF check or skip the second factor.
 
 Every form post needs the session's CSRF token (``require_csrf``). A signed-in user may
 owe a step before anything else (``request.required_step``): changing a one-time
@@ -22,18 +17,13 @@ from __future__ import annotations
 from cryptography.fernet import MultiFernet
 from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.security import Allowed, Denied
-from pyramid.session import BaseCookieSessionFactory, JSONSerializer
-from webob.cookies import SignedSerializer
 
 from .accounts.services import ADMIN_ROLE, AccountService, make_password_hasher
 from .api.services import ApiTokenService
 from .http_helpers import is_api
-from .tenancy.crypto import key_ring, signing_secret
+from .sessions import TenantSessionFactory
+from .tenancy.crypto import key_ring
 
-SESSION_COOKIE = "salesapp_session"
-#: how long a session lives without a request: a rotated secret key's grace must last
-#: as long for every session signed under it to end by itself
-SESSION_SECONDS = 8 * 3600
 #: what users' TOTP secrets are encrypted for (a key derived for this alone)
 TWO_FACTOR_PURPOSE = "two-factor"
 
@@ -77,55 +67,6 @@ REQUIRED_STEP_PERMISSIONS = {
 }
 
 
-class SignedByAnyKey:
-    """A cookie serializer that signs under the first key and accepts any of them."""
-
-    def __init__(self, secrets: list[str]):
-        # as pyramid's SignedCookieSessionFactory signs: cookies of before stay valid
-        self._signers = [
-            SignedSerializer(secret, "pyramid.session.", "sha512", serializer=JSONSerializer())
-            for secret in secrets
-        ]
-
-    def dumps(self, appstruct) -> bytes:
-        return self._signers[0].dumps(appstruct)
-
-    def loads(self, bstruct: bytes):
-        for signer in self._signers:
-            try:
-                return signer.loads(bstruct)
-            except ValueError:
-                continue
-        raise ValueError("the cookie is signed under none of the keys")  # a new session
-
-
-class TenantSessionFactory:
-    """One signed-cookie session factory per tenant (and one for the public site)."""
-
-    def __init__(self, settings):
-        self.settings = settings
-        self._factories = {}
-        self._keys = (settings.secret_key, *settings.previous_secret_keys)
-
-    def _factory(self, scope: str):
-        factory = self._factories.get(scope)
-        if factory is None:
-            factory = self._factories[scope] = BaseCookieSessionFactory(
-                SignedByAnyKey([signing_secret(key, f"session:{scope}") for key in self._keys]),
-                cookie_name=SESSION_COOKIE,
-                secure=self.settings.secure_cookies,
-                httponly=True,
-                samesite="Lax",
-                timeout=SESSION_SECONDS,
-                reissue_time=300,
-            )
-        return factory
-
-    def __call__(self, request):
-        tenant = request.tenant
-        return self._factory(f"tenant:{tenant.id}" if tenant else "public")(request)
-
-
 def bearer_token(request) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header, or None."""
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
@@ -137,16 +78,17 @@ def bearer_token(request) -> str | None:
 def user_for_request(request):
     """``request.user``: the user of this tenant the request acts for, or None.
 
-    With an Authorization header, only its API token counts (never also the session
-    cookie): a bad, unknown or revoked token is no user. Under /api only a token
-    counts, so a browser's cookie can never act there (and CSRF cannot apply). The
-    token is looked up in the request's tenant only: another tenant's is unknown.
-    Elsewhere, the signed-in user of the tenant-bound session.
+    Under /api only an API token counts: a bad, unknown or revoked token is no user,
+    and a browser's cookie can never act there (so CSRF cannot apply). The token is
+    looked up in the request's tenant only: another tenant's is unknown. Elsewhere only
+    the signed-in user of the tenant-bound session counts; an Authorization header is
+    ignored there (a leaked token must not open the pages, whose forms would then pass
+    the CSRF check of the session the same requests create).
     """
     tenant = request.tenant
     if tenant is None:
         return None
-    if "Authorization" in request.headers or is_api(request):
+    if is_api(request):
         return request.find_service(ApiTokenService).user_for_token(bearer_token(request))
     session = request.session
     if session.get("tenant_id") != tenant.id or not session.get("user_id"):

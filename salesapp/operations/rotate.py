@@ -40,7 +40,8 @@ from sqlalchemy import event, select, union, update
 from sqlalchemy.exc import DBAPIError
 
 from ..accounts.models import TwoFactor
-from ..security import SESSION_SECONDS, TWO_FACTOR_PURPOSE
+from ..security import TWO_FACTOR_PURPOSE
+from ..sessions import SESSION_SECONDS
 from ..tenancy import urls
 from ..tenancy.binding import bind
 from ..tenancy.crypto import SecretBox, mask_url

@@ -70,13 +70,27 @@ def test_a_cookie_session_counts_for_nothing_under_api(api_staff, client_for):
     assert api_staff.admin.get("/api/products").json["total"] == 0
 
 
-def test_an_authorization_header_replaces_the_cookie_on_pages_too(api_staff, client_for):
-    web = browser(client_for, api_staff, "Admin")
-    res = web.get("/products", headers={"Authorization": "Bearer nonsense"}, status=302)
-    assert res.location.endswith("/login")
-    # a valid token on a page acts as its user (here a Cashier: no products.edit)
-    cashier = api_staff.tokens["Cashiers"]
-    web.get("/products/new", headers={"Authorization": f"Bearer {cashier}"}, status=403)
+def test_an_authorization_header_is_ignored_on_pages(api_staff, client_for):
+    # a signed-in Cashier's pages stay theirs whatever header comes with them
+    cashier = browser(client_for, api_staff, "Cashiers")
+    cashier.get("/products", headers={"Authorization": "Bearer nonsense"}, status=200)
+    admin_token = api_staff.tokens["Admin"]
+    cashier.get("/users/new", headers={"Authorization": f"Bearer {admin_token}"}, status=403)
+    # without a session, an Admin's token opens no page: it is not a web session
+    stranger = client_for(api_staff.tenant)
+    res = stranger.get("/users/new", headers={"Authorization": f"Bearer {admin_token}"})
+    assert res.status_int == 302 and res.location.endswith("/login")
+    assert "Set-Cookie" not in res.headers or "user_id" not in str(stranger.cookies)
+    # and a form posted with it creates nobody (no session, so no CSRF token either)
+    res = stranger.post(
+        "/users/new",
+        {"username": "intruder", "full_name": "X", "roles": "Admin", "password": "x" * 16},
+        headers={"Authorization": f"Bearer {admin_token}"},
+        expect_errors=True,
+    )
+    assert res.status_int in (302, 400, 403)
+    # the token still works where it belongs
+    api_staff.admin.get("/api/products", status=200)
 
 
 def test_a_deactivated_users_token_is_401(api_staff, store):

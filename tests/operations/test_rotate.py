@@ -31,7 +31,8 @@ from salesapp.operations import bootstrap, door, embedded, provisioning
 from salesapp.operations.catalog import Catalog
 from salesapp.operations.models import Operation, Store
 from salesapp.operations.rotate import new_secret_key
-from salesapp.security import SESSION_COOKIE, two_factor_box
+from salesapp.security import two_factor_box
+from salesapp.sessions import SESSION_COOKIE
 from salesapp.settings import ENVIRONMENT
 from salesapp.tenancy import urls
 from tests.conftest import host_of, new_deployment_settings, sign_in, write_ini

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from salesapp import close_app, make_app
 from salesapp.headers import CONTENT_SECURITY_POLICY
 from salesapp.operations.models import Tenant
-from salesapp.security import SESSION_COOKIE
+from salesapp.sessions import SESSION_COOKIE
 from tests.conftest import BASE_DOMAIN, host_of
 
 EXPECTED = {

@@ -3,7 +3,7 @@ cookie worth nothing, and both ends in the audit trail."""
 
 import webtest
 
-from salesapp.security import SESSION_COOKIE
+from salesapp.sessions import SESSION_COOKIE
 from tests.audit.test_audit_trail import events
 from tests.conftest import host_of, sign_in
 
