@@ -17,8 +17,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..audit.recorder import record
 from ..ids import uuid7
 from . import totp
-from .common_passwords import COMMON_PASSWORDS
+from .errors import AccountError
 from .models import ROLE_NAMES, Role, SignInFailure, TwoFactor, User, UserRole
+from .passwords import check_password_policy
 
 #: consecutive wrong passwords (or second-factor codes) that lock an account, and for
 #: how long
@@ -27,17 +28,6 @@ LOCKOUT = dt.timedelta(minutes=15)
 #: the window over which failed sign-ins from one address are counted
 ADDRESS_WINDOW = dt.timedelta(minutes=15)
 ADMIN_ROLE = "Admin"
-
-
-class AccountError(ValueError):
-    """A refused account change; the message says what was wrong and what to do.
-
-    ``field`` names the form field the message belongs to (None: the whole form).
-    """
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 class SignInThrottled(Exception):
@@ -81,29 +71,6 @@ def make_password_hasher(settings) -> PasswordHasher:
 #: at the configured cost it was two thirds of a pooled tenant's creation time
 #: (docs/benchmarks.md). The first sign-in rehashes at the configured cost.
 GENERATED_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-
-
-MIN_PASSWORD_LENGTH = 10
-
-
-def check_password_policy(password: str, user: User | None = None) -> None:
-    """At least 10 characters, at most 200, not the username or e-mail, and not one of
-    the most common passwords. Every path that sets a password a person chose checks it
-    (one's own change, an Admin's new user and reset); generated ones are random."""
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", "password"
-        )
-    if len(password) > 200:
-        raise AccountError("A password may have at most 200 characters.", "password")
-    if user is not None and password.lower() in {user.username, (user.email or "").lower()}:
-        raise AccountError("A password must not be your username or e-mail.", "password")
-    if password.lower() in COMMON_PASSWORDS or len(set(password)) == 1:
-        raise AccountError(
-            "This password is one of the most common ones, which are guessed first; "
-            "choose another (a few unrelated words make a good one).",
-            "password",
-        )
 
 
 def _now() -> dt.datetime:

@@ -357,7 +357,8 @@ def validate(catalog: Catalog, request: TenantRequest, *, abandoned_ok=False) ->
             f"admin username {request.admin_username!r} must be 1-63 letters, digits, . _ or -"
         )
     if request.admin_password is not None:
-        from ..accounts.services import AccountError, check_password_policy
+        from ..accounts.errors import AccountError
+        from ..accounts.passwords import check_password_policy
 
         try:  # the policy every password a person chooses meets
             check_password_policy(request.admin_password)

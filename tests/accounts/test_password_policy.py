@@ -4,8 +4,9 @@ change, the Admin's new user, the Admin's reset. Common passwords are refused to
 import pytest
 
 from salesapp.accounts.common_passwords import COMMON_PASSWORDS
+from salesapp.accounts.errors import AccountError
 from salesapp.accounts.models import User
-from salesapp.accounts.services import AccountError, check_password_policy
+from salesapp.accounts.passwords import check_password_policy
 from tests.accounts.support import fill, form_for, user_row, users_snapshot
 from tests.accounts.test_users import create_user
 from tests.conftest import sign_in
