@@ -16,6 +16,7 @@ requires = [
     "transaction>=4.0",
     "waitress>=3.0",
     "zope.sqlalchemy>=3.1",
+    "zxcvbn>=4.5",  # salesapp.accounts.passwords (4.5 added max_length, which it uses)
 ]
 
 #: the embedded default (no catalog URL): a PostgreSQL shipped in a wheel, for development

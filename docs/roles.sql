@@ -14,9 +14,10 @@ CREATE ROLE salesapp_owner LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOBYPASSRLS N
 GRANT pg_signal_backend TO salesapp_owner;
 
 -- The app role serves web requests: it may log in and nothing else. It owns nothing;
--- migrations grant it SELECT/INSERT/UPDATE/DELETE on tenant tables and SELECT on the
--- catalog's lookup tables. Row-level security is forced on every tenant table, so
--- it sees only the rows of the tenant named by app.tenant_id.
+-- migrations grant it SELECT/INSERT/UPDATE/DELETE on tenant tables, SELECT on the
+-- catalog's lookup tables and SELECT/INSERT/DELETE on the catalog's failed_sign_ins.
+-- Row-level security is forced on every tenant table, so it sees only the rows of the
+-- tenant named by app.tenant_id.
 CREATE ROLE salesapp_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION
     PASSWORD :app_pw;
 
@@ -43,6 +44,9 @@ GRANT CONNECT, TEMPORARY ON DATABASE salesapp_template TO salesapp_owner;
 -- In the catalog (salesapp_catalog): the lookup tables, read-only; tenant_moves tells
 -- app processes which tenant is moving and how long its writes pause.
 --   GRANT SELECT ON tenants, domains, stores, placements, tenant_moves TO salesapp_app;
+-- and the failed sign-ins the app counts there, deployment-wide (migration c0005 grants
+-- it; the app role's only write in the catalog):
+--   GRANT SELECT, INSERT, DELETE ON failed_sign_ins TO salesapp_app;
 -- In the template, every pooled store and every dedicated database:
 --   GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO salesapp_app;
 --   REVOKE ALL ON alembic_version FROM salesapp_app;

@@ -34,6 +34,7 @@ def make_app(settings: Settings):
         config.include("pyramid_tm")
         config.include("pyramid_services")
         config.include(".limits")  # request body size limits (413)
+        config.include(".inputs")  # no NUL, control characters or bad UTF-8 in input (400)
         config.include(".headers")  # security headers on every response
         config.include(".db")  # request.dbsession, joined to pyramid_tm
         config.include(".tenancy")  # request.site, request.tenant and the tenant tween
@@ -62,3 +63,6 @@ def close_app(app) -> None:
     registry = app.registry
     registry.directory.close()
     registry.stores.dispose()
+    throttle = getattr(registry, "sign_in_throttle", None)
+    if throttle is not None:  # not with tenancy off
+        throttle.close()

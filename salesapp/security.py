@@ -10,6 +10,11 @@ Every form post needs the session's CSRF token (``require_csrf``). A signed-in u
 owe a step before anything else (``request.required_step``): changing a one-time
 password, or, for an Admin of a workspace that requires it, setting up two-factor
 sign-in. ``client_address`` is the address sign-in throttling counts under.
+
+A session names its user's session generation at sign-in; a request whose session
+names an older one acts for nobody. Signing out, a new password, deactivation and new
+roles move the generation on (AccountService.end_sessions), so every copy of the
+user's cookies ends at once, not 8 hours later.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from __future__ import annotations
 from cryptography.fernet import MultiFernet
 from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.security import Allowed, Denied
+from sqlalchemy import create_engine
 
-from .accounts.services import ADMIN_ROLE, AccountService, make_password_hasher
+from .accounts.services import ADMIN_ROLE, AccountService, dummy_hash, make_password_hasher
+from .accounts.throttle import HashingGate, SignInThrottle
 from .api.services import ApiTokenService
 from .http_helpers import is_api
 from .sessions import TenantSessionFactory
+from .tenancy import urls
 from .tenancy.crypto import key_ring
 
 #: what users' TOTP secrets are encrypted for (a key derived for this alone)
@@ -96,6 +104,8 @@ def user_for_request(request):
     user = request.find_service(AccountService).get_user(session["user_id"])
     if user is None or not user.is_active:
         return None
+    if session.get("generation") != user.session_generation:
+        return None  # signed out everywhere, a new password or new roles since
     return user
 
 
@@ -114,6 +124,22 @@ def required_step(request) -> str | None:
     if ADMIN_ROLE in user.role_names and user.two_factor_due:
         return "two_factor"
     return None
+
+
+def sign_in_throttle(settings) -> SignInThrottle:
+    """The process's sign-in throttle, on the catalog as the app role. Its own small
+    pool: sign-in under attack must not take the directory's connections."""
+    engine = create_engine(
+        urls.sqlalchemy_url(
+            urls.with_role(settings.catalog_url, settings.app_role, settings.app_password)
+        ),
+        pool_size=2,
+        max_overflow=settings.max_overflow,
+        pool_timeout=settings.connect_timeout,
+        pool_pre_ping=True,
+        connect_args=urls.connect_args(settings),
+    )
+    return SignInThrottle(engine, settings.max_failed_logins_per_address)
 
 
 def two_factor_box(settings) -> MultiFernet:
@@ -144,11 +170,14 @@ class SecurityPolicy:
             return Allowed(f"{permission} granted")
         return Denied(f"{permission} needs one of {sorted(roles)}")
 
-    def remember(self, request, userid, **kw):
+    def remember(self, request, userid, *, generation: int = 0, **kw):
+        """A fresh session (and CSRF token) naming the user and their session
+        ``generation`` (User.session_generation) as it is now."""
         session = request.session
-        session.invalidate()  # a fresh session (and CSRF token) at every sign-in
+        session.invalidate()
         session["tenant_id"] = request.tenant.id
         session["user_id"] = str(userid)
+        session["generation"] = generation
         return []
 
     def forget(self, request, **kw):
@@ -163,7 +192,10 @@ def includeme(config):
     # or the session's user would escape them all (a text 500 from the server, never the
     # API's JSON). The user is looked up by the permission check instead, in the view.
     config.add_settings({"tm.annotate_user": False})
-    config.registry.password_hasher = make_password_hasher(settings)
+    config.registry.password_hasher = hasher = make_password_hasher(settings)
+    dummy_hash(hasher)  # made now, once: not by the first unknown login's request
+    config.registry.hashing_gate = HashingGate(settings.sign_in_hashing_slots)
+    config.registry.sign_in_throttle = sign_in_throttle(settings)
     config.registry.two_factor_box = two_factor_box(settings)
     config.set_session_factory(TenantSessionFactory(settings))
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())

@@ -138,8 +138,13 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     #: Strict-Transport-Security max-age sent in production (0: no header)
     hsts_seconds: int = 31536000
-    #: failed sign-ins from one address, on any account, before that address must wait
+    #: failed sign-ins from one address within 15 minutes, on any accounts of any
+    #: workspaces of the deployment, before that address must wait
     max_failed_logins_per_address: int = 20
+    #: password hashes one process runs at once for sign-in; an attempt that finds none
+    #: free within half a second is answered 503 with Retry-After (sign-in abuse cannot
+    #: take every CPU: docs/benchmarks.md)
+    sign_in_hashing_slots: int = 1
     #: seconds a tenant move waits between the flip and removing the source, so that
     #: requests still reading the source finish (`salesapp tenant move`)
     move_grace_seconds: float = 2.0
@@ -281,6 +286,13 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
         hsts_seconds=_int("salesapp.hsts_seconds", get("hsts_seconds"), 31536000),
         max_failed_logins_per_address=_int(
             "salesapp.max_failed_logins_per_address", get("max_failed_logins_per_address"), 20
+        ),
+        sign_in_hashing_slots=_int(
+            "salesapp.sign_in_hashing_slots",
+            get("sign_in_hashing_slots"),
+            1,
+            minimum=1,
+            hint="; give how many sign-in password hashes a process may run at once",
         ),
         move_grace_seconds=_float(
             "salesapp.move_grace_seconds",

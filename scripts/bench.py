@@ -28,6 +28,14 @@ What one run does:
 6. Times `salesapp migrate --jobs 2` applying a trivial new revision (one ADD COLUMN) to
    the catalog, the template, the pooled store of 1000 tenants and 20 dedicated stores.
 
+With --abuse it runs only the "sign-in abuse" scenario instead: an authenticated API
+call (GET /api/products?limit=20, one connection, so its latency is a user's) measured
+alone, then while --abuse-loops anonymous loops post wrong passwords for made-up
+usernames to several workspaces, with the deployment's throttling as configured, and
+again with the per-address limit off (``max_failed_logins_per_address = 0``: attempts
+from a crowd of addresses, which only the process's hashing slots bound). Argon2 at the
+production parameters. Writes its own section of docs/benchmarks.md.
+
 Needs wrk (apt-get install wrk) and, for --pgbouncer, pgbouncer.
 """
 
@@ -41,13 +49,17 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -586,6 +598,7 @@ def assess(report: dict) -> dict:
 
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+ABUSE_BEGIN, ABUSE_END = "<!-- bench:abuse:begin -->", "<!-- bench:abuse:end -->"
 
 
 def markdown(report: dict) -> str:
@@ -648,14 +661,146 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(path: Path, section: str) -> None:
-    """Put the run's section between the markers, keeping the rest of the file."""
-    if path.exists() and BEGIN in (text_ := path.read_text()) and END in text_:
-        head, rest = text_.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+def write_markdown(path: Path, section: str, begin=BEGIN, end=END) -> None:
+    """Put the run's section between the markers, keeping the rest of the file (a file
+    without them gets the section at its end)."""
+    text_ = path.read_text() if path.exists() else "# Benchmarks\n"
+    if begin in text_ and end in text_:
+        head, rest = text_.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         path.write_text(head + section.rstrip("\n") + tail)
     else:
-        path.write_text("# Benchmarks\n\n" + section)
+        path.write_text(text_.rstrip("\n") + "\n\n" + section)
+
+
+# -- sign-in abuse -------------------------------------------------------------------
+class Abuser(threading.Thread):
+    """One anonymous loop: GET /login (its session and CSRF token), then POST a wrong
+    password for a made-up username, over the workspaces in turn, until stopped."""
+
+    def __init__(self, port: int, hosts: list[str], stop: threading.Event, number: int):
+        super().__init__(daemon=True)
+        self.port, self.hosts, self.stop, self.number = port, hosts, stop, number
+        self.answers: dict[int, int] = {}
+
+    def attempt(self, host: str, i: int) -> int:
+        """One wrong sign-in; its status. The session cookie is passed by hand: in
+        production it is Secure, which a cookie jar keeps from plain HTTP."""
+        base = f"http://127.0.0.1:{self.port}/login"
+        page = urllib.request.urlopen(urllib.request.Request(base, headers={"Host": host}))
+        cookie = page.headers.get("Set-Cookie", "").split(";", 1)[0]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.read().decode()).group(1)
+        body = urllib.parse.urlencode(
+            {"csrf_token": token, "username": f"guess{self.number}x{i}", "password": "wrong"}
+        ).encode()
+        headers = {"Host": host, "Cookie": cookie}
+        try:
+            answer = urllib.request.urlopen(urllib.request.Request(base, body, headers))
+        except urllib.error.HTTPError as refused:
+            answer = refused
+        if answer.status == 400 and b"Wrong username or password" not in answer.read():
+            return -400  # refused for another reason (the CSRF token): not a sign-in
+        return answer.status
+
+    def run(self) -> None:
+        i = 0
+        while not self.stop.is_set():
+            try:
+                status = self.attempt(self.hosts[i % len(self.hosts)], i)
+            except OSError:
+                status = 0
+            self.answers[status] = self.answers.get(status, 0) + 1
+            i += 1
+
+
+def abuse_run(bench: Bench, label: str, extra: dict, loops: int, *, lead_in=False) -> dict:
+    """The API's latency on one connection, alone and while ``loops`` anonymous loops
+    post wrong passwords to every benchmark workspace (one server, ``extra`` settings).
+
+    With ``lead_in`` the measurement starts once the address is throttled (its first
+    429, at most 120 s): the steady state of an attack from one address, whose first
+    ``max_failed_logins_per_address`` attempts are the only expensive ones in 15
+    minutes; how long that took is reported."""
+    shops = bench.pooled()
+    seconds = bench.args.duration
+    with bench.server(f"abuse-{label}", extra) as (_proc, port):
+        bench.load(port, shops[:1], "WARMUP", bench.args.warmup)
+        alone = bench.load(port, shops[:1], "READ", seconds, connections=1)
+        stop = threading.Event()
+        abusers = [Abuser(port, [s.host for s in shops], stop, n) for n in range(loops)]
+        for abuser in abusers:
+            abuser.start()
+        started = time.perf_counter()
+        time.sleep(1)
+        while lead_in and time.perf_counter() - started < 120:
+            if any(a.answers.get(429) for a in abusers):
+                break
+            time.sleep(0.2)
+        lead_seconds = round(time.perf_counter() - started, 1)
+        try:
+            under = bench.load(port, shops[:1], "READ", seconds, connections=1)
+        finally:
+            stop.set()
+            for abuser in abusers:
+                abuser.join(timeout=35)
+    answers: dict[str, int] = {}
+    for abuser in abusers:
+        for status, count in abuser.answers.items():
+            answers[str(status)] = answers.get(str(status), 0) + count
+
+    def figures(result):
+        return {
+            "p50_ms": round(result["latency_us"]["p50"] / 1000, 1),
+            "p99_ms": round(result["latency_us"]["p99"] / 1000, 1),
+            "requests": result["requests"],
+        }
+
+    row = {"label": label, "loops": loops, "alone": figures(alone), "abused": figures(under)}
+    row["lead_in_seconds"] = lead_seconds
+    row["sign_in_answers"] = answers
+    print(f"  {label}: {row}", flush=True)
+    return row
+
+
+def abuse_markdown(rows: list[dict], args) -> str:
+    lines = [
+        ABUSE_BEGIN,
+        "## Sign-in abuse",
+        "",
+        f"`scripts/bench.py --abuse` ({dt.date.today().isoformat()}, {os.cpu_count()} CPUs, "
+        f"waitress {args.threads} threads, Argon2 at the production parameters): GET "
+        "/api/products?limit=20 on one connection, alone and while "
+        f"{rows[0]['loops']} anonymous loops post wrong passwords for made-up usernames to "
+        f"{args.abuse_tenants} workspaces, {args.duration} s each.",
+        "",
+        "| throttling | API p50 alone | API p99 alone | API p50 abused | API p99 abused "
+        "| abuse ran before measuring | sign-in answers (status: count) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        a, b = r["alone"], r["abused"]
+        answers = ", ".join(f"{k}: {v}" for k, v in sorted(r["sign_in_answers"].items()))
+        lines.append(
+            f"| {r['label']} | {a['p50_ms']} ms | {a['p99_ms']} ms | {b['p50_ms']} ms "
+            f"| {b['p99_ms']} ms | {r['lead_in_seconds']} s | {answers} |"
+        )
+    lines.append(ABUSE_END)
+    return "\n".join(lines) + "\n"
+
+
+def run_abuse(bench: Bench) -> list[dict]:
+    args = bench.args
+    print(f"creating {args.abuse_tenants} pooled tenants", flush=True)
+    bench.create("pooled", args.abuse_tenants)
+    return [
+        abuse_run(bench, "as configured (20 per address)", {}, args.abuse_loops, lead_in=True),
+        abuse_run(
+            bench,
+            "per-address limit off (hashing slots only)",
+            {"salesapp.max_failed_logins_per_address": "0"},
+            args.abuse_loops,
+        ),
+    ]
 
 
 # -- the run -------------------------------------------------------------------------
@@ -687,6 +832,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
     parser.add_argument("--json", default=str(REPO / "docs" / "benchmarks.json"))
     parser.add_argument("--render", action="store_true", help="only rewrite --out from --json")
+    parser.add_argument(
+        "--abuse", action="store_true", help='only the "sign-in abuse" scenario (see above)'
+    )
+    parser.add_argument("--abuse-loops", type=int, default=4, help="anonymous sign-in loops")
+    parser.add_argument("--abuse-tenants", type=int, default=4, help="workspaces they target")
     args = parser.parse_args(argv)
     if args.render:
         return render(args.json, args.out)
@@ -725,10 +875,17 @@ def main(argv=None) -> int:
     bench = Bench(args, admin_url, settings, work)
     bench.catalog = Catalog(settings)
     try:
-        run_all(bench, counts)
+        if args.abuse:
+            rows = run_abuse(bench)
+        else:
+            run_all(bench, counts)
     finally:
         bench.catalog.dispose()
         bootstrap.drop_deployment(admin_url, prefix)
+    if args.abuse:
+        write_markdown(Path(args.out), abuse_markdown(rows, args), ABUSE_BEGIN, ABUSE_END)
+        print(f"wrote {args.out}")
+        return 0
     report = assess(collect(bench, counts, time.perf_counter() - started, argv))
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     write_markdown(Path(args.out), markdown(report))

@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import webtest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from salesapp import close_app, make_app
@@ -154,6 +154,19 @@ def tenant_b(make_tenant):
 def tenant_d(make_tenant):
     """A dedicated tenant."""
     return make_tenant("dedicated")
+
+
+@pytest.fixture(autouse=True)
+def forget_failed_sign_ins(request):
+    """Failed sign-ins count across the deployment (the catalog's failed_sign_ins), and
+    most tests sign in from no address: each test starts with none counted."""
+    uses = {"app", "catalog"} & set(request.fixturenames)
+    catalog = request.getfixturevalue("catalog") if uses else None
+    yield
+    if catalog is not None:
+        with catalog.session() as session:
+            session.execute(text("delete from failed_sign_ins"))
+            session.commit()
 
 
 @pytest.fixture(scope="session")

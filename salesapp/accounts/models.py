@@ -70,8 +70,14 @@ class User(TenantScoped, Base):
         DateTime(timezone=True), server_default=func.now()
     )
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: consecutive wrong second-factor codes (AccountService.verify_code)
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: set by wrong second-factor codes only (a wrong password throttles the address,
+    #: never the account: salesapp.accounts.throttle)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: named by each session at sign-in; one more ends every session of the user
+    #: (sign-out, a new password, deactivation, a change of roles: salesapp.security)
+    session_generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     roles: Mapped[list[Role]] = relationship(
         secondary="user_roles",
@@ -165,8 +171,11 @@ User.two_factor_due = column_property(
 
 
 class SignInFailure(TenantScoped, Base):
-    """A refused sign-in from an address (any account, or none): counted per address
-    over a window to slow down guessing across accounts."""
+    """A refused sign-in from an address, as counted per workspace until issue 16.
+
+    No longer written: failed sign-ins are counted deployment-wide in the catalog
+    (salesapp.accounts.throttle). The table stays so that archives made at t0006 and
+    later restore as they are; dropping it is a migration of its own."""
 
     __tablename__ = "sign_in_failures"
     __table_args__ = (

@@ -1,11 +1,19 @@
 """Account logic: password hashing, authentication with throttling, and the Admin's
-user management (create, edit, reset a password) under the workspace's rules."""
+user management (create, edit, reset a password) under the workspace's rules.
+
+Sign-in is throttled before any password is hashed (salesapp.accounts.throttle: per
+address across the deployment, and per address and login as typed), and costs at most
+one Argon2 run per failed attempt, within the process's hashing slots. An unknown login
+is verified against one dummy hash per process made with the configured parameters,
+and every stored password is hashed with those parameters too, so the time an answer
+takes does not tell which usernames exist.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import math
+import functools
 import uuid
 from collections.abc import Iterable
 
@@ -15,62 +23,56 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.recorder import record
-from ..ids import uuid7
 from . import totp
 from .errors import AccountError
-from .models import ROLE_NAMES, Role, SignInFailure, TwoFactor, User, UserRole
+from .models import ROLE_NAMES, Role, TwoFactor, User, UserRole
 from .passwords import check_password_policy
+from .throttle import (
+    AccountLocked,
+    AddressThrottled,
+    LoginThrottled,
+    SignInBusy,
+    SignInThrottled,
+    normalise_login,
+)
 
-#: consecutive wrong passwords (or second-factor codes) that lock an account, and for
-#: how long
-MAX_FAILED_LOGINS = 5
-LOCKOUT = dt.timedelta(minutes=15)
-#: the window over which failed sign-ins from one address are counted
-ADDRESS_WINDOW = dt.timedelta(minutes=15)
+__all__ = [
+    "AccountError",
+    "AccountLocked",
+    "AccountService",
+    "AddressThrottled",
+    "LoginThrottled",
+    "SignInBusy",
+    "SignInThrottled",
+]
+
+#: consecutive wrong second-factor codes that stop the account's code step, and for
+#: how long (only someone who has the password reaches that step)
+MAX_FAILED_CODES = 5
+CODE_LOCKOUT = dt.timedelta(minutes=15)
 ADMIN_ROLE = "Admin"
 
 
-class SignInThrottled(Exception):
-    """Sign-in refused because of too many failed sign-ins, until ``until``."""
-
-    #: what is throttled, in the message ("" for the account)
-    source = ""
-
-    def __init__(self, until: dt.datetime, now: dt.datetime):
-        self.until = until
-        self.minutes = max(1, math.ceil((until - now).total_seconds() / 60))
-        unit = "minute" if self.minutes == 1 else "minutes"
-        super().__init__(
-            f"Too many failed sign-ins{self.source}. Try again in {self.minutes} {unit}."
-        )
-
-    @property
-    def retry_after(self) -> int:
-        """Seconds, for the Retry-After header."""
-        return self.minutes * 60
-
-
-class AccountLocked(SignInThrottled):
-    """The account is locked: ``MAX_FAILED_LOGINS`` failures in a row."""
-
-
-class AddressThrottled(SignInThrottled):
-    """The client's address made too many failed sign-ins, on any accounts."""
-
-    source = " from your network address"
-
-
 def make_password_hasher(settings) -> PasswordHasher:
+    """The deployment's hasher: every stored password is hashed with its parameters."""
     return PasswordHasher(
         time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
     )
 
 
-#: for passwords the system generates (provisioning.generate_password: 96 random bits).
-#: Key stretching protects guessable passwords; against 2**96 guesses it adds nothing, and
-#: at the configured cost it was two thirds of a pooled tenant's creation time
-#: (docs/benchmarks.md). The first sign-in rehashes at the configured cost.
-GENERATED_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+def dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash with ``hasher``'s parameters that no password matches, made once per
+    process and parameters: verifying an unknown login against it costs what a real
+    check costs, and hashes nothing anew per request."""
+    return _dummy_hash(
+        hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.hash_len, hasher.salt_len
+    )
+
+
+@functools.cache
+def _dummy_hash(time_cost, memory_cost, parallelism, hash_len, salt_len) -> str:
+    hasher = PasswordHasher(time_cost, memory_cost, parallelism, hash_len, salt_len)
+    return hasher.hash(uuid.uuid4().hex)
 
 
 def _now() -> dt.datetime:
@@ -81,7 +83,10 @@ class AccountService:
     """Users and roles of one tenant, on that tenant's session.
 
     ``max_users`` is the tenant's limit of active users; None (console tools, seeding)
-    means the caller enforces its own rules.
+    means the caller enforces its own rules. ``throttle`` (a
+    :class:`~salesapp.accounts.throttle.SignInThrottle`) and ``gate`` (a
+    :class:`~salesapp.accounts.throttle.HashingGate`) are the process's, given by the
+    web request; without them (console tools) sign-in is neither throttled nor gated.
     """
 
     def __init__(
@@ -91,31 +96,34 @@ class AccountService:
         hasher: PasswordHasher,
         max_users: int | None = None,
         *,
-        max_failures_per_address: int = 20,
+        throttle=None,
+        gate=None,
         secret_box=None,
+        workspace_words: tuple[str, ...] = (),
     ):
         self.db = dbsession
         self.tenant_id = tenant_id
         self.hasher = hasher
         self.max_users = max_users
-        self.max_failures_per_address = max_failures_per_address
+        self.throttle = throttle
+        self.gate = gate
         #: encrypts two-factor secrets (salesapp.security.two_factor_box)
         self.secret_box = secret_box
-        # Verifying against this when no user matches costs the same time as a real
-        # check, so response time does not tell which usernames exist.
-        self._dummy_hash = None
+        #: the workspace's name and subdomain: a password built from them is guessable
+        self.workspace_words = workspace_words
 
     @classmethod
     def factory(cls, context, request):
+        registry = request.registry
         return cls(
             request.dbsession,
             request.tenant.id,
-            request.registry.password_hasher,
+            registry.password_hasher,
             max_users=request.tenant.max_users,
-            max_failures_per_address=(
-                request.registry.salesapp_settings.max_failed_logins_per_address
-            ),
-            secret_box=request.registry.two_factor_box,
+            throttle=registry.sign_in_throttle,
+            gate=registry.hashing_gate,
+            secret_box=registry.two_factor_box,
+            workspace_words=(request.tenant.name, request.tenant.slug),
         )
 
     # -- queries ---------------------------------------------------------------------
@@ -127,7 +135,7 @@ class AccountService:
         return self.db.get(User, (self.tenant_id, key))
 
     def find_by_login(self, login: str) -> User | None:
-        login = (login or "").strip().lower()
+        login = normalise_login(login)
         if not login:
             return None
         return self.db.scalars(
@@ -148,59 +156,84 @@ class AccountService:
     def authenticate(self, login: str, password: str, address: str = "") -> User | None:
         """The active user with this username or e-mail and password, else None.
 
-        Raises :class:`AddressThrottled` while ``address`` has made too many failed
-        sign-ins, and :class:`AccountLocked` while the account is locked (even for the
-        right password) and at the failure that locks it: ``MAX_FAILED_LOGINS``
-        consecutive failures lock it for ``LOCKOUT``. Counters are written on the
-        request's session, so the caller must let the transaction commit although
-        sign-in failed.
+        Raises :class:`AddressThrottled` or :class:`LoginThrottled` while ``address``
+        must wait (checked before any hashing, and alike for known and unknown logins),
+        :class:`SignInBusy` when the process's hashing slots are taken. A failure is
+        counted for the address and the login as typed; a wrong password never locks
+        the account itself, so a stranger cannot keep its user out.
 
         The password alone signs in only a user without two-factor sign-in; for one with
         it, the caller asks for the code (:meth:`verify_code`) and only then calls
-        :meth:`signed_in`. Until then the failure count stands, so wrong codes and a
-        retyped password cannot take turns.
+        :meth:`signed_in`.
         """
-        self.check_address(address)
+        login = normalise_login(login)
+        self._check_throttle(address, login)
         user = self.find_by_login(login)
-        if user is None or not user.is_active:
-            self._burn_time(password)
-            self._count_address_failure(address)
-            return None
-        now = _now()
-        self._check_lock(user, now, password, address)
-        try:
-            self.hasher.verify(user.password_hash, password or "")
-        except (VerificationError, InvalidHashError):
-            self._count_failure(user, now, address)
+        known = user is not None and user.is_active
+        if not self._verify(user.password_hash if known else dummy_hash(self.hasher), password):
+            self._failed(address, login, user if known else None)
             return None
         if self.hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = self.hasher.hash(password)
+            with self._hashing():
+                user.password_hash = self.hasher.hash(password)
         if not self.has_two_factor(user):
-            self.signed_in(user)
+            self.signed_in(user, address)
         return user
 
-    def signed_in(self, user: User) -> None:
-        """The sign-in is complete: a fresh count, and the time (the audit's sign-in)."""
+    def signed_in(self, user: User, address: str = "") -> None:
+        """The sign-in is complete: a fresh count of codes and of the address's failures
+        for the account, and the time (the audit's sign-in)."""
         user.failed_logins = 0
         user.locked_until = None
         user.last_login_at = _now()
+        if self.throttle is not None:
+            self.throttle.succeeded(address, self.tenant_id, (user.username, user.email))
 
-    def _check_lock(self, user: User, now: dt.datetime, password: str, address: str) -> None:
+    def _check_throttle(self, address: str, login: str) -> None:
+        if self.throttle is not None:
+            self.throttle.check(address, self.tenant_id, login)
+
+    def _hashing(self):
+        """A hashing slot of the process (SignInBusy if none comes free in time)."""
+        return self.gate.slot() if self.gate is not None else contextlib.nullcontext()
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        """One Argon2 verification, within a hashing slot."""
+        with self._hashing():
+            try:
+                return self.hasher.verify(password_hash, password or "")
+            except (VerificationError, InvalidHashError):
+                return False
+
+    def _failed(self, address: str, login: str, user: User | None) -> None:
+        """Count a wrong password (or an unknown login) for the address and the login;
+        a known user's failure goes to the audit trail with the count."""
+        failures = None
+        if self.throttle is not None:
+            failures = self.throttle.failed(address, self.tenant_id, login)
+        if user is not None:
+            record(
+                self.db, "auth.sign_in_failed", f"user {user.username}", who=user, failures=failures
+            )
+
+    def _check_code_lock(self, user: User, now: dt.datetime) -> None:
+        """Refuse codes while the account's code step is locked; a lock that has run
+        out starts a fresh series."""
         if user.locked_until is None:
             return
         if user.locked_until > now:
-            self._burn_time(password)
-            self._count_address_failure(address)
-            raise AccountLocked(user.locked_until, now)
-        # the lock has run out: a fresh series of attempts
+            raise AccountLocked(user.locked_until - now)
         user.failed_logins = 0
         user.locked_until = None
         self.db.flush()
 
-    def _count_failure(
-        self, user: User, now: dt.datetime, address: str = "", action="auth.sign_in_failed"
-    ) -> None:
-        self._count_address_failure(address)
+    def _count_code_failure(self, user: User, now: dt.datetime, address: str) -> None:
+        """A wrong second-factor code: counted for the address (as a failed sign-in)
+        and for the account, whose code step is locked for CODE_LOCKOUT at
+        MAX_FAILED_CODES in a row: six-digit codes cannot be guessed from many
+        addresses either."""
+        if self.throttle is not None:
+            self.throttle.failed(address, self.tenant_id, user.username)
         # one UPDATE ... RETURNING, so concurrent wrong guesses cannot lose a count
         failures = self.db.execute(
             update(User)
@@ -210,47 +243,25 @@ class AccountService:
             execution_options={"synchronize_session": False},
         ).scalar_one()
         set_committed_value(user, "failed_logins", failures)
-        record(self.db, action, f"user {user.username}", who=user, failures=failures)
-        if failures >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
+        record(
+            self.db, "auth.two_factor_failed", f"user {user.username}", who=user, failures=failures
+        )
+        if failures >= MAX_FAILED_CODES:
+            user.locked_until = now + CODE_LOCKOUT
             self.db.flush()
-            raise AccountLocked(user.locked_until, now)
+            raise AccountLocked(CODE_LOCKOUT)
 
-    # -- failed sign-ins per address -------------------------------------------------
-    def check_address(self, address: str) -> None:
-        """Raise :class:`AddressThrottled` while ``address`` has ``max_failures_per_address``
-        failed sign-ins within ``ADDRESS_WINDOW``, whichever accounts they named."""
-        limit = self.max_failures_per_address
-        if limit <= 0:
-            return
-        now = _now()
-        # the limit-th newest failure: once it leaves the window, the address may retry
-        oldest_that_counts = self.db.scalar(
-            select(SignInFailure.failed_at)
-            .where(SignInFailure.address == address, SignInFailure.failed_at > now - ADDRESS_WINDOW)
-            .order_by(SignInFailure.failed_at.desc())
-            .offset(limit - 1)
-            .limit(1)
-        )
-        if oldest_that_counts is not None:
-            raise AddressThrottled(oldest_that_counts + ADDRESS_WINDOW, now)
-
-    def _count_address_failure(self, address: str) -> None:
-        now = _now()
-        self.db.execute(
-            delete(SignInFailure).where(SignInFailure.failed_at <= now - ADDRESS_WINDOW),
+    def end_sessions(self, user: User) -> None:
+        """End every session of ``user`` (sign-out, a new password, deactivation, new
+        roles): sessions name the generation they began in (salesapp.security)."""
+        generation = self.db.execute(
+            update(User)
+            .where(User.tenant_id == self.tenant_id, User.id == user.id)
+            .values(session_generation=User.session_generation + 1)
+            .returning(User.session_generation),
             execution_options={"synchronize_session": False},
-        )
-        self.db.add(
-            SignInFailure(tenant_id=self.tenant_id, id=uuid7(), address=address, failed_at=now)
-        )
-        self.db.flush()
-
-    def _burn_time(self, password: str) -> None:
-        if self._dummy_hash is None:
-            self._dummy_hash = self.hasher.hash("not a real password")
-        with contextlib.suppress(VerificationError, InvalidHashError):
-            self.hasher.verify(self._dummy_hash, password or "")
+        ).scalar_one()
+        set_committed_value(user, "session_generation", generation)
 
     # -- changes ---------------------------------------------------------------------
     def ensure_roles(self) -> dict[str, Role]:
@@ -271,10 +282,10 @@ class AccountService:
         full_name: str = "",
         roles: tuple[str, ...] = (),
         must_change_password: bool = False,
-        password_generated: bool = False,
     ) -> User:
-        """A new user; ``password_generated`` says the password is one the system made
-        (random, 96 bits), which is hashed at a low cost until the first sign-in."""
+        """A new user, the password hashed with the configured parameters like every
+        other (a cheaper hash would make the account's sign-in answer faster, telling
+        that it exists and was never used)."""
         username = username.strip().lower()
         email = email.strip().lower() if email else None
         self._check_roles(roles)
@@ -284,9 +295,7 @@ class AccountService:
             username=username,
             email=email,
             full_name=full_name,
-            password_hash=(GENERATED_PASSWORD_HASHER if password_generated else self.hasher).hash(
-                password
-            ),
+            password_hash=self.hasher.hash(password),
             must_change_password=must_change_password,
         )
         self.db.add(user)
@@ -310,7 +319,11 @@ class AccountService:
             raise AccountError("Choose at least one role.", "roles")
         self._lock_users()
         self._check_room()
-        check_password_policy(password, User(username=username.strip().lower(), email=email))
+        check_password_policy(
+            password,
+            User(username=username.strip().lower(), email=email, full_name=full_name),
+            related=self.workspace_words,
+        )
         return self.create_user(
             username=username,
             password=password,
@@ -333,7 +346,11 @@ class AccountService:
         """An Admin (``actor``) edits a user. Every rule is checked before anything is
         written: at least one role; no Admin deactivates themselves or drops their own
         Admin role; the last active Admin stays an active Admin; reactivating respects
-        max users; the e-mail stays unique."""
+        max users; the e-mail stays unique.
+
+        Deactivating the user or changing their roles ends every session of theirs
+        (the view revokes a deactivated user's API tokens too), so a session of before
+        cannot act with what they no longer are."""
         roles = frozenset(roles)
         email = email.strip().lower() if email else None
         if not roles:
@@ -344,15 +361,7 @@ class AccountService:
         self.db.expire(user, ["roles"])
         loses_admin = ADMIN_ROLE in user.role_names and ADMIN_ROLE not in roles
         if actor is not None and actor.id == user.id:
-            if not active:
-                raise AccountError(
-                    "You cannot deactivate your own account; another Admin must do it.",
-                    "active",
-                )
-            if loses_admin:
-                raise AccountError(
-                    "You cannot remove your own Admin role; another Admin must do it.", "roles"
-                )
+            self._check_own_edit(active, loses_admin)
         if user.is_active and ADMIN_ROLE in user.role_names and (loses_admin or not active):
             if self._other_active_admins(user) == 0:
                 raise AccountError(
@@ -363,6 +372,8 @@ class AccountService:
         if active and not user.is_active:
             self._check_room()
         self._check_unique(email=email, exclude=user)
+        if roles != user.role_names or (user.is_active and not active):
+            self.end_sessions(user)
         user.full_name = full_name
         user.email = email
         user.is_active = active
@@ -376,29 +387,44 @@ class AccountService:
             )
             self._set_roles(user, roles)
 
+    @staticmethod
+    def _check_own_edit(active: bool, loses_admin: bool) -> None:
+        """An Admin editing themselves keeps their account active and Admin."""
+        if not active:
+            raise AccountError(
+                "You cannot deactivate your own account; another Admin must do it.", "active"
+            )
+        if loses_admin:
+            raise AccountError(
+                "You cannot remove your own Admin role; another Admin must do it.", "roles"
+            )
+
     def reset_password(self, user: User, password: str, *, actor: User | None = None) -> None:
         """An Admin gives ``user`` a temporary password, to be changed at the next
         sign-in; this also lifts a sign-in lock."""
         if actor is not None and actor.id == user.id:
             raise AccountError("Change your own password on the Change password page.", "password")
-        check_password_policy(password, user)
+        check_password_policy(password, user, related=self.workspace_words)
         self.set_password(user, password, must_change=True)
 
     def change_password(self, user: User, current: str, new: str, confirm: str) -> None:
-        """A user's own change: the current password, then a new one twice."""
+        """A user's own change: the current password, then a new one twice. Every
+        session of the user ends; the caller starts a new one for the browser that
+        made the change."""
         try:
             self.hasher.verify(user.password_hash, current or "")
         except (VerificationError, InvalidHashError):
             raise AccountError("The current password is wrong.") from None
         if new != confirm:
             raise AccountError("The new password and its repetition differ.")
-        check_password_policy(new, user)
+        check_password_policy(new, user, related=self.workspace_words)
         if new == current:
             raise AccountError("Choose a new password, not the current one.")
         self.set_password(user, new)
 
     def set_password(self, user: User, password: str, *, must_change: bool = False) -> None:
-        """A new password; a new password also ends any sign-in lock.
+        """A new password; it ends every session of the user (a stolen cookie included)
+        and any lock of the code step.
 
         A one-time password (``must_change``: an Admin's reset, the operator's
         ``tenant reset-password``) also turns two-factor sign-in off: it is how someone
@@ -408,6 +434,7 @@ class AccountService:
         user.must_change_password = must_change
         user.failed_logins = 0
         user.locked_until = None
+        self.end_sessions(user)
         if must_change:
             row = self.two_factor(user)
             if row is not None:
@@ -465,13 +492,14 @@ class AccountService:
         record(self.db, "auth.two_factor_enable", f"user {user.username}")
         self.db.flush()
 
-    def disable_two_factor(self, user: User, code: str) -> None:
+    def disable_two_factor(self, user: User, code: str, address: str = "") -> None:
         """Turn two-factor sign-in off with a current code (a wrong one counts as a
-        failed sign-in: a borrowed session cannot guess its way to turning it off)."""
+        failed sign-in from ``address``: a borrowed session cannot guess its way to
+        turning it off)."""
         row = self.two_factor(user)
         if row is None or row.enabled_at is None:
             raise AccountError("Two-factor sign-in is not on.", "code")
-        if not self._take_code(user, row, code):
+        if not self._take_code(user, row, code, address):
             raise AccountError("That code is not right; nothing was changed.", "code")
         record(self.db, "auth.two_factor_disable", f"user {user.username}")
         self.db.delete(row)
@@ -480,23 +508,24 @@ class AccountService:
     def verify_code(self, user: User, code: str, address: str = "") -> bool:
         """The second step of a sign-in: True (and signed in) for a right code.
 
-        A wrong code counts like a wrong password, for the account and the address;
-        raises :class:`AccountLocked` or :class:`AddressThrottled` as
-        :meth:`authenticate` does. A code is taken once: the same code again (or an
-        older one) is refused, though still within its 30 seconds.
+        A wrong code counts as a failed sign-in for the address, and for the account:
+        :class:`AccountLocked` at MAX_FAILED_CODES wrong codes in a row (and while
+        locked), :class:`AddressThrottled` while the address must wait. A code is taken
+        once: the same code again (or an older one) is refused, though still within its
+        30 seconds.
         """
-        self.check_address(address)
+        self._check_throttle(address, user.username)
         row = self.two_factor(user)
         if row is None or row.enabled_at is None:
             return False
         if not self._take_code(user, row, code, address):
             return False
-        self.signed_in(user)
+        self.signed_in(user, address)
         return True
 
     def _take_code(self, user: User, row: TwoFactor, code: str, address: str = "") -> bool:
         now = _now()
-        self._check_lock(user, now, "", address)
+        self._check_code_lock(user, now)
         step = totp.matching_step(self._decrypt(row.secret), code, after=row.last_step)
         taken = (
             step is not None
@@ -514,7 +543,7 @@ class AccountService:
             ).first()
         )
         if not taken:
-            self._count_failure(user, now, address, action="auth.two_factor_failed")
+            self._count_code_failure(user, now, address)
             return False
         set_committed_value(row, "last_step", step)
         return True

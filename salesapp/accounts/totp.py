@@ -51,7 +51,8 @@ def matching_step(secret: str, code: str, *, after: int | None = None, now=None)
     over a shoulder or in a log, cannot be used again, nor can an older one.
     """
     code = (code or "").replace(" ", "")
-    if len(code) != DIGITS or not code.isdigit():
+    # ASCII digits only: "²²²²²²" is isdigit() too, and compare_digest refuses non-ASCII
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
         return None
     step = current_step(now)
     for candidate in range(step - DRIFT, step + DRIFT + 1):

@@ -1,4 +1,8 @@
-"""Sign-in (throttled), sign-out, one's own password, and the Admin's user pages."""
+"""Sign-in (throttled), sign-out, one's own password, and the Admin's user pages.
+
+Signing out ends every session of the user, on every device (and any copy of the
+cookie): the simplest "sign out everywhere", and a shared till is left signed out.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPNotFound, HTTPSeeOther
 from pyramid.security import forget, remember
 from pyramid.view import view_config, view_defaults
 
+from ..api.services import ApiTokenService
 from ..audit.recorder import record
 from ..db import KEEP_WRITES
 from ..forms import FormError
@@ -27,13 +32,20 @@ PENDING_SINCE = "two_factor_since"
 
 
 def _throttled(request, refused: SignInThrottled) -> None:
-    request.response.status_int = 429
+    """Answer a refused attempt: 429 (wait), or 503 (busy, or the catalog is
+    unreachable), with Retry-After either way."""
+    request.response.status_int = refused.status
     request.response.headers["Retry-After"] = str(refused.retry_after)
+
+
+def _new_session(request, user) -> list:
+    """A new session (and CSRF token) naming the user and their session generation."""
+    return remember(request, user.id, generation=user.session_generation)
 
 
 def _signed_in(request, user):
     """Complete a sign-in: a new session (and CSRF token) naming the user."""
-    headers = remember(request, user.id)
+    headers = _new_session(request, user)
     target = "accounts.password" if user.must_change_password else "home"
     return HTTPSeeOther(location=request.route_url(target), headers=headers)
 
@@ -54,8 +66,8 @@ class LoginView:
 
     @view_config(request_method="POST")
     def post(self):
-        # A refused sign-in answers 400 or 429 but keeps what the service wrote (the
-        # failure counts): pyramid_tm's veto rolls back other error responses.
+        # A refused sign-in answers 400, 429 or 503 but keeps what the service wrote
+        # (the audit trail): pyramid_tm's veto rolls back other error responses.
         request = self.request
         request.environ[KEEP_WRITES] = True
         login = request.POST.get("username", "").strip()
@@ -138,9 +150,11 @@ class LoginCodeView:
 
 @view_config(route_name="accounts.logout", request_method="POST")
 def logout(request):
+    """Sign out: every session of the user ends, here and on any other device."""
     user = request.user
     if user is not None:
         record(request.dbsession, "auth.sign_out", f"user {user.username}", who=user)
+        request.find_service(AccountService).end_sessions(user)
     headers = forget(request)
     return HTTPSeeOther(location=request.route_url("accounts.login"), headers=headers)
 
@@ -180,8 +194,10 @@ class PasswordView:
         except AccountError as exc:
             request.response.status_int = 400
             return {"error": str(exc), "forced": forced}
-        request.session.flash("Your password was changed.")
-        return HTTPSeeOther(location=request.route_url("home"))
+        # every other session of the user ended with the change; this one goes on
+        headers = _new_session(request, user)
+        request.session.flash("Your password was changed; you were signed out everywhere else.")
+        return HTTPSeeOther(location=request.route_url("home"), headers=headers)
 
 
 @view_defaults(
@@ -239,7 +255,9 @@ class TwoFactorView:
         request = self.request
         request.environ[KEEP_WRITES] = True  # a wrong code counts as a failed sign-in
         try:
-            self.accounts.disable_two_factor(self.user, request.POST.get("code", ""))
+            self.accounts.disable_two_factor(
+                self.user, request.POST.get("code", ""), client_address(request)
+            )
         except AccountError as exc:
             return self._page(str(exc))
         except SignInThrottled as refused:
@@ -369,8 +387,15 @@ class UserEditView:
             )
         except (FormError, AccountError) as exc:
             return refuse(request, self._page(values, field_errors(exc)))
+        if not self.user.is_active:
+            # reactivating the user later must not bring their old tokens back
+            request.find_service(ApiTokenService).revoke_all_of(self.user)
+        headers = []
+        if self.user.id == request.user.id:
+            # new roles end the user's sessions: the Admin who saved goes on here
+            headers = _new_session(request, self.user)
         request.session.flash(f"Saved {self.user.username}.")
-        return HTTPSeeOther(location=request.route_url("users.list"))
+        return HTTPSeeOther(location=request.route_url("users.list"), headers=headers)
 
     @view_config(request_method="POST", request_param="action=reset-password")
     def reset_password(self):

@@ -398,7 +398,7 @@ def _restore(
                 else:
                     _copy_from_scratch(catalog, scratch, manifest, conn, tenant_id, progress)
                 if not keep_credentials:
-                    renewed["credentials"] = renew_credentials(session, tenant_id)
+                    renewed["credentials"] = renew_credentials(session, tenant_id, catalog.settings)
 
             made = create_tenant(catalog, request, seed=seed, fail_at=fail_at)
         if entry["trial_ends_at"]:  # as it was, ended or not

@@ -255,7 +255,13 @@ def grant_sql(kind: str, app_role: str | None) -> list[str]:
             f"EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I FROM {app_role}', t); "
             "END IF; END LOOP; END $$",
         ]
-    return [f"GRANT SELECT ON {', '.join(CATALOG_READABLE)} TO {app_role}"]
+    return [
+        f"GRANT SELECT ON {', '.join(CATALOG_READABLE)} TO {app_role}",
+        # failed sign-ins, counted by the request path (salesapp/accounts/throttle.py):
+        # the app role's only write in the catalog; the table exists from c0005 on
+        "DO $$ BEGIN IF to_regclass('public.failed_sign_ins') IS NOT NULL THEN "
+        f"EXECUTE 'GRANT SELECT, INSERT, DELETE ON failed_sign_ins TO {app_role}'; END IF; END $$",
+    ]
 
 
 def run_env(context, target_metadata) -> None:

@@ -358,10 +358,15 @@ def validate(catalog: Catalog, request: TenantRequest, *, abandoned_ok=False) ->
         )
     if request.admin_password is not None:
         from ..accounts.errors import AccountError
+        from ..accounts.models import User
         from ..accounts.passwords import check_password_policy
 
         try:  # the policy every password a person chooses meets
-            check_password_policy(request.admin_password)
+            check_password_policy(
+                request.admin_password,
+                User(username=username, email=request.admin_email),
+                related=(request.name, request.slug),
+            )
         except AccountError as exc:
             raise ProvisioningError(f"the admin password is refused: {exc}") from None
     if request.placement == StoreKind.POOLED and request.database_url:
@@ -625,7 +630,6 @@ def _create(catalog: Catalog, request: TenantRequest, record, seed, fail_at) -> 
                     settings=settings,
                     multi_location=request.multi_location,
                     demo_data=request.demo_data,
-                    admin_password_generated=request.admin_password is None,
                 )
             _checkpoint("seed", fail_at)
             if target is not None:
@@ -1047,7 +1051,7 @@ def tenant_tables(connection) -> list:
 
 def custom_domain(host: str, base_domains: tuple[str, ...]) -> str:
     """A host that may serve as a tenant's custom domain, normalised; else OperationError."""
-    normal = normalize_host(host)
+    normal = normalize_host(host, idna=True)
     if normal is None or "." not in normal:
         raise OperationError(f"domain {host!r} is not a valid host name, e.g. shop.example.com")
     if any(normal == b or normal.endswith("." + b) for b in base_domains):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 
 from ..accounts.models import ROLE_NAMES, Role, TwoFactor, User, UserRole
-from ..accounts.services import GENERATED_PASSWORD_HASHER, AccountService, make_password_hasher
+from ..accounts.services import AccountService, make_password_hasher
 from ..locations.models import Location
 from ..preferences.models import WorkspaceSettings
 from ..tenancy.directory import StoreKind
@@ -44,7 +44,6 @@ def seed(
     settings,
     multi_location=False,
     demo_data=False,
-    admin_password_generated=False,
 ):
     """Roles, the admin (with the Admin role) and the default location of a new tenant;
     with ``demo_data``, demo staff (a second location for multi-location tenants) and a
@@ -60,7 +59,6 @@ def seed(
         password=admin_password,
         full_name="Administrator",
         roles=("Admin",),
-        password_generated=admin_password_generated,
     )
     session.add(Location(tenant_id=tenant_id, name="Main", is_default=True))
     session.add(WorkspaceSettings(tenant_id=tenant_id))
@@ -74,7 +72,6 @@ def seed(
                 full_name=full_name,
                 roles=(role,),
                 must_change_password=True,
-                password_generated=True,
             )
             one_time.append((username, password))
         if multi_location:
@@ -247,7 +244,7 @@ class NewCredentials:
         return lines
 
 
-def renew_credentials(session, tenant_id: int) -> NewCredentials:
+def renew_credentials(session, tenant_id: int, settings) -> NewCredentials:
     """Give a copied workspace credentials of its own: a one-time password for every user
     (the source's password hashes do not carry over; two-factor enrolments go, as with
     any one-time password) and new keys for its API tokens
@@ -260,6 +257,7 @@ def renew_credentials(session, tenant_id: int) -> NewCredentials:
     """
     from .tokens import rekey_tokens
 
+    hasher = make_password_hasher(settings)  # as every stored password (no cheaper hash)
     passwords, deactivated = [], []
     users = session.execute(
         select(User.id, User.username, User.is_active).order_by(User.username)
@@ -270,8 +268,7 @@ def renew_credentials(session, tenant_id: int) -> NewCredentials:
             update(User)
             .where(User.tenant_id == tenant_id, User.id == user_id)
             .values(
-                # 96 random bits: no stretching needed; the first sign-in rehashes
-                password_hash=GENERATED_PASSWORD_HASHER.hash(password),
+                password_hash=hasher.hash(password),
                 must_change_password=True,
                 failed_logins=0,
                 locked_until=None,

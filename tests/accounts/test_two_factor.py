@@ -7,7 +7,7 @@ import time
 import pytest
 
 from salesapp.accounts import totp
-from salesapp.accounts.services import MAX_FAILED_LOGINS
+from salesapp.accounts.services import MAX_FAILED_CODES
 from salesapp.operations.tokens import issue_token
 from tests.accounts.support import fill, form_for, sql, user_row
 from tests.api.conftest import ApiClient
@@ -139,6 +139,17 @@ def test_sign_in_asks_for_the_code_and_is_not_signed_in_before_it(enrolled, clie
     assert client.get("/").status_int == 200
 
 
+@pytest.mark.parametrize(
+    "code", ["²²²²²²", "٣٣٣٣٣٣", "\uff11\uff12\uff13\uff14\uff15\uff16", "①②③④⑤⑥"]
+)
+def test_a_code_in_other_digits_is_just_wrong(enrolled, client_for, clock, code):
+    """Digits of other scripts are isdigit() too; they are a wrong code, never a 500."""
+    tenant, username, password, secret = enrolled
+    assert totp.matching_step(secret, code) is None
+    res = sign_in_with_code(client_for(tenant), username, password, code, status=400)
+    assert "That code is not right" in res.text
+
+
 def test_a_code_is_taken_once(enrolled, client_for, clock):
     tenant, username, password, secret = enrolled
     clock.now += 30
@@ -155,19 +166,26 @@ def test_the_code_step_without_a_password_first_goes_back_to_sign_in(client_for,
     assert client.get("/login/code", status=303).location.endswith("/login")
 
 
-def test_wrong_codes_count_towards_the_lock(enrolled, client_for, owner_engine, clock):
+def test_wrong_codes_lock_the_accounts_code_step_from_any_address(
+    enrolled, client_for, owner_engine, clock
+):
+    """Six-digit codes stay bounded per account (whoever asks has the password): five
+    wrong codes in a row stop the code step for 15 minutes, from every address."""
     tenant, username, password, secret = enrolled
-    client = client_for(tenant)
+    client = client_for(tenant, REMOTE_ADDR="198.51.100.70")
     clock.now += 30
     wrong = wrong_code(secret, clock.now)
-    for _ in range(MAX_FAILED_LOGINS - 1):
+    for _ in range(MAX_FAILED_CODES - 1):
         sign_in_with_code(client, username, password, wrong, status=400)
     # a right password in between does not start a new count
-    assert user_row(owner_engine, tenant, username).failed_logins == MAX_FAILED_LOGINS - 1
+    assert user_row(owner_engine, tenant, username).failed_logins == MAX_FAILED_CODES - 1
     res = sign_in_with_code(client, username, password, wrong, status=429)
-    assert "Too many failed sign-ins" in res.text and res.headers["Retry-After"]
-    # locked: even the right password and code are refused now
-    sign_in(client, username, password, status=429)
+    assert "Too many wrong codes for this account" in res.text and res.headers["Retry-After"]
+    # locked: from another address the right password leads to the code step, where
+    # even the right code is refused now
+    elsewhere = client_for(tenant, REMOTE_ADDR="198.51.100.71")
+    res = sign_in_with_code(elsewhere, username, password, totp.code_at(secret, clock.now), 429)
+    assert "Too many wrong codes for this account" in res.text
 
 
 def test_two_factor_events_are_in_the_audit_trail(staff, client_for, clock):
