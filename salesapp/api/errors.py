@@ -9,6 +9,7 @@ never gets there, because every input is checked first (tests/api show it).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from pyramid.exceptions import PredicateMismatch
@@ -19,6 +20,7 @@ from ..http_helpers import SERVER_ERROR_MESSAGE, json_error
 from ..tenancy.errors import is_fence_error, is_unavailable
 from .jsonio import ApiError
 from .openapi import methods_of
+from .services import ApiTokenService
 
 log = logging.getLogger(__name__)
 
@@ -51,23 +53,40 @@ def bearer_given(request) -> bool:
     return "Authorization" in request.headers
 
 
+def unauthorized(request):
+    """401: no token, a token that is not valid here, or one that expired (named, with
+    its date: the client's owner must make a new one, not retry)."""
+    if not bearer_given(request):
+        message = (
+            "Authenticate with an API token: send Authorization: Bearer <token> "
+            "(make one under API tokens in the workspace)"
+        )
+        return json_error(401, message, headers={"WWW-Authenticate": "Bearer"})
+    expired_at = None
+    if request.tenant is not None:
+        expired_at = request.find_service(ApiTokenService).last_check().expired_at
+    if expired_at is not None:
+        when = expired_at.astimezone(dt.UTC)
+        message = (
+            f"This API token expired on {when:%Y-%m-%d %H:%M} UTC and no longer works: "
+            "make a new one under API tokens in the workspace and send that as "
+            "Authorization: Bearer <token>"
+        )
+        challenge = 'Bearer error="invalid_token", error_description="The token expired"'
+    else:
+        message = (
+            "The API token is not valid: send Authorization: Bearer <token> with an "
+            "active token of this workspace (make one under API tokens)"
+        )
+        challenge = 'Bearer error="invalid_token"'
+    return json_error(401, message, headers={"WWW-Authenticate": challenge})
+
+
 @forbidden_view_config(path_info=API_PATHS)
 def api_forbidden(exc, request):
     user = request.user
     if user is None:
-        if bearer_given(request):
-            message = (
-                "The API token is not valid: send Authorization: Bearer <token> with an "
-                "active token of this workspace (make one under API tokens)"
-            )
-            challenge = 'Bearer error="invalid_token"'
-        else:
-            message = (
-                "Authenticate with an API token: send Authorization: Bearer <token> "
-                "(make one under API tokens in the workspace)"
-            )
-            challenge = "Bearer"
-        return json_error(401, message, headers={"WWW-Authenticate": challenge})
+        return unauthorized(request)
     if user.must_change_password:
         return json_error(
             403,

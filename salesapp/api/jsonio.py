@@ -54,8 +54,9 @@ def _refuse_constant(name):
 
 def read_json(request) -> dict:
     """The request's JSON object, checked before any field is read: the content type
-    (415), the size (413), the encoding and syntax (400), and that it is an object
-    (400). :class:`ApiForm` checks the names and values of its fields."""
+    (415), the size (413), the encoding and syntax (400), no name given twice in any
+    object (400), and that it is an object (400). :class:`ApiForm` checks the names and
+    values of its fields."""
     media_type = (request.content_type or "").lower()
     if media_type != JSON_TYPE:
         shown = media_type or "none"
@@ -84,7 +85,14 @@ def read_json(request) -> dict:
     except UnicodeDecodeError:
         raise ApiError(400, "The body is not valid UTF-8", {"body": "is not UTF-8"}) from None
     try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+        data = json.loads(
+            text,
+            parse_float=Decimal,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_unique_names,
+        )
+    except _DuplicateName as exc:
+        raise _duplicate(text, exc.name) from None
     except (ValueError, RecursionError) as exc:
         # JSONDecodeError (a ValueError) says where; the others are NaN, huge integers
         detail = str(exc)[:200]
@@ -96,6 +104,79 @@ def read_json(request) -> dict:
             {"body": "must be an object"},
         )
     return data
+
+
+class _DuplicateName(ValueError):
+    """A JSON object in the body gives the name ``name`` twice."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+def _unique_names(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object as a dict, refusing a name given twice: JSON leaves duplicates
+    undefined and parsers differ (Python keeps the last, others the first), so a body a
+    proxy, a log or a client library reads one way would be applied another."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        raise _DuplicateName(_first_repeat(pairs))
+    return data
+
+
+def _first_repeat(pairs) -> str | None:
+    """The first name ``pairs`` gives a second time, or None."""
+    seen = set()
+    for name, _ in pairs:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
+class _Pairs(list):
+    """A JSON object as its (name, value) pairs, repeats kept."""
+
+
+def _duplicate(text: str, name: str) -> ApiError:
+    """400 naming the repeated name by its path in the body (``price``,
+    ``lines[0].quantity``), found by parsing again keeping every pair: only a body being
+    refused pays for it. A body also broken after the repeat gets the bare name."""
+    try:
+        path = _repeat_path(json.loads(text, object_pairs_hook=_Pairs)) or name[:60]
+    except (ValueError, RecursionError):
+        path = name[:60]
+    if len(path) > 200:
+        path = "..." + path[-200:]
+    return ApiError(
+        400,
+        f"The body gives {path!r} more than once; send each field once",
+        {path: "is given more than once; send it once"},
+    )
+
+
+def _repeat_path(document) -> str | None:
+    """The path of the first repeated name met walking ``document`` from the top (an
+    explicit stack: nesting may be as deep as the parser allows)."""
+    stack = [(document, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, _Pairs):
+            repeat = _first_repeat(node)
+            if repeat is not None:
+                return _child(path, repeat)
+            children = [(value, _child(path, name)) for name, value in node]
+        elif isinstance(node, list):
+            children = [(value, f"{path}[{i}]") for i, value in enumerate(node)]
+        else:
+            continue
+        stack.extend(reversed(children))
+    return None
+
+
+def _child(path: str, name: str) -> str:
+    name = name[:60]
+    return f"{path}.{name}" if path else name
 
 
 def _too_large(limit: int):

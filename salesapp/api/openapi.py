@@ -5,7 +5,10 @@ salesapp.customers.services, salesapp.sales.services, salesapp.api.jsonio): a te
 checks that every /api route is described and nothing else is, and schemathesis
 (scripts/api_fuzz.py) sends what this document allows, and what it does not, to a
 running server. Money and quantities are strings holding decimals ("12.50"), so no
-client's float rounding ever reaches a price; the patterns say which strings.
+client's float rounding ever reaches a price; the patterns say which strings. Each
+operation says the permission it needs and the token scope it needs
+(``x-permission``, ``x-token-scope`` and its description), by the rule the API enforces
+(salesapp.api.grants.required_scope).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from ..products.services import MAX_MONEY, MAX_QUANTITY
 from ..sales.models import PAYMENT_METHODS
 from ..sales.services import MAX_LINES
 from ..sales.services import MAX_QUANTITY as MAX_SALE_QUANTITY
+from .grants import LIFETIMES, SCOPE_DESCRIPTIONS, Scope, choices_text, required_scope
 from .jsonio import DEFAULT_LIMIT, MAX_BODY_BYTES, MAX_LIMIT, MAX_OFFSET
 
 ERROR = {"$ref": "#/components/responses/Error"}
@@ -154,8 +158,8 @@ def _errors(*statuses: int) -> dict:
 
 def _operation(summary, responses, *, parameters=(), body=None, permission=None, op_id):
     operation = {"operationId": op_id, "summary": summary, "responses": responses}
-    if permission:
-        operation["description"] = f"Needs the permission {permission} (403 otherwise)."
+    if permission:  # and the scope it needs: _with_scopes, which knows the method
+        operation["x-permission"] = permission
     if parameters:
         operation["parameters"] = list(parameters)
     if body:
@@ -172,7 +176,13 @@ DOCUMENT = {
             "The workspace's products, customers, sales and stock, on the workspace's own "
             "host. Authenticate with a personal API token (Authorization: Bearer "
             "sa_...), made under API tokens in the workspace; a token works only on the "
-            "host of its workspace and has its user's role. Errors are JSON: "
+            "host of its workspace and has its user's role, narrowed by its scope: "
+            + ", ".join(f"{scope} ({text})" for scope, text in SCOPE_DESCRIPTIONS.items())
+            + ". A call beyond the token's scope is refused with 403 (make a new token "
+            "with the scope it names). A token expires when its maker chose ("
+            + choices_text(label for label, _ in LIFETIMES.values())
+            + "); an expired token is refused with 401 "
+            '(error="invalid_token"). Errors are JSON: '
             '{"message": "...", "errors": {"field": "message"}}. Money and quantities '
             'are decimal strings ("12.50").'
         ),
@@ -318,7 +328,8 @@ DOCUMENT = {
             "bearer": {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "A personal API token, sa_ and 43 characters",
+                "description": "A personal API token, sa_ and 43 characters, with a "
+                "scope (" + ", ".join(Scope) + ") and perhaps an expiry",
             }
         },
         "parameters": {
@@ -522,6 +533,26 @@ DOCUMENT = {
         },
     },
 }
+
+
+def _with_scopes(paths: dict) -> None:
+    """Give each operation that needs a permission the token scope it needs too (the
+    rule salesapp.api.guard enforces), as ``x-token-scope`` and in its description."""
+    for operations in paths.values():
+        for method, operation in operations.items():
+            permission = operation.get("x-permission")
+            if permission is None:
+                continue
+            scope = required_scope(method, permission)
+            wider = "" if scope is Scope.FULL else " or wider"
+            operation["x-token-scope"] = scope.value
+            operation["description"] = (
+                f"Needs the permission {permission} and a token of scope {scope}{wider} "
+                "(403 otherwise)."
+            )
+
+
+_with_scopes(DOCUMENT["paths"])
 
 
 def document() -> dict:

@@ -1,11 +1,16 @@
-"""API tokens: made by a user (or an operator for a user), stored as a SHA-256 hash,
-shown once, revoked by their owner or an Admin; and the token -> user look-up that
-authenticates every /api request.
+"""API tokens: made by a user (or an operator for a user) with a scope and a lifetime
+(salesapp.api.grants), stored as a SHA-256 hash, shown once, revoked by their owner or
+an Admin; and the token -> user look-up that authenticates every /api request.
 
 A token is ``sa_`` and 43 URL-safe characters (256 random bits), so a fast hash is
 enough: nobody can guess their way through 2**256 values, and the look-up stays one
 indexed query (the unique key is (tenant_id, token_hash)). The session's tenant
 setting scopes the look-up: a token of another tenant is simply not found.
+
+The look-up also leaves what it found in the request's database session
+(:meth:`ApiTokenService.last_check`): the scope of the token that authenticated, which
+the scope check reads (salesapp.api.guard), or the expiry that refused it, which the 401
+answer names (salesapp.api.errors). No second query, and nothing to keep in sync.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
@@ -22,6 +28,7 @@ from sqlalchemy.orm import joinedload
 from ..accounts.models import User
 from ..services import TenantService
 from ..tenancy.errors import is_fence_error
+from .grants import LIFETIMES, NEVER, SCOPE_NAMES, Scope, choices_text, expiry
 from .models import ApiToken
 
 TOKEN_PREFIX = "sa_"
@@ -32,6 +39,8 @@ SHOWN_PREFIX = 8
 MAX_NAME_LENGTH = 60
 #: last_used_at is written at most this often per token (one UPDATE, not one per call)
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+#: where the last look-up's outcome is kept: the session is the request's own
+CHECK_KEY = "salesapp.api.token_check"
 
 
 class TokenError(ValueError):
@@ -40,6 +49,16 @@ class TokenError(ValueError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """What the last token look-up on a session found: the scope of the token that
+    authenticated (None: none did), or when the token presented expired (None: it did
+    not, or was refused for another reason)."""
+
+    scope: str | None = None
+    expired_at: dt.datetime | None = None
 
 
 def token_hash(plaintext: str) -> str:
@@ -51,24 +70,44 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _checked_name(name: str | None) -> str:
+    """A token's name, stripped; TokenError if it is empty, too long or has a NUL."""
+    name = (name or "").strip()
+    if not name:
+        raise TokenError("Give the token a name (what or who will use it).", "name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise TokenError(
+            f"A token name has at most {MAX_NAME_LENGTH} characters ({len(name)} given).",
+            "name",
+        )
+    if "\x00" in name:
+        raise TokenError("A token name must not contain NUL characters.", "name")
+    return name
+
+
+def _check_choice(value, choices, field: str, what: str) -> None:
+    """TokenError on ``field`` unless ``value`` is one of ``choices`` (naming them)."""
+    if value not in choices:
+        raise TokenError(f"{what}: {choices_text(choices)} ({str(value)[:40]!r} given).", field)
+
+
 class ApiTokenService(TenantService):
     """The API tokens of one tenant, on that tenant's session."""
 
     model = ApiToken
 
-    def create(self, user: User, name: str) -> tuple[ApiToken, str]:
-        """A new token of ``user`` called ``name``; returns (row, plaintext). The
-        plaintext exists only in this return value: show it once, never store it."""
-        name = (name or "").strip()
-        if not name:
-            raise TokenError("Give the token a name (what or who will use it).", "name")
-        if len(name) > MAX_NAME_LENGTH:
-            raise TokenError(
-                f"A token name has at most {MAX_NAME_LENGTH} characters ({len(name)} given).",
-                "name",
-            )
-        if "\x00" in name:
-            raise TokenError("A token name must not contain NUL characters.", "name")
+    def create(
+        self, user: User, name: str, scope: str = Scope.FULL, lifetime: str = NEVER
+    ) -> tuple[ApiToken, str]:
+        """A new token of ``user`` called ``name`` with ``scope`` (a Scope) that works
+        for ``lifetime`` (a key of grants.LIFETIMES); returns (row, plaintext). The
+        plaintext exists only in this return value: show it once, never store it.
+
+        The defaults are what a token was before scopes and expiry existed; the tokens
+        page and the console offer grants.DEFAULT_SCOPE and DEFAULT_LIFETIME instead."""
+        name = _checked_name(name)
+        _check_choice(scope, SCOPE_NAMES, "scope", "Choose what the token may do")
+        _check_choice(lifetime, LIFETIMES, "expires_in", "Choose when the token expires")
         plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = ApiToken(
             tenant_id=self.tenant_id,
@@ -76,6 +115,8 @@ class ApiTokenService(TenantService):
             name=name,
             token_hash=token_hash(plaintext),
             prefix=plaintext[:SHOWN_PREFIX],
+            scope=Scope(scope).value,
+            expires_at=expiry(lifetime, _now()),
         )
         self.db.add(row)
         self.db.flush()
@@ -109,14 +150,24 @@ class ApiTokenService(TenantService):
             self.db.flush()
         return token
 
+    def last_check(self) -> TokenCheck:
+        """What the last :meth:`user_for_token` on this session found (on a request:
+        the request's token, as the security policy looked it up)."""
+        return self.db.info.get(CHECK_KEY) or TokenCheck()
+
+    def _remember(self, check: TokenCheck) -> None:
+        self.db.info[CHECK_KEY] = check
+
     def user_for_token(self, plaintext: str | None) -> User | None:
         """The active user a token belongs to, or None (malformed, unknown, revoked,
-        or its user deactivated). Records the use at most once a minute.
+        expired, or its user deactivated). Records the use at most once a minute, and
+        what was found for :meth:`last_check`.
 
         The use is written in the request's transaction: a request answered with an
         error rolls it back with everything else, so ``last_used_at`` is the last call
         that was answered successfully.
         """
+        self._remember(TokenCheck())
         if not plaintext or not TOKEN_PATTERN.match(plaintext):
             return None
         # the token, its user and the user's roles in one query (every /api request
@@ -137,6 +188,10 @@ class ApiTokenService(TenantService):
         if token.revoked_at is not None or not user.is_active:
             return None
         now = _now()
+        if token.is_expired(now):
+            self._remember(TokenCheck(expired_at=token.expires_at))
+            return None
+        self._remember(TokenCheck(scope=token.scope))
         if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
             # conditional, so concurrent calls with one token write once
             # (in a savepoint: while the tenant moves its writes are fenced, and this
@@ -158,3 +213,16 @@ class ApiTokenService(TenantService):
                 if not is_fence_error(exc):
                     raise
         return user
+
+    def revoke_all_of(self, user: User) -> int:
+        """Revoke every token of ``user`` still in force (the user was deactivated:
+        reactivating them must not bring old tokens back); each is recorded in the
+        audit trail like a revocation by hand. Returns how many were revoked."""
+        live = self.db.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        ).all()
+        now = _now()
+        for token in live:
+            token.revoked_at = now
+        self.db.flush()
+        return len(live)

@@ -1,13 +1,20 @@
-"""One's own API tokens: list, create (the token is shown once), revoke. An Admin
-also sees everyone else's tokens in the workspace and may revoke them."""
+"""One's own API tokens: list, create with a scope and a lifetime (the token is shown
+once), revoke. An Admin also sees everyone else's tokens in the workspace and may revoke
+them."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
 from ..pages import field_errors, refuse
+from .grants import DEFAULT_LIFETIME, DEFAULT_SCOPE, LIFETIMES, SCOPE_DESCRIPTIONS
 from .services import MAX_NAME_LENGTH, ApiTokenService, TokenError
+
+#: what a refused form shows again of a chosen value (a scope or a lifetime is short)
+KEPT_CHOICE = 20
 
 
 @view_defaults(
@@ -19,7 +26,15 @@ class TokensView:
         self.tokens = request.find_service(ApiTokenService)
         self.admin = bool(request.has_permission("users.manage"))
 
-    def page(self, *, new_token=None, name="", errors=None) -> dict:
+    def page(
+        self,
+        *,
+        new_token=None,
+        name="",
+        scope=DEFAULT_SCOPE,
+        lifetime=DEFAULT_LIFETIME,
+        errors=None,
+    ) -> dict:
         user = self.request.user
         return {
             "tokens": self.tokens.for_user(user),
@@ -27,6 +42,11 @@ class TokensView:
             "admin": self.admin,
             "new_token": new_token,
             "name": name,
+            "scopes": SCOPE_DESCRIPTIONS,
+            "scope": scope,
+            "lifetimes": {key: label for key, (label, _) in LIFETIMES.items()},
+            "lifetime": lifetime,
+            "now": dt.datetime.now(dt.UTC),
             "errors": errors or {},
             "max_name_length": MAX_NAME_LENGTH,
             "api_url": self.request.route_url("api.openapi"),
@@ -40,10 +60,17 @@ class TokensView:
     def create(self):
         request = self.request
         name = request.POST.get("name", "")
+        scope = request.POST.get("scope", "")
+        lifetime = request.POST.get("expires_in", "")
         try:
-            row, plaintext = self.tokens.create(request.user, name)
+            row, plaintext = self.tokens.create(request.user, name, scope, lifetime)
         except TokenError as exc:
-            return refuse(request, self.page(name=name[:200], errors=field_errors(exc)))
+            kept = {
+                "name": name[:200],
+                "scope": scope[:KEPT_CHOICE],
+                "lifetime": lifetime[:KEPT_CHOICE],
+            }
+            return refuse(request, self.page(**kept, errors=field_errors(exc)))
         # shown on this one answer only: never in a redirect, the session or a cache
         request.response.headers["Cache-Control"] = "no-store"
         return self.page(new_token={"row": row, "plaintext": plaintext})

@@ -339,9 +339,9 @@ def sale_errors(errors: dict, lines: list[dict]) -> dict:
     named = {}
     for key, message in errors.items():
         kind, _, rest = key.partition(":")
-        if kind in ("quantity", "discount") and rest.isdigit():
+        if kind in ("quantity", "discount") and rest.isascii() and rest.isdigit():
             named[f"lines[{rest}].{kind}"] = message
-        elif kind == "line" and rest.isdigit():
+        elif kind == "line" and rest.isascii() and rest.isdigit():
             given = "sku" if lines[int(rest)]["sku"] else "product_id"
             named[f"lines[{rest}].{given}"] = message
         elif kind == "product":

@@ -8,6 +8,7 @@ import sys
 import click
 from sqlalchemy.engine import URL
 
+from ..api.grants import DEFAULT_LIFETIME, DEFAULT_SCOPE, LIFETIMES, SCOPE_DESCRIPTIONS, SCOPE_NAMES
 from ..tenancy.directory import StoreKind, TenantStatus
 from . import emit_json, print_table
 
@@ -542,20 +543,45 @@ def reset_password(obj, subdomain, user):
 @click.argument("subdomain")
 @click.argument("user")
 @click.option("--name", help="What or who will use it (default: issued by an operator on DATE).")
+@click.option(
+    "--scope",
+    type=click.Choice(SCOPE_NAMES),
+    default=DEFAULT_SCOPE.value,
+    show_default=True,
+    help="What it may do, within USER's role: "
+    + "; ".join(f"{scope}: {text}" for scope, text in SCOPE_DESCRIPTIONS.items())
+    + ".",
+)
+@click.option(
+    "--expires-in",
+    "lifetime",
+    type=click.Choice(tuple(LIFETIMES)),
+    default=DEFAULT_LIFETIME,
+    show_default=True,
+    help="How long from now until it stops working (never: until revoked).",
+)
 @click.pass_obj
-def token(obj, subdomain, user, name):
+def token(obj, subdomain, user, name, scope, lifetime):
     """Make an API token for USER (username or e-mail): printed once, stored hashed.
 
-    The user can see and revoke it under API tokens in the workspace.
+    The user can see and revoke it under API tokens in the workspace. Its scope and
+    expiry cannot be changed later: make a new token instead.
 
     \b
-    Example:
+    Examples:
       salesapp tenant token acme manager --name "stock sync"
+      salesapp tenant token acme till1 --name "till 1" --scope sales --expires-in 1y
     """
     from ..operations.tokens import issue_token
 
-    issued = issue_token(obj.catalog, subdomain, user, name)
-    click.echo(f"API token {issued.name!r} for {issued.username} on {issued.slug}:")
+    issued = issue_token(obj.catalog, subdomain, user, name, scope=scope, lifetime=lifetime)
+    expires = (
+        f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC" if issued.expires_at else "never expires"
+    )
+    click.echo(
+        f"API token {issued.name!r} for {issued.username} on {issued.slug} "
+        f"(scope {issued.scope}, {expires}):"
+    )
     click.echo(f"  {issued.plaintext}")
     click.echo("Shown once: copy it now. Send it as `Authorization: Bearer <token>`.")
     if issued.must_change_password:

@@ -186,11 +186,14 @@ def test_an_operator_makes_a_token_shown_once_and_logged_without_it(
 ):
     slug = api_staff.tenant.slug
     username, _ = api_staff.users["Managers"]
-    result = cli("tenant", "token", slug, username.upper(), "--name", "stock sync")
+    result = cli(
+        "tenant", "token", slug, username.upper(), "--name", "stock sync", "--scope", "full"
+    )
     match = re.search(r"^  (sa_\S+)$", result.output, re.M)
     assert match, result.output
     plaintext = match.group(1)
     assert "Shown once" in result.output
+    assert "(scope full, expires " in result.output
     api_client(api_staff.tenant, plaintext).post(
         "/api/products", {"sku": "OP", "name": "By operator", "unit_price": "1"}
     )
@@ -206,6 +209,7 @@ def test_an_operator_makes_a_token_shown_once_and_logged_without_it(
         ).all()
     assert logged[-1].detail["username"] == username
     assert logged[-1].detail["token_name"] == "stock sync"
+    assert logged[-1].detail["token_scope"] == "full"
     assert all(plaintext not in str(op.detail) for op in logged)
 
 
