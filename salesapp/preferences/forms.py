@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ..forms import Form
 
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
 MAX_FOOTER = 500
-FIELDS = ("allow_negative_stock", "currency", "receipt_footer", "admins_need_two_factor")
+FIELDS = (
+    "allow_negative_stock",
+    "currency",
+    "receipt_footer",
+    "admins_need_two_factor",
+    "cashier_discount_cap",
+)
 
 
 @dataclass(frozen=True)
@@ -18,12 +25,14 @@ class SettingsFields:
     currency: str
     receipt_footer: str
     admins_need_two_factor: bool = False
+    cashier_discount_cap: Decimal | None = None  # None: not on the form, left as it is
 
 
 def parse_settings(data) -> SettingsFields:
     """Allow negative stock (checkbox), currency (three letters, upper-cased: USD, EUR,
     KES), receipt footer (at most 500 characters), Admins must use two-factor sign-in
-    (checkbox); raises FormError."""
+    (checkbox), the most a Cashier may discount a line (percent, 0 to 100, at most two
+    places; left as it is when the form sends none); raises FormError."""
     values = {name: data.get(name) for name in FIELDS}
     # browsers send CR LF line breaks: store (and count) each as one character
     values["receipt_footer"] = (values["receipt_footer"] or "").replace("\r\n", "\n")
@@ -38,6 +47,13 @@ def parse_settings(data) -> SettingsFields:
         currency=currency,
         receipt_footer=form.text("receipt_footer", max_length=MAX_FOOTER),
         admins_need_two_factor=form.boolean("admins_need_two_factor"),
+        cashier_discount_cap=form.decimal(
+            "cashier_discount_cap",
+            places=2,
+            minimum=Decimal("0"),
+            maximum=Decimal("100"),
+            required=False,
+        ),
     )
     form.check()
     return fields

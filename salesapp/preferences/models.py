@@ -1,8 +1,11 @@
-"""A tenant's workspace settings and sign-in rules: one row of each per tenant."""
+"""A tenant's workspace settings, sign-in rules and selling rules: one row of each per
+tenant."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Text
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Numeric, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..audit.declare import Audit, changed
@@ -36,4 +39,28 @@ class SignInPolicy(Base):
     #: Admins must sign in with a second factor (TOTP); one without it must enrol first
     admins_need_two_factor: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default="false"
+    )
+
+
+#: how much of a line's price a Cashier may take off when no Admin has said otherwise
+DEFAULT_CASHIER_DISCOUNT_CAP = Decimal("20")
+
+
+class SalePolicy(Base):
+    """A tenant's selling rules, one row per tenant once an Admin saves them (no row: the
+    defaults); a table of its own for the same reason as :class:`SignInPolicy`."""
+
+    __tablename__ = "sale_policies"
+    __table_args__ = (
+        CheckConstraint(
+            "cashier_discount_cap >= 0 and cashier_discount_cap <= 100",
+            name="cashier_discount_cap_percent",
+        ),
+    )
+
+    tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    #: the most a Cashier may discount a line, in percent of its price before tax
+    #: (Managers and Admins have no cap)
+    cashier_discount_cap: Mapped[Decimal] = mapped_column(
+        Numeric(5, 2), default=DEFAULT_CASHIER_DISCOUNT_CAP, server_default="20"
     )

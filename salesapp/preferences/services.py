@@ -1,13 +1,16 @@
-"""A tenant's workspace settings: read by the point of sale, changed by an Admin."""
+"""A tenant's workspace settings: read by the point of sale and the sale service,
+changed by an Admin."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from ..audit.recorder import record
 from ..services import TenantService
-from .models import SignInPolicy, WorkspaceSettings
+from .models import DEFAULT_CASHIER_DISCOUNT_CAP, SalePolicy, SignInPolicy, WorkspaceSettings
 
 
 class SettingsService(TenantService):
@@ -33,13 +36,17 @@ class SettingsService(TenantService):
         currency: str,
         receipt_footer: str,
         admins_need_two_factor: bool = False,
+        cashier_discount_cap: Decimal | None = None,
     ) -> WorkspaceSettings:
-        """Save validated values (see :func:`.forms.parse_settings`)."""
+        """Save validated values (see :func:`.forms.parse_settings`); a cap of None
+        leaves the Cashiers' discount cap as it is."""
         row = self.get()
         row.allow_negative_stock = allow_negative_stock
         row.currency = currency
         row.receipt_footer = receipt_footer
         self._set_admins_need_two_factor(admins_need_two_factor)
+        if cashier_discount_cap is not None:
+            self._set_cashier_discount_cap(cashier_discount_cap)
         self.db.flush()
         return row
 
@@ -59,3 +66,22 @@ class SettingsService(TenantService):
             )
         )
         record(self.db, "settings.update", "sign-in policy", admins_need_two_factor=[before, value])
+
+    def cashier_discount_cap(self) -> Decimal:
+        """The most a Cashier may take off a line, in percent of its price before tax
+        (read by the sale service on every quote; Managers and Admins have no cap)."""
+        cap = self.db.scalar(select(SalePolicy.cashier_discount_cap))
+        return DEFAULT_CASHIER_DISCOUNT_CAP if cap is None else cap
+
+    def _set_cashier_discount_cap(self, value: Decimal) -> None:
+        before = self.cashier_discount_cap()
+        if value == before:
+            return
+        self.db.execute(
+            insert(SalePolicy)
+            .values(tenant_id=self.tenant_id, cashier_discount_cap=value)
+            .on_conflict_do_update(
+                index_elements=["tenant_id"], set_={"cashier_discount_cap": value}
+            )
+        )
+        record(self.db, "settings.update", "selling rules", cashier_discount_cap=[before, value])

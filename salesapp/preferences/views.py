@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
+from ..formatting import quantity
 from ..forms import FormError
 from ..pages import refuse
 from .forms import parse_settings
@@ -28,6 +29,7 @@ class SettingsView:
                 "currency": row.currency,
                 "receipt_footer": row.receipt_footer,
                 "admins_need_two_factor": self.settings.admins_need_two_factor(),
+                "cashier_discount_cap": quantity(self.settings.cashier_discount_cap()),
             },
             "errors": {},
         }
@@ -43,6 +45,7 @@ class SettingsView:
                 "currency": request.POST.get("currency", ""),
                 "receipt_footer": request.POST.get("receipt_footer", ""),
                 "admins_need_two_factor": bool(request.POST.get("admins_need_two_factor")),
+                "cashier_discount_cap": request.POST.get("cashier_discount_cap", ""),
             }
             return refuse(request, {"values": values, "errors": exc.errors})
         self.settings.update(
@@ -50,6 +53,7 @@ class SettingsView:
             currency=fields.currency,
             receipt_footer=fields.receipt_footer,
             admins_need_two_factor=fields.admins_need_two_factor,
+            cashier_discount_cap=fields.cashier_discount_cap,
         )
         request.session.flash("Settings saved.")
         return HTTPSeeOther(location=request.route_url("settings"))

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     DateTime,
     ForeignKeyConstraint,
     Index,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..audit.declare import Audit, Event, always, changes
@@ -55,6 +57,10 @@ class Sale(TenantScoped, Base):
         Index("ix_sales_tenant_id_created_at", "tenant_id", "created_at"),
         Index("ix_sales_tenant_id_user_id", "tenant_id", "user_id", "created_at"),
         Index("ix_sales_tenant_id_customer_id", "tenant_id", "customer_id"),
+        # what was paid back can never exceed what was paid (issue 16)
+        CheckConstraint(
+            "refunded_total >= 0 and refunded_total <= total", name="refunded_within_total"
+        ),
     )
     __audit__ = Audit(
         target=lambda sale: f"sale {sale.number}",
@@ -106,6 +112,15 @@ class SaleLine(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "product_id"], ["products.tenant_id", "products.id"]),
         Index("ix_sale_lines_tenant_id_sale_id", "tenant_id", "sale_id"),
         Index("ix_sale_lines_tenant_id_product_id", "tenant_id", "product_id"),
+        # a line pays back at most what was paid for it, in money and in goods (issue 16)
+        CheckConstraint(
+            "refunded_amount >= 0 and refunded_amount <= line_total",
+            name="refunded_amount_within_total",
+        ),
+        CheckConstraint(
+            "refunded_quantity >= 0 and refunded_quantity <= quantity",
+            name="refunded_quantity_within_quantity",
+        ),
     )
 
     sale_id: Mapped[uuid.UUID]
@@ -121,6 +136,9 @@ class SaleLine(TenantScoped, Base):
     tax_amount: Mapped[Decimal] = mapped_column(MONEY)
     line_total: Mapped[Decimal] = mapped_column(MONEY)  # net + tax
     refunded_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=0, server_default="0")
+    #: the sum of this line's refund lines, kept by SaleService.refund so the database
+    #: can hold it within line_total (a CHECK cannot sum other rows)
+    refunded_amount: Mapped[Decimal] = mapped_column(MONEY, default=0, server_default="0")
 
 
 class Payment(TenantScoped, Base):
@@ -145,6 +163,7 @@ class Refund(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "sale_id"], ["sales.tenant_id", "sales.id"]),
         ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
         Index("ix_refunds_tenant_id_sale_id", "tenant_id", "sale_id"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
     )
     __audit__ = Audit(
         target=lambda refund: f"sale id {refund.sale_id}",
@@ -176,9 +195,34 @@ class RefundLine(TenantScoped, Base):
         ),
         Index("ix_refund_lines_tenant_id_refund_id", "tenant_id", "refund_id"),
         Index("ix_refund_lines_tenant_id_sale_line_id", "tenant_id", "sale_line_id"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
     )
 
     refund_id: Mapped[uuid.UUID]
     sale_line_id: Mapped[uuid.UUID]
     quantity: Mapped[Decimal] = mapped_column(QUANTITY)
     amount: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class PosCart(Base):
+    """A user's cart at the till, one per user, kept in the store rather than in the
+    session cookie: 50 lines do not fit in a 4 KB cookie. ``lines`` is a JSON list of
+    ``[product_id, quantity, discount]`` (text, as typed; read back leniently by
+    salesapp.sales.cart). A deactivated user's cart stays until their next sale clears
+    it, or goes with the user's row."""
+
+    __tablename__ = "pos_carts"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+    )
+
+    tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    lines: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    customer_id: Mapped[uuid.UUID | None]  # no foreign key: a deleted customer is dropped
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

@@ -11,15 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import formatting
 from ..customers.models import Customer
-from ..forms import FormError, money
+from ..forms import CENT, FormError, money
 from ..ids import uuid7
 from ..inventory.services import InventoryService, StockError
+from ..preferences.services import SettingsService
 from ..products.models import Product
 from ..products.services import MAX_MONEY
 from .models import PAYMENT_METHODS, Payment, Refund, RefundLine, Sale, SaleLine
@@ -27,6 +29,9 @@ from .models import PAYMENT_METHODS, Payment, Refund, RefundLine, Sale, SaleLine
 ZERO = Decimal("0")
 MAX_LINES = 50
 MAX_QUANTITY = Decimal("100000")
+#: roles whose discounts are not capped (salesapp.security.MANAGERS); anyone else who
+#: sells, a Cashier, may discount a line by at most the workspace's cap
+UNCAPPED_ROLES = frozenset({"Admin", "Managers"})
 
 NEXT_INVOICE_NUMBER = text(
     "insert into invoice_counters (tenant_id, last_number) values (:tenant_id, 1) "
@@ -81,6 +86,47 @@ def price_line(product: Product, quantity: Decimal, discount: Decimal) -> Priced
     return PricedLine(product, quantity, discount, gross, net, tax, net + tax)
 
 
+def refund_amount(line: SaleLine, quantity: Decimal) -> Decimal:
+    """What refunding ``quantity`` more of ``line`` pays back.
+
+    Allocated by cumulative quantity: what was paid for all the quantity refunded so
+    far, this refund included, minus what was paid back before. Rounding then never
+    accumulates over many small refunds, the line never pays back more than its total,
+    and the refund of the last units pays back exactly the rest. Never negative: a line
+    whose earlier refunds were rounded up by the old per-refund rule pays nothing until
+    the allocation catches up.
+    """
+    upto = line.refunded_quantity + quantity
+    paid = money(line.line_total * upto / line.quantity)  # exactly line_total at the end
+    return max(ZERO, paid - line.refunded_amount)
+
+
+def _line_problem(product: Product, line: CartLine, cap: Decimal | None):
+    """(field, message) for a cart line's quantity or discount out of bounds, or None.
+    ``cap``: the most the seller may discount, in percent of the line's price (None:
+    no cap)."""
+    if not ZERO < line.quantity <= MAX_QUANTITY:
+        return "quantity", (
+            f"quantity of {product.name} must be more than 0 and at most {MAX_QUANTITY}"
+        )
+    gross = money(line.quantity * product.unit_price)
+    if gross > MAX_MONEY:
+        return "quantity", (
+            f"{line.quantity.normalize():f} of {product.name} come to {gross}, more "
+            f"than a sale can hold ({MAX_MONEY}); sell them in several sales"
+        )
+    if not ZERO <= line.discount <= gross:
+        return "discount", f"discount on {product.name} must be between 0 and the line's {gross}"
+    if cap is not None and line.discount * 100 > gross * cap:
+        return "discount", (
+            f"a discount of {line.discount} on {product.name} is over the Cashiers' cap of "
+            f"{formatting.quantity(cap)}% of the line's price {gross} (at most "
+            f"{(gross * cap / 100).quantize(CENT, ROUND_DOWN)}); "
+            "a Manager must ring this sale or approve the discount"
+        )
+    return None
+
+
 class SaleService:
     def __init__(self, dbsession, tenant_id: int, user, *, sees_all: bool):
         self.db = dbsession
@@ -99,6 +145,14 @@ class SaleService:
         )
 
     # -- pricing ---------------------------------------------------------------------
+    def discount_cap(self) -> Decimal | None:
+        """The most this seller may discount a line, in percent of its price: the
+        workspace's cap for a Cashier (anyone neither Manager nor Admin), None for
+        Managers and Admins. Enforced here, so the till and the API are both capped."""
+        if self.user is not None and self.user.role_names & UNCAPPED_ROLES:
+            return None
+        return SettingsService(self.db, self.tenant_id).cashier_discount_cap()
+
     def quote(self, lines: list[CartLine], *, lock=False) -> Quote:
         """Price the cart against the current products; raise SaleError on bad lines."""
         errors = {}
@@ -114,27 +168,15 @@ class SaleService:
                 p.id: p for p in self.db.scalars(select(Product).where(Product.id.in_(ids)))
             }
         quote = Quote()
+        cap = self.discount_cap()
         for i, line in enumerate(lines):
             product = products.get(line.product_id)
             if product is None or not product.is_active:
                 errors[f"line:{i}"] = "this product is not for sale any more; remove the line"
                 continue
-            if not ZERO < line.quantity <= MAX_QUANTITY:
-                errors[f"quantity:{i}"] = (
-                    f"quantity of {product.name} must be more than 0 and at most {MAX_QUANTITY}"
-                )
-                continue
-            gross = money(line.quantity * product.unit_price)
-            if gross > MAX_MONEY:
-                errors[f"quantity:{i}"] = (
-                    f"{line.quantity.normalize():f} of {product.name} come to {gross}, more "
-                    f"than a sale can hold ({MAX_MONEY}); sell them in several sales"
-                )
-                continue
-            if not ZERO <= line.discount <= gross:
-                errors[f"discount:{i}"] = (
-                    f"discount on {product.name} must be between 0 and the line's {gross}"
-                )
+            problem = _line_problem(product, line, cap)
+            if problem:
+                errors[f"{problem[0]}:{i}"] = problem[1]
                 continue
             priced = price_line(product, line.quantity, line.discount)
             quote.lines.append(priced)
@@ -362,8 +404,9 @@ class SaleService:
     def refund(self, sale: Sale, quantities: dict, *, method: str, reason: str = "") -> Refund:
         """Return some or all of a sale's goods: back into stock, money back by ``method``.
 
-        ``quantities``: {sale_line_id: quantity}. The amount is each line's total in
-        proportion to the quantity returned.
+        ``quantities``: {sale_line_id: quantity}. The amount of each line is allocated
+        by cumulative quantity (:func:`refund_amount`), so a line never pays back more
+        than its total and never a negative amount (the database checks both too).
         """
         sale = self._lock(sale)
         if sale.status not in ("completed", "partly_refunded"):
@@ -409,17 +452,7 @@ class SaleService:
         self.db.flush()
         total = ZERO
         for line, quantity in chosen:
-            remaining_after = line.quantity - line.refunded_quantity - quantity
-            if remaining_after == 0:
-                # the last units take what is left, so the line refunds exactly its total
-                already = self.db.scalar(
-                    select(func.coalesce(func.sum(RefundLine.amount), 0)).where(
-                        RefundLine.sale_line_id == line.id
-                    )
-                )
-                amount = line.line_total - already
-            else:
-                amount = money(line.line_total * quantity / line.quantity)
+            amount = refund_amount(line, quantity)
             self.db.add(
                 RefundLine(
                     tenant_id=self.tenant_id,
@@ -431,6 +464,7 @@ class SaleService:
                 )
             )
             line.refunded_quantity = line.refunded_quantity + quantity
+            line.refunded_amount = line.refunded_amount + amount
             self.inventory.record(
                 "refund",
                 line.product_id,

@@ -36,7 +36,7 @@ class PointOfSale:
 
     def __init__(self, request):
         self.request = request
-        self.cart = Cart(request.session)
+        self.cart = Cart.for_request(request)
         self.sales = request.find_service(SaleService)
         self.inventory = request.find_service(InventoryService)
 
@@ -239,6 +239,16 @@ class PointOfSale:
         return HTTPSeeOther(location=request.route_url("sales.receipt", id=sale.id))
 
 
+def read_invoice_number(form: Form) -> tuple[str, int | None]:
+    """The ``number`` filter as typed (shown back), and as an invoice number (None if
+    empty or bad). Read by the shared number parser: ``str.isdigit`` is also true of
+    "²" and "①", which ``int`` refuses (that was a 500)."""
+    typed = form.text("number", max_length=18)
+    if not typed or "number" in form.errors:
+        return typed, None
+    return typed, form.integer("number", minimum=1, required=False)
+
+
 def _sale_or_404(request):
     sale = request.find_service(SaleService).get(parse_uuid(request.matchdict["id"]))
     if sale is None:
@@ -251,20 +261,20 @@ def sales_list(request):
     sales = request.find_service(SaleService)
     form = Form(request.GET)
     day_from, day_to = form.date("from"), form.date("to")
-    number = form.text("number", max_length=18)
+    typed, number = read_invoice_number(form)
     page = read_page(form)
     values = {
         "sales": [],
         "more": False,
         "page": page,
-        "filters": {"from": day_from or "", "to": day_to or "", "number": number},
+        "filters": {"from": day_from or "", "to": day_to or "", "number": typed},
         "own_only": not sales.sees_all,
         "errors": form.errors,
     }
     if form.errors:
         return refuse(request, values)
-    if number.isdigit():
-        found = sales.by_number(int(number))
+    if number is not None:
+        found = sales.by_number(number)
         rows = [found] if found else []
     else:
         rows = sales.list(day_from=day_from, day_to=day_to, limit=51, offset=(page - 1) * 50)

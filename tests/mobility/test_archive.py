@@ -6,8 +6,10 @@ older schema migrated forward, and clones."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import re
 import secrets
@@ -25,7 +27,7 @@ from salesapp.inventory.services import InventoryService
 from salesapp.operations import bootstrap, lifecycle, migrations, storeadmin
 from salesapp.operations.archive import ArchiveError, backup_tenant, restore_tenant
 from salesapp.operations.models import Domain, Placement, Store, Tenant
-from salesapp.operations.tablecopy import set_tenant, table_specs
+from salesapp.operations.tablecopy import TableSpec, checksum, normalize, set_tenant, table_specs
 from salesapp.operations.tokens import issue_token
 from salesapp.operations.workspace import tenant_accounts
 from salesapp.products.services import ProductService
@@ -43,7 +45,11 @@ ADDED_AFTER_T0002 = {
     "user_two_factor",
     "sign_in_failures",
     "sign_in_policies",
+    "pos_carts",
+    "sale_policies",
 }
+#: columns that later revisions added to tables an archive at t0002 already has
+COLUMNS_ADDED_AFTER_T0002 = {"users": {"session_generation"}, "sale_lines": {"refunded_amount"}}
 TODAY = dt.datetime.now(dt.UTC).date()
 REPORT_RANGE = {"from": (TODAY - dt.timedelta(days=365)).isoformat(), "to": TODAY.isoformat()}
 
@@ -313,7 +319,7 @@ def sell_and_report(app, client_for, catalog, slug, password, expected_sales, la
     sign_in(client, "admin", password)
     assert client.get("/reports", status=200)
     csv_rows = client.get("/reports/sales-by-day.csv", params=REPORT_RANGE, status=200).text
-    total = csv_rows.strip().splitlines()[-1].split(",")
+    total = list(csv.reader(io.StringIO(csv_rows)))[-1]
     assert total[0] == "Total" and int(total[1]) == expected_sales, csv_rows[-300:]
 
     api = ApiClient(app, host(slug), issue_token(catalog, slug, "admin", "tests").plaintext)
@@ -560,20 +566,50 @@ def test_a_restore_that_fails_leaves_nothing(
 
 
 # -- 6. archives of older schema revisions -------------------------------------------------------
-def older_archive(archive, manifest, target, revision="t0002", keep=()):
+def older_archive(catalog, source, archive, manifest, target, revision="t0002", keep=()):
+    """The source's archive as if made at ``revision``: without the tables and columns
+    later revisions added (but those of ``keep``), checksums recomputed to match."""
     old = json.loads(json.dumps(manifest))
     old["schema_revision"] = revision
     gone = [t for t in old["tables"] if t["name"] in ADDED_AFTER_T0002 - set(keep)]
     old["tables"] = [t for t in old["tables"] if t not in gone]
-    return rewrite_archive(archive, target, manifest=old, drop={t["file"] for t in gone})
+    members = without_later_columns(catalog, source, archive, old)
+    return rewrite_archive(
+        archive, target, manifest=old, members=members, drop={t["file"] for t in gone}
+    )
+
+
+def without_later_columns(catalog, source, archive, manifest) -> dict[str, bytes]:
+    """Take the columns of COLUMNS_ADDED_AFTER_T0002 out of ``manifest`` (in place) and
+    return the data members without them; each changed table's row checksum is the
+    source's rows over the columns left, as a restore at t0002 computes it."""
+    members = {}
+    with (
+        zipfile.ZipFile(archive) as zf,
+        psycopg.connect(urls.libpq_url(store_url(catalog, source.store_name))) as conn,
+    ):
+        set_tenant(conn, source.id)
+        normalize(conn, local=True)
+        for table in manifest["tables"]:
+            later = COLUMNS_ADDED_AFTER_T0002.get(table["name"], set()) & set(table["columns"])
+            if not later:
+                continue
+            kept = [i for i, column in enumerate(table["columns"]) if column not in later]
+            rows = zf.read(table["file"]).split(b"\n")[:-1]  # COPY text: a row per line
+            data = b"".join(b"\t".join(row.split(b"\t")[i] for i in kept) + b"\n" for row in rows)
+            table["columns"] = [table["columns"][i] for i in kept]
+            table["rows"], table["checksum"] = checksum(conn, TableSpec.from_dict(table), source.id)
+            table["sha256"] = hashlib.sha256(data).hexdigest()
+            members[table["file"]] = data
+    return members
 
 
 def test_an_archive_at_an_older_revision_is_migrated_forward(
-    catalog, cli, archive, manifest, source_fp, tmp_path, admin_conn
+    catalog, cli, source, archive, manifest, source_fp, tmp_path, admin_conn
 ):
     assert set(source_fp) >= ADDED_AFTER_T0002
     assert source_fp["expenses"][0] > 0  # so that leaving them out shows
-    old = older_archive(archive, manifest, tmp_path / "t0002.zip")
+    old = older_archive(catalog, source, archive, manifest, tmp_path / "t0002.zip")
     dbs = databases(admin_conn, catalog)
     slug = new_slug("m")
 
@@ -595,9 +631,17 @@ def test_an_archive_at_an_older_revision_is_migrated_forward(
     assert databases(admin_conn, catalog) == dbs  # the scratch database is gone
 
 
-def test_an_archive_of_an_unknown_revision_is_refused(catalog, cli, archive, manifest, tmp_path):
+def test_an_archive_of_an_unknown_revision_is_refused(
+    catalog, cli, source, archive, manifest, tmp_path
+):
     future = older_archive(
-        archive, manifest, tmp_path / "t9999.zip", revision="t9999", keep=ADDED_AFTER_T0002
+        catalog,
+        source,
+        archive,
+        manifest,
+        tmp_path / "t9999.zip",
+        revision="t9999",
+        keep=ADDED_AFTER_T0002,
     )
     before = catalog_state(catalog)
     refused(
@@ -609,11 +653,11 @@ def test_an_archive_of_an_unknown_revision_is_refused(catalog, cli, archive, man
 
 
 def test_an_older_archive_that_does_not_fit_its_revision_leaves_no_scratch_database(
-    catalog, archive, manifest, tmp_path, admin_conn
+    catalog, source, archive, manifest, tmp_path, admin_conn
 ):
     """An archive claiming t0002 but holding a table t0002 does not have is refused, and
     the scratch database made to migrate it is dropped."""
-    bad = older_archive(archive, manifest, tmp_path / "bad.zip", keep={"expenses"})
+    bad = older_archive(catalog, source, archive, manifest, tmp_path / "bad.zip", keep={"expenses"})
     before, dbs = catalog_state(catalog), databases(admin_conn, catalog)
 
     with pytest.raises(ArchiveError, match="table expenses of the archive does not fit"):

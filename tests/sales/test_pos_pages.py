@@ -307,9 +307,27 @@ def test_dashboard_revenue_is_net_of_the_refunded_amounts(shopfront):
         ({"from": "yesterday"}, "From must be a date written YYYY-MM-DD"),
         ({"to": "2026-02-30"}, "To must be a date written YYYY-MM-DD"),
         ({"page": "0"}, "Page must be at least 1"),
+        # str.isdigit() is true of these, int() refuses them: they were a 500
+        ({"number": "²"}, "Number must be a number"),
+        ({"number": "①"}, "Number must be a number"),
+        ({"number": "12x"}, "Number must be a number"),
+        ({"number": "0"}, "Number must be at least 1"),
     ],
 )
-def test_sales_list_refuses_bad_filters(shopfront, params, message):
+@pytest.mark.parametrize("role", ["Managers", "Cashiers"])
+def test_sales_list_refuses_bad_filters(shopfront, params, message, role):
     _tenant, clients = shopfront
-    res = clients["Managers"].get("/sales", params=params, status=400)
+    res = clients[role].get("/sales", params=params, status=400)
     assert message in res.text
+
+
+def test_sales_list_finds_a_sale_by_its_number(shopfront):
+    _tenant, clients = shopfront
+    till = clients["Cashiers"]
+    scan(till, "B").follow()
+    form = cart_form(till)
+    form["pay_cash"] = "10.00"
+    submit_complete(form)
+    found = till.get("/sales", params={"number": " 1 "})
+    assert [a.text for a in found.html.select("table.data tbody a")] == ["1"]
+    assert "No sales." in till.get("/sales", params={"number": "2"}).text
