@@ -4,12 +4,63 @@ names the field, says what was wrong and what is expected."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 EARLIEST = dt.date(1900, 1, 1)
 LATEST = dt.date(2999, 12, 31)
+
+# Numbers, dates and ids are written with the ASCII digits 0-9 only. Python's Decimal,
+# int and uuid.UUID also take other scripts' decimal digits (Arabic-Indic, fullwidth),
+# and str.isdigit() is true of "²" and "①", which int() then refuses (a 500 once): one
+# rule for every field, which every keyboard layout can type and every page shows back.
+#: a decimal number: digits with an optional point, sign and short exponent ("1e3")
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+#: a date as <input type=date> sends it
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ASCII_DIGITS = "with the digits 0-9"
+
+
+def parse_decimal(raw: str) -> Decimal:
+    """A finite Decimal from text written with the ASCII digits 0-9; ValueError whose
+    message ends a sentence about the field ("must be a number, got 'x'")."""
+    if not NUMBER.fullmatch(raw):
+        if not raw.isascii():
+            raise ValueError(f"must be a number written {ASCII_DIGITS}, got {raw[:30]!r}")
+        raise ValueError(f"must be a number, got {raw[:30]!r}")
+    return Decimal(raw)
+
+
+def parse_integer(raw: str) -> int:
+    """A whole number from text of the ASCII digits 0-9 (an optional sign); ValueError
+    as parse_decimal's."""
+    value = parse_decimal(raw)
+    if value != value.to_integral_value():
+        raise ValueError(f"must be a whole number, got {raw[:30]!r}")
+    return int(value)
+
+
+def parse_date(raw: str) -> dt.date:
+    """A date written YYYY-MM-DD with the ASCII digits 0-9; ValueError as
+    parse_decimal's. (fromisoformat alone also takes 20260131 and week dates.)"""
+    try:
+        if not ISO_DATE.fullmatch(raw):
+            raise ValueError(raw)
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        digits = "" if raw.isascii() else f" {ASCII_DIGITS}"
+        raise ValueError(
+            f"must be a date written YYYY-MM-DD{digits}, e.g. 2026-01-31; got {raw[:40]!r}"
+        ) from None
+
+
+def parse_uuid_text(raw: str) -> uuid.UUID:
+    """An id (a UUID in its usual hexadecimal spelling, ASCII only); ValueError."""
+    if not raw.isascii():
+        raise ValueError(raw)
+    return uuid.UUID(raw)
 
 
 def utc_today() -> dt.date:
@@ -71,11 +122,9 @@ class Form:
                 self.error(name, "is required")
             return default
         try:
-            value = Decimal(raw)
-            if not value.is_finite():
-                raise InvalidOperation
-        except InvalidOperation:
-            self.error(name, f"must be a number, got {raw[:30]!r}")
+            value = parse_decimal(raw)
+        except (ValueError, InvalidOperation) as exc:
+            self.error(name, str(exc))
             return default
         if value.adjusted() > 12:  # larger than any amount or quantity we keep
             self.error(name, "is too large")
@@ -120,11 +169,9 @@ class Form:
                 self.error(name, "is required")
             return default
         try:
-            value = dt.date.fromisoformat(raw)
-            if len(raw) != 10:  # fromisoformat also takes 20260131 and week dates
-                raise ValueError(raw)
-        except ValueError:
-            self.error(name, f"must be a date written YYYY-MM-DD, e.g. 2026-01-31; got {raw!r}")
+            value = parse_date(raw)
+        except ValueError as exc:
+            self.error(name, str(exc))
             return default
         if value < EARLIEST:
             self.error(name, f"must not be before {EARLIEST.isoformat()}; got {raw}")
@@ -141,7 +188,7 @@ class Form:
                 self.error(name, "is required")
             return None
         try:
-            return uuid.UUID(value)
+            return parse_uuid_text(value)
         except ValueError:
             self.error(name, "is not a valid id")
             return None
@@ -157,7 +204,8 @@ def money(value) -> Decimal:
 
 
 def parse_uuid(value) -> uuid.UUID | None:
+    """The id ``value`` spells (ASCII hexadecimal), or None for anything else."""
     try:
-        return uuid.UUID(str(value))
+        return parse_uuid_text(str(value))
     except (ValueError, TypeError):
         return None

@@ -6,6 +6,13 @@ only: no inline script or style, no ``javascript:`` URL, no event-handler attrib
 run, so an injected fragment of HTML stays inert. Templates keep to that (a test reads
 them all). In production, Strict-Transport-Security tells browsers to come back over
 HTTPS only.
+
+Every answer but a static file says ``Cache-Control: no-store``: pages and API answers
+hold a signed-in user's or an API token's data, and a shared cache (or the browser's,
+on a shared computer) must keep none of it. Deciding by the path rather than by "is
+someone signed in" keeps it simple and fails safe: a sign-in page, a refusal or a
+health check loses nothing by not being cached. Static files (``STATIC_PREFIX``) keep
+the caching their view gives them (max-age, Last-Modified, 304 answers).
 """
 
 from __future__ import annotations
@@ -24,6 +31,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+
+#: where the static files are served (salesapp.routes): the only answers that may be cached
+STATIC_PREFIX = "/static/"
+#: static answers that keep their own caching headers: the file, a part of it, "not
+#: modified"; an error page under /static/ is a page like any other
+STATIC_CACHEABLE = frozenset({200, 206, 304})
 
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -46,16 +59,26 @@ def security_headers(settings) -> dict[str, str]:
     return headers
 
 
+def cacheable(request, response) -> bool:
+    """A static file's answer, which keeps its own caching headers. Reads the raw
+    PATH_INFO: it is there even when it is not valid UTF-8."""
+    path = request.environ.get("PATH_INFO", "")
+    return path.startswith(STATIC_PREFIX) and response.status_int in STATIC_CACHEABLE
+
+
 def headers_tween_factory(handler, registry):
     """Outermost of all tweens (under INGRESS), so the answers of every tween below it
     (the tenant tween's refusals, body-size refusals, pyramid_tm, error views) get the
-    headers too. A header a view set itself is kept."""
+    headers too. A security header a view set itself is kept; ``Cache-Control`` is not:
+    nothing but a static file may be cached, whatever a view says."""
     headers = tuple(security_headers(registry.salesapp_settings).items())
 
     def headers_tween(request):
         response = handler(request)
         for name, value in headers:
             response.headers.setdefault(name, value)
+        if not cacheable(request, response):
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     return headers_tween

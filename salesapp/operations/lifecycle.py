@@ -292,7 +292,7 @@ def add_domain(catalog: Catalog, slug: str, host: str, primary=False) -> dict:
 
 
 def _domain_of(session, tenant: Tenant, host: str) -> Domain:
-    normal = normalize_host(host) or host
+    normal = normalize_host(host, idna=True) or host
     domain = next((d for d in tenant.domains if d.host == normal), None)
     if domain is None:
         raise NotFound(

@@ -4,9 +4,10 @@ Both are pure functions (bytes and rows in, rows and messages out), so the rules
 file format are tested without a database. The parser checks every row before anything
 is imported and reports every bad row by its line number (line 1 is the header).
 
-Cells of text columns that a spreadsheet would run as a formula (starting with ``=``,
-``+``, ``-``, ``@``, tab or carriage return) are written with a leading apostrophe, and
-the parser takes that apostrophe off again, so an export re-imports unchanged.
+Text cells are written so that no spreadsheet runs any part of them as a formula, in a
+comma locale or a semicolon one (``salesapp.csvcells``: an apostrophe before each piece
+that would start with ``=``, ``+``, ``-``, ``@``, tab or carriage return), and the parser
+takes those apostrophes off again, so an export re-imports unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..csvcells import QUOTING, escape_cell, unescape_cell
 from ..forms import Form
 from .services import VALUE_FIELDS, read_product_fields
 
@@ -25,7 +27,6 @@ REQUIRED_COLUMNS = ("sku", "name", "unit_price")
 TEXT_COLUMNS = frozenset({"sku", "barcode", "name", "category"})
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 10_000
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 YES = frozenset({"yes", "y", "true", "1", "on"})
 NO = frozenset({"no", "n", "false", "0", "off"})
 
@@ -48,34 +49,18 @@ class ParsedImport:
     errors: list[str] = field(default_factory=list)
 
 
-def _escape_formula(value: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading apostrophe; so does one
-    that already starts with apostrophes before a formula character, so that the import
-    (which takes one apostrophe off such a cell) gives back exactly what was exported."""
-    escaped = value.startswith(FORMULA_STARTS) or _is_escaped(value)
-    return "'" + value if escaped else value
-
-
-def _is_escaped(value: str) -> bool:
-    return value.startswith("'") and value.lstrip("'").startswith(FORMULA_STARTS)
-
-
-def _unescape_formula(value: str) -> str:
-    return value[1:] if _is_escaped(value) else value
-
-
 def write_products_csv(products: Iterable) -> str:
     """The CSV text of ``products``: a header, then one row per product."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n", quoting=QUOTING)
     writer.writerow(COLUMNS)
     for p in products:
         writer.writerow(
             [
-                _escape_formula(p.sku),
-                _escape_formula(p.barcode or ""),
-                _escape_formula(p.name),
-                _escape_formula(p.category or ""),
+                escape_cell(p.sku),
+                escape_cell(p.barcode or ""),
+                escape_cell(p.name),
+                escape_cell(p.category or ""),
                 p.unit_price,
                 p.cost,
                 p.tax_rate,
@@ -202,7 +187,7 @@ def _read_row(
                 errors.append(f"line {line}: has a value under a column with no name")
                 return ImportRow(line=line, fields={}), False
             continue
-        values[name] = _unescape_formula(cell) if name in TEXT_COLUMNS else cell
+        values[name] = unescape_cell(cell) if name in TEXT_COLUMNS else cell
     present = [name for name in columns if name]
     form = Form(values)
     fields = read_product_fields(form, [name for name in present if name != "active"])

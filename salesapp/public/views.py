@@ -6,7 +6,7 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 from sqlalchemy import text
 
-from ..tenancy import SiteKind
+from ..tenancy import SiteKind, TenantStatus
 from ..tenancy.hosts import SLUG_RE, normalize_host
 
 
@@ -36,11 +36,21 @@ def find_workspace(request):
     return HTTPFound(location=f"{request.scheme}://{netloc}/login")
 
 
+def store_in_use(tenant) -> bool:
+    """Whether ``tenant``'s store is one its host should report on: only an active
+    workspace whose trial has not ended. A suspended one is refused before this (the
+    tenant tween), and none of the others is worth a connection to its store: a health
+    check anyone can send must not open connections to stores of workspaces that serve
+    nobody (nor hold a dedicated store's engine open)."""
+    return tenant.status == TenantStatus.ACTIVE and not tenant.trial_ended
+
+
 @view_config(route_name="healthz", renderer="json")
 def healthz(request):
-    """Liveness for load balancers: the catalog, and on a tenant host its store."""
+    """Liveness for load balancers: the catalog, and on an active tenant's host its
+    store (``store_in_use``)."""
     checks = {"catalog": "ok" if request.registry.directory.ping() else "unreachable"}
-    if request.site.kind == SiteKind.TENANT:
+    if request.site.kind == SiteKind.TENANT and store_in_use(request.tenant):
         try:
             # A connection of its own: no tenant data is read, no transaction is joined.
             with request.registry.stores.engine_for(request.tenant).connect() as conn:

@@ -15,6 +15,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from ..csvcells import QUOTING, escape_cell
 from ..forms import FormError
 from ..locations.services import LocationService
 from ..pages import refuse
@@ -22,8 +23,6 @@ from .charts import bar_chart
 from .definitions import REPORTS, Report, cell
 from .filters import read_filters
 from .services import ReportResult, ReportService
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def load_report(request) -> Report:
@@ -83,21 +82,17 @@ def report_page(request):
     }
 
 
-def _text(value: str) -> str:
-    """A text cell a spreadsheet would not run as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def report_csv(report: Report, result: ReportResult) -> str:
-    """The report as CSV: a header row, a row per table row, and the totals row."""
+    """The report as CSV: a header row, a row per table row, and the totals row. No
+    text cell runs as a formula in any spreadsheet (``salesapp.csvcells``)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n", quoting=QUOTING)
     writer.writerow([column.label for column in report.columns])
 
     def written(row: dict) -> list[str]:
         cells = [cell(row.get(column.key), column.kind) for column in report.columns]
         return [
-            text if column.numeric else _text(text)
+            text if column.numeric else escape_cell(text)
             for column, text in zip(report.columns, cells, strict=True)
         ]
 

@@ -103,7 +103,6 @@ BAD_INPUT = [
     ("email", "ada lovelace@example.org", "E-mail is not a valid e-mail address"),
     ("email", "a@" + "b" * 250 + ".org", "E-mail is too long"),
     ("notes", "x" * 2001, "Notes is too long (2001 characters; at most 2000)"),
-    ("notes", "a\x00b", "Notes must not contain NUL characters"),
 ]
 
 

@@ -183,10 +183,10 @@ def test_written_file_reads_back_the_same_including_formula_like_text():
     ]
     text = csvio.write_products_csv(products)
     lines = text.split("\r\n")
-    assert lines[0] == ",".join(csvio.COLUMNS)
-    assert lines[1] == 'A-1,0123,"Apple, ""red""",Fruit,1.50,0.00,0.00,0.000,yes'
+    assert lines[0] == ",".join(f'"{name}"' for name in csvio.COLUMNS)
+    assert lines[1] == '"A-1","0123","Apple, ""red""","Fruit","1.50","0.00","0.00","0.000","yes"'
     # a spreadsheet must not run these as formulas
-    assert lines[2].startswith("'-5,,'=HYPERLINK(1),'@cat,")
+    assert lines[2].startswith('"\'-5","","\'=HYPERLINK(1)","\'@cat",')
     result = csvio.parse_products_csv(text.encode())
     assert result.errors == []
     for row, original in zip(result.rows, products, strict=True):

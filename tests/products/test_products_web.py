@@ -189,7 +189,6 @@ BAD_INPUT = [
     ("reorder_level", "-1", "Reorder level must be at least 0"),
     ("reorder_level", "1.0001", "Reorder level has more than 3 decimal places"),
     ("reorder_level", "9999999999", "Reorder level must be at most 999999999.999"),
-    ("name", "Nul\x00byte", "Name must not contain NUL characters"),
 ]
 
 

@@ -2,6 +2,8 @@
 pages, the tenant tween's refusals), and production adds HSTS and Secure cookies."""
 
 import dataclasses
+import re
+import uuid
 
 import pytest
 import webtest
@@ -10,6 +12,7 @@ from sqlalchemy import update
 from salesapp import close_app, make_app
 from salesapp.headers import CONTENT_SECURITY_POLICY
 from salesapp.operations.models import Tenant
+from salesapp.operations.tokens import issue_token
 from salesapp.sessions import SESSION_COOKIE
 from tests.conftest import BASE_DOMAIN, host_of
 
@@ -132,3 +135,56 @@ def test_hsts_can_be_turned_off(settings):
 
     headers = security_headers(dataclasses.replace(settings, production=True, hsts_seconds=0))
     assert "Strict-Transport-Security" not in headers
+
+
+def get_routes(registry, api: bool):
+    """(route name, path) of every route a GET reaches, on /api or off it, with its
+    placeholders filled in; read from Pyramid's introspector, so a route added later is
+    covered without editing this test."""
+    placeholder = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+    introspector = registry.introspector
+    found = set()
+    for item in introspector.get_category("views"):
+        view = item["introspectable"]
+        methods = view["request_methods"]
+        if not view["route_name"] or (methods not in (None, "GET") and "GET" not in methods):
+            continue
+        route = introspector.get("routes", view["route_name"])
+        pattern = route["pattern"]
+        if route["object"].predicates == []:
+            continue  # the static files
+        if (pattern == "/api" or pattern.startswith("/api/")) == api:
+            found.add((view["route_name"], placeholder.sub(lambda _: str(uuid.uuid4()), pattern)))
+    return sorted(found)
+
+
+def test_no_page_or_api_answer_may_be_stored_by_a_cache(app, catalog, staff, client_for):
+    """Signed-in pages and API answers hold a tenant's data: every one says
+    ``Cache-Control: no-store``, whatever its status (a random id's 404 included)."""
+    tenant, clients = staff(roles=("Admin",))
+    admin = clients["Admin"]
+    token = issue_token(catalog, tenant.slug, "admin", "cache sweep").plaintext
+    api = client_for(tenant, HTTP_AUTHORIZATION=f"Bearer {token}")
+    pages, api_routes = get_routes(app.registry, api=False), get_routes(app.registry, api=True)
+    assert len(pages) > 20 and len(api_routes) > 5
+    answers = [(route, admin.get(path, expect_errors=True)) for route, path in pages]
+    answers += [(route, api.get(path, expect_errors=True)) for route, path in api_routes]
+    assert any(res.status_int == 200 and route.startswith("api") for route, res in answers)
+    for route, res in answers:
+        assert res.headers.get("Cache-Control") == "no-store", (route, res.status)
+    for res in (client_for(BASE_DOMAIN).get("/"), client_for(tenant).get("/login")):
+        assert res.headers["Cache-Control"] == "no-store"
+
+
+def test_static_files_keep_their_caching_and_not_modified_answers(client_for, tenant_a):
+    client = client_for(tenant_a)
+    res = client.get("/static/app.css")
+    assert "no-store" not in res.headers["Cache-Control"]
+    assert "max-age=" in res.headers["Cache-Control"]
+    validator = {"If-Modified-Since": res.headers["Last-Modified"]}
+    if "ETag" in res.headers:
+        validator = {"If-None-Match": res.headers["ETag"]}
+    again = client.get("/static/app.css", headers=validator, status=304)
+    assert "no-store" not in again.headers.get("Cache-Control", "")
+    missing = client.get("/static/no-such-file.css", status=404)
+    assert missing.headers["Cache-Control"] == "no-store"

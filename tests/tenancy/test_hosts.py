@@ -16,12 +16,19 @@ BASES = ("example.test", "localhost")
         ("demo.example.test.", "demo.example.test"),
         ("demo.example.test.:443", "demo.example.test"),
         ("  demo.example.test  ", "demo.example.test"),
-        ("bücher.example.test", "xn--bcher-kva.example.test"),
+        ("xn--bcher-kva.example.test", "xn--bcher-kva.example.test"),
         ("shop.customer.org", "shop.customer.org"),
     ],
 )
 def test_normalize_host_accepts_and_normalises(raw, expected):
     assert normalize_host(raw) == expected
+
+
+def test_a_name_typed_by_a_person_may_be_idna_mapped_a_host_header_may_not():
+    assert normalize_host("Bücher.example.test", idna=True) == "xn--bcher-kva.example.test"
+    assert normalize_host("bücher.example.test") is None
+    assert normalize_host("gl\xadass.example.test", idna=True) == "glass.example.test"
+    assert normalize_host("gl\xadass.example.test") is None
 
 
 @pytest.mark.parametrize(
@@ -44,6 +51,8 @@ def test_normalize_host_accepts_and_normalises(raw, expected):
         "demo example.test",
         "a" * 64 + ".example.test",
         "x" * 400,
+        "demo.example.test\xa0",
+        "de\xadmo.example.test",
     ],
 )
 def test_normalize_host_refuses_ip_literals_and_garbage(raw):
