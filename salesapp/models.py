@@ -10,4 +10,5 @@ from .inventory.models import StockMovement  # noqa: F401
 from .locations.models import Location  # noqa: F401
 from .preferences.models import WorkspaceSettings  # noqa: F401
 from .products.models import Product  # noqa: F401
+from .registers.models import CashMovement, Register, Shift  # noqa: F401
 from .sales.models import InvoiceCounter, Payment, Refund, RefundLine, Sale, SaleLine  # noqa: F401

@@ -72,6 +72,9 @@ class Sale(TenantScoped, Base):
     location_id: Mapped[uuid.UUID]
     user_id: Mapped[uuid.UUID]
     customer_id: Mapped[uuid.UUID | None]
+    #: where it was rung (empty for sales before registers existed; salesapp.registers)
+    register_id: Mapped[uuid.UUID | None]
+    shift_id: Mapped[uuid.UUID | None]
     status: Mapped[str] = mapped_column(Text, default="completed", server_default="completed")
     subtotal: Mapped[Decimal] = mapped_column(MONEY)  # after line discounts, before tax
     discount_total: Mapped[Decimal] = mapped_column(MONEY)
@@ -176,6 +179,9 @@ class Refund(TenantScoped, Base):
 
     sale_id: Mapped[uuid.UUID]
     user_id: Mapped[uuid.UUID]
+    #: where the money went out (salesapp.registers); empty before registers existed
+    register_id: Mapped[uuid.UUID | None]
+    shift_id: Mapped[uuid.UUID | None]
     amount: Mapped[Decimal] = mapped_column(MONEY)
     method: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
