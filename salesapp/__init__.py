@@ -46,6 +46,7 @@ def make_app(settings: Settings):
         config.include(".inventory")
         config.include(".customers")
         config.include(".sales")
+        config.include(".registers")
         config.include(".dashboard")
         config.include(".expenses")
         config.include(".reports")

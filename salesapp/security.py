@@ -65,6 +65,11 @@ PERMISSIONS = {
     "expenses.view": MANAGERS,
     "expenses.edit": MANAGERS,
     "reports.view": MANAGERS,
+    # the till (issue 17)
+    "customers.quick_add": ANYONE,  # a name and a phone at the till, nothing else
+    "registers.manage": ADMIN,  # add, rename, retire registers
+    "shifts.use": ANYONE,  # open a shift, move cash, close it (the staff at the register)
+    "tokens.create": MANAGERS,  # API tokens: Cashiers make none
 }
 #: what a signed-in user may do while a step is required of them (required_step):
 #: with a one-time password, change it; an Admin the workspace requires two-factor
