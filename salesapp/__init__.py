@@ -52,6 +52,7 @@ def make_app(settings: Settings):
         config.include(".reports")
         config.include(".audit")
         config.include(".api")
+        config.include(".pwa")  # installable: the web app manifest, the service worker at /sw.js
         config.include(".routes")
         config.scan(
             ignore=["salesapp.cli", "salesapp.operations"]

@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 
 from sqlalchemy import Boolean, DateTime, ForeignKeyConstraint, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..audit.declare import Audit, Event, always, changed, changes
 from ..db import Base, TenantScoped
 from ..products.models import MONEY
 
 #: what a cash movement does to the drawer
 CASH_IN, CASH_OUT = "in", "out"
+
+
+def _closed(shift: Shift) -> Iterator[Event]:
+    """A shift's close, with what was expected and counted (the Z report's figures)."""
+    if changes(shift, "closed_by"):  # closed_at may be SQL (now()), closed_by is a value
+        yield Event(
+            "shift.close",
+            {
+                "expected_cash": shift.expected_cash,
+                "counted_cash": shift.counted_cash,
+                "over_short": (shift.counted_cash or 0) - (shift.expected_cash or 0),
+                "counted_card": shift.counted_card,
+                "counted_mobile_money": shift.counted_mobile_money,
+            },
+        )
 
 
 class Register(TenantScoped, Base):
@@ -23,6 +40,11 @@ class Register(TenantScoped, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "location_id"], ["locations.tenant_id", "locations.id"]),
         UniqueConstraint("tenant_id", "location_id", "name"),
+    )
+    __audit__ = Audit(
+        target=lambda register: f"register {register.name}",
+        inserted=(always("register.create"),),
+        updated=(changed("register.update", "name", "active"),),
     )
 
     location_id: Mapped[uuid.UUID]
@@ -44,6 +66,16 @@ class Shift(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "register_id"], ["registers.tenant_id", "registers.id"]),
         ForeignKeyConstraint(["tenant_id", "opened_by"], ["users.tenant_id", "users.id"]),
         ForeignKeyConstraint(["tenant_id", "closed_by"], ["users.tenant_id", "users.id"]),
+    )
+    __audit__ = Audit(
+        target=lambda shift: f"shift id {shift.id}",
+        inserted=(
+            always(
+                "shift.open",
+                lambda shift: {"register_id": shift.register_id, "float": shift.opening_float},
+            ),
+        ),
+        updated=(_closed,),
     )
 
     register_id: Mapped[uuid.UUID]
@@ -74,6 +106,19 @@ class CashMovement(TenantScoped, Base):
             ["tenant_id", "shift_id"], ["shifts.tenant_id", "shifts.id"], ondelete="CASCADE"
         ),
         ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+    )
+    __audit__ = Audit(
+        target=lambda movement: f"shift id {movement.shift_id}",
+        inserted=(
+            lambda movement: iter(
+                [
+                    Event(
+                        f"cash.{movement.kind}",
+                        {"amount": movement.amount, "reason": movement.reason},
+                    )
+                ]
+            ),
+        ),
     )
 
     shift_id: Mapped[uuid.UUID]

@@ -91,6 +91,33 @@ SALES_COLUMNS = (
     Column("net", "Net", "money"),
 )
 
+
+def _shift_bars(result: ReportResult):
+    """Over/short per shift, each bar named by its register and close time."""
+    labels = [f"{row['register']} {row['closed']}" for row in result.rows]
+    return labels, [row["over_short"] for row in result.rows]
+
+
+SHIFT_NOTES = (
+    UTC_DAYS,
+    "A shift counts on the day it was closed; open shifts are left out until closed.",
+    "Over/short = counted - expected, per method: above 0 the drawer (or terminal) held "
+    "more than expected, below 0 less. A method not counted at the close has no "
+    "over/short and adds nothing to the total.",
+    "Expected cash is fixed at the close: float + cash sales less change - cash refunds "
+    "+ cash in - cash out. Expected card and mobile money are what the shift's sales took "
+    "by them less what its refunds paid back by them.",
+)
+SHIFT_FIGURES = (
+    Column("shifts", "Shifts", "count"),
+    Column("expected", "Expected cash", "money"),
+    Column("counted", "Counted cash", "money"),
+    Column("cash_over_short", "Cash over/short", "money"),
+    Column("card_over_short", "Card over/short", "money"),
+    Column("mobile_over_short", "Mobile money over/short", "money"),
+    Column("over_short", "Over/short", "money"),
+)
+
 REPORTS: dict[str, Report] = {
     report.name: report
     for report in (
@@ -143,6 +170,63 @@ REPORTS: dict[str, Report] = {
             chart=_by("location", "net"),
             chart_caption="Net sales per location.",
             notes=SALES_NOTES,
+        ),
+        Report(
+            name="sales-by-payment-method",
+            title="Sales by payment method",
+            summary="What cash, card and mobile money took in, refunded and kept.",
+            method="sales_by_payment_method",
+            columns=(
+                Column("method", "Payment method"),
+                Column("sales", "Sales", "count"),
+                Column("gross", "Taken", "money"),
+                Column("refunds", "Refunds", "money"),
+                Column("net", "Net", "money"),
+            ),
+            chart=_by("method", "net"),
+            chart_caption="Net takings per payment method.",
+            notes=(
+                *SALES_NOTES[:2],
+                "Refunds are counted by sale date, under the method they were paid back "
+                "by. Cash taken is the cash paid less the change given.",
+                "A sale paid two ways counts once under each method and once in the total; "
+                "the Taken column adds up to the sales' totals.",
+            ),
+        ),
+        Report(
+            name="shifts",
+            title="Shifts",
+            summary="Every shift closed: its register, who opened it, and over/short.",
+            method="shifts",
+            columns=(
+                Column("closed", "Closed (UTC)"),
+                Column("register", "Register"),
+                Column("cashier", "Opened by"),
+                *SHIFT_FIGURES[1:],
+            ),
+            chart=_shift_bars,
+            chart_caption="Over/short of each shift (below the line: short).",
+            notes=SHIFT_NOTES,
+        ),
+        Report(
+            name="shifts-by-register",
+            title="Shifts by register",
+            summary="Shifts closed, cash expected and counted, and over/short per register.",
+            method="shifts_by_register",
+            columns=(Column("register", "Register"), *SHIFT_FIGURES),
+            chart=_by("register", "over_short"),
+            chart_caption="Over/short per register (below the line: short).",
+            notes=SHIFT_NOTES,
+        ),
+        Report(
+            name="shifts-by-cashier",
+            title="Shifts by cashier",
+            summary="Shifts closed, cash expected and counted, and over/short per cashier.",
+            method="shifts_by_cashier",
+            columns=(Column("cashier", "Cashier"), *SHIFT_FIGURES),
+            chart=_by("cashier", "over_short"),
+            chart_caption="Over/short per cashier (below the line: short).",
+            notes=(*SHIFT_NOTES, "A shift's cashier is the person who opened it."),
         ),
         Report(
             name="profit-and-loss",

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Date, and_, case, cast, distinct, func, literal_column, select
+from sqlalchemy import Date, and_, case, cast, distinct, func, literal_column, or_, select
 
 from ..accounts.models import User
 from ..expenses.models import Expense
@@ -30,10 +30,18 @@ from ..forms import CENT, money
 from ..inventory.models import StockMovement
 from ..locations.models import Location
 from ..products.models import Product
-from ..sales.models import RefundLine, Sale, SaleLine
+from ..registers.models import Register, Shift
+from ..sales.models import PAYMENT_METHODS, Payment, Refund, RefundLine, Sale, SaleLine
 from ..services import TenantService
 
 ZERO = Decimal("0.00")
+METHOD_LABELS = {"cash": "Cash", "card": "Card", "mobile_money": "Mobile money"}
+#: over/short per method of a closed shift: the row keys, the shift's counted column
+OVER_SHORT = (
+    ("cash_over_short", "cash"),
+    ("card_over_short", "card"),
+    ("mobile_over_short", "mobile_money"),
+)
 
 
 @dataclass
@@ -283,6 +291,140 @@ class ReportService(TenantService):
         totals = {key: sum((row[key] for row in rows), ZERO) for key in ("taxable", "tax", "total")}
         return ReportResult(rows, totals)
 
+    # -- payment methods and shifts ---------------------------------------------------
+    def sales_by_payment_method(
+        self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
+    ) -> ReportResult:
+        """Per payment method: the sales paid (partly) with it, what it took in (cash
+        less the change given), what was refunded by it, and the net. A sale paid two
+        ways counts once under each; the totals count it once, and the taken column
+        adds up to the sales' totals."""
+        conditions = self._sale_filters(date_from, date_to, location_id)
+        paid = {
+            method: (count, _cents(amount))
+            for method, count, amount in self.db.execute(
+                select(Payment.method, func.count(distinct(Sale.id)), func.sum(Payment.amount))
+                .join(Sale, and_(Sale.tenant_id == Payment.tenant_id, Sale.id == Payment.sale_id))
+                .where(*conditions)
+                .group_by(Payment.method)
+            )
+        }
+        change = _cents(self.db.scalar(select(func.sum(Sale.change_due)).where(*conditions)))
+        refunded = dict(
+            self.db.execute(
+                select(Refund.method, func.sum(Refund.amount))
+                .join(Sale, and_(Sale.tenant_id == Refund.tenant_id, Sale.id == Refund.sale_id))
+                .where(*conditions)
+                .group_by(Refund.method)
+            ).all()
+        )
+        rows = []
+        for method in PAYMENT_METHODS:
+            count, taken = paid.get(method, (0, ZERO))
+            if method == "cash":
+                taken -= change
+            rows.append(
+                {"method": METHOD_LABELS[method], **_summary(count, taken, refunded.get(method))}
+            )
+        return ReportResult(rows, self._sales_totals(date_from, date_to, location_id))
+
+    def shifts(
+        self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
+    ) -> ReportResult:
+        """Every shift closed in the range, by close time: its register, who opened it,
+        the cash expected and counted, and over/short per method (counted - expected;
+        empty for a method not counted) and in all."""
+        rows = [
+            self._shift_row(*found)
+            for found in self._closed_shifts(date_from, date_to, location_id)
+        ]
+        return ReportResult(rows, _shift_totals(rows))
+
+    def shifts_by_register(
+        self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
+    ) -> ReportResult:
+        """Per register: its shifts closed in the range and their summed figures."""
+        return _grouped_shifts(self.shifts(date_from, date_to, location_id), "register")
+
+    def shifts_by_cashier(
+        self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
+    ) -> ReportResult:
+        """Per person who opened shifts closed in the range: their summed figures."""
+        return _grouped_shifts(self.shifts(date_from, date_to, location_id), "cashier")
+
+    def _closed_shifts(self, date_from, date_to, location_id) -> list:
+        """(shift, register name, opener's name, expected card and mobile money) of the
+        shifts closed in the range, oldest first."""
+        name = func.coalesce(func.nullif(User.full_name, ""), User.username)
+        query = (
+            select(Shift, Register.name, name)
+            .join(
+                Register,
+                and_(Register.tenant_id == Shift.tenant_id, Register.id == Shift.register_id),
+            )
+            .join(User, and_(User.tenant_id == Shift.tenant_id, User.id == Shift.opened_by))
+            .where(
+                Shift.closed_at >= day_start(date_from),
+                Shift.closed_at < day_start(date_to + dt.timedelta(days=1)),
+            )
+            .order_by(Shift.closed_at, Shift.id)
+        )
+        if location_id is not None:
+            query = query.where(Register.location_id == location_id)
+        found = self.db.execute(query).all()
+        expected = self._expected_by_method([shift.id for shift, _, _ in found])
+        return [(shift, register, cashier, expected) for shift, register, cashier in found]
+
+    def _expected_by_method(self, shift_ids: list) -> dict:
+        """{(shift id, method): taken less refunded} for those shifts: what a card or
+        mobile money terminal should show (the sales kept in the shift, as its Z
+        report counts them: not voided, or voided after it closed)."""
+        if not shift_ids:
+            return {}
+        kept = or_(Sale.status != "voided", Sale.voided_at > Shift.closed_at)
+        taken = self.db.execute(
+            select(Sale.shift_id, Payment.method, func.sum(Payment.amount))
+            .join(Sale, and_(Sale.tenant_id == Payment.tenant_id, Sale.id == Payment.sale_id))
+            .join(Shift, and_(Shift.tenant_id == Sale.tenant_id, Shift.id == Sale.shift_id))
+            .where(Sale.shift_id.in_(shift_ids), kept)
+            .group_by(Sale.shift_id, Payment.method)
+        ).all()
+        refunded = self.db.execute(
+            select(Refund.shift_id, Refund.method, func.sum(Refund.amount))
+            .where(Refund.shift_id.in_(shift_ids))
+            .group_by(Refund.shift_id, Refund.method)
+        ).all()
+        expected: dict = {}
+        for shift_id, method, amount in taken:
+            expected[shift_id, method] = expected.get((shift_id, method), ZERO) + _cents(amount)
+        for shift_id, method, amount in refunded:
+            expected[shift_id, method] = expected.get((shift_id, method), ZERO) - _cents(amount)
+        return expected
+
+    @staticmethod
+    def _shift_row(shift: Shift, register: str, cashier: str, expected: dict) -> dict:
+        counted = {
+            "cash": shift.counted_cash,
+            "card": shift.counted_card,
+            "mobile_money": shift.counted_mobile_money,
+        }
+        row = {
+            "closed": shift.closed_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+            "register": register,
+            "cashier": cashier,
+            "shifts": 1,
+            "expected": shift.expected_cash,
+            "counted": shift.counted_cash,
+        }
+        for key, method in OVER_SHORT:
+            wanted = (
+                shift.expected_cash if method == "cash" else expected.get((shift.id, method), ZERO)
+            )
+            row[key] = None if counted[method] is None else counted[method] - wanted
+        found = [row[key] for key, _ in OVER_SHORT if row[key] is not None]
+        row["over_short"] = sum(found, ZERO)
+        return row
+
     # -- stock --------------------------------------------------------------------------
     def stock_valuation(
         self,
@@ -326,3 +468,24 @@ class ReportService(TenantService):
 def _summary(count, gross, refunds) -> dict:
     gross, refunds = _cents(gross), _cents(refunds)
     return {"sales": int(count or 0), "gross": gross, "refunds": refunds, "net": gross - refunds}
+
+
+#: the money columns of the shift reports, summed in their totals and groups
+SHIFT_SUMS = ("expected", "counted", *(key for key, _ in OVER_SHORT), "over_short")
+
+
+def _shift_totals(rows: list[dict]) -> dict:
+    totals = {"shifts": sum(row["shifts"] for row in rows)}
+    for key in SHIFT_SUMS:
+        totals[key] = sum((row[key] for row in rows if row[key] is not None), ZERO)
+    return totals
+
+
+def _grouped_shifts(result: ReportResult, key: str) -> ReportResult:
+    """The shift rows summed per ``key`` (register or cashier), by name."""
+    groups: dict[str, list[dict]] = {}
+    for row in result.rows:
+        groups.setdefault(row[key], []).append(row)
+    rows = [{key: name, **_shift_totals(found)} for name, found in groups.items()]
+    rows.sort(key=lambda row: row[key].lower())
+    return ReportResult(rows, result.totals)

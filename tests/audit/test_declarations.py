@@ -40,6 +40,9 @@ AUDITED = {
     "api_tokens": "api",
     "locations": "locations",
     "workspace_settings": "preferences",
+    "registers": "registers",
+    "shifts": "registers",
+    "cash_movements": "registers",
 }
 TENANT = 7
 NOW = dt.datetime(2026, 1, 2, 9, 30, tzinfo=dt.UTC)

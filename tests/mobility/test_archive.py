@@ -36,20 +36,6 @@ from tests.api.conftest import ApiClient
 from tests.conftest import BASE_DOMAIN, run_cli, short_demo, sign_in, wait_for
 from tests.mobility.conftest import fingerprint, placement_of, store_url
 
-#: the tenant tables that revision t0003 added (t0004 adds an index, t0005 the fence
-#: table, which has no tenant_id); an archive at t0002 has every other table
-ADDED_AFTER_T0002 = {
-    "expenses",
-    "audit_events",
-    "api_tokens",
-    "user_two_factor",
-    "sign_in_failures",
-    "sign_in_policies",
-    "pos_carts",
-    "sale_policies",
-}
-#: columns that later revisions added to tables an archive at t0002 already has
-COLUMNS_ADDED_AFTER_T0002 = {"users": {"session_generation"}, "sale_lines": {"refunded_amount"}}
 TODAY = dt.datetime.now(dt.UTC).date()
 REPORT_RANGE = {"from": (TODAY - dt.timedelta(days=365)).isoformat(), "to": TODAY.isoformat()}
 
@@ -566,23 +552,52 @@ def test_a_restore_that_fails_leaves_nothing(
 
 
 # -- 6. archives of older schema revisions -------------------------------------------------------
-def older_archive(catalog, source, archive, manifest, target, revision="t0002", keep=()):
+@pytest.fixture(scope="module")
+def t0002_schema(catalog) -> dict[str, set[str]]:
+    """{table: columns} of the tenant schema at revision t0002, read from a database
+    migrated to t0002 (made and dropped here): what an archive made then holds."""
+    settings = catalog.settings
+    server_url = bootstrap.owner_server_url(settings)
+    name = settings.database_name("t0002_" + secrets.token_hex(4))
+    owner = urls.parse(server_url).username or settings.owner_role
+    with bootstrap.admin_connection(server_url, settings=settings) as conn:
+        bootstrap.create_database(conn, name, owner, settings.app_role)
+    try:
+        url = urls.with_database(server_url, name)
+        migrations.upgrade("tenant", url, settings.app_role, revision="t0002", settings=settings)
+        with psycopg.connect(urls.libpq_url(url)) as conn:
+            return {spec.name: set(spec.columns) for spec in table_specs(conn)}
+    finally:
+        with bootstrap.admin_connection(server_url, settings=settings) as conn:
+            bootstrap.drop_database(conn, name)
+
+
+def added_after_t0002(manifest, t0002_schema) -> set[str]:
+    """The archive's tables that revisions after t0002 added."""
+    return {t["name"] for t in manifest["tables"]} - set(t0002_schema)
+
+
+def older_archive(
+    catalog, source, archive, manifest, t0002_schema, target, revision="t0002", keep=()
+):
     """The source's archive as if made at ``revision``: without the tables and columns
-    later revisions added (but those of ``keep``), checksums recomputed to match."""
+    revisions after t0002 added (but the tables of ``keep``), checksums recomputed."""
     old = json.loads(json.dumps(manifest))
     old["schema_revision"] = revision
-    gone = [t for t in old["tables"] if t["name"] in ADDED_AFTER_T0002 - set(keep)]
+    gone = [t for t in old["tables"] if t["name"] not in t0002_schema and t["name"] not in keep]
     old["tables"] = [t for t in old["tables"] if t not in gone]
-    members = without_later_columns(catalog, source, archive, old)
+    members = {}
+    if revision == "t0002":
+        members = without_later_columns(catalog, source, archive, old, t0002_schema)
     return rewrite_archive(
         archive, target, manifest=old, members=members, drop={t["file"] for t in gone}
     )
 
 
-def without_later_columns(catalog, source, archive, manifest) -> dict[str, bytes]:
-    """Take the columns of COLUMNS_ADDED_AFTER_T0002 out of ``manifest`` (in place) and
-    return the data members without them; each changed table's row checksum is the
-    source's rows over the columns left, as a restore at t0002 computes it."""
+def without_later_columns(catalog, source, archive, manifest, t0002_schema) -> dict[str, bytes]:
+    """Take the columns t0002 did not have out of ``manifest`` (in place) and return the
+    data members without them; each changed table's row checksum is the source's rows
+    over the columns left, as a restore at t0002 computes it."""
     members = {}
     with (
         zipfile.ZipFile(archive) as zf,
@@ -591,10 +606,10 @@ def without_later_columns(catalog, source, archive, manifest) -> dict[str, bytes
         set_tenant(conn, source.id)
         normalize(conn, local=True)
         for table in manifest["tables"]:
-            later = COLUMNS_ADDED_AFTER_T0002.get(table["name"], set()) & set(table["columns"])
-            if not later:
+            had = t0002_schema.get(table["name"])
+            if had is None or set(table["columns"]) <= had:
                 continue
-            kept = [i for i, column in enumerate(table["columns"]) if column not in later]
+            kept = [i for i, column in enumerate(table["columns"]) if column in had]
             rows = zf.read(table["file"]).split(b"\n")[:-1]  # COPY text: a row per line
             data = b"".join(b"\t".join(row.split(b"\t")[i] for i in kept) + b"\n" for row in rows)
             table["columns"] = [table["columns"][i] for i in kept]
@@ -605,11 +620,12 @@ def without_later_columns(catalog, source, archive, manifest) -> dict[str, bytes
 
 
 def test_an_archive_at_an_older_revision_is_migrated_forward(
-    catalog, cli, source, archive, manifest, source_fp, tmp_path, admin_conn
+    catalog, cli, source, archive, manifest, source_fp, tmp_path, admin_conn, t0002_schema
 ):
-    assert set(source_fp) >= ADDED_AFTER_T0002
+    added = added_after_t0002(manifest, t0002_schema)
+    assert {"expenses", "api_tokens", "registers"} <= added <= set(source_fp)
     assert source_fp["expenses"][0] > 0  # so that leaving them out shows
-    old = older_archive(catalog, source, archive, manifest, tmp_path / "t0002.zip")
+    old = older_archive(catalog, source, archive, manifest, t0002_schema, tmp_path / "t0002.zip")
     dbs = databases(admin_conn, catalog)
     slug = new_slug("m")
 
@@ -624,7 +640,7 @@ def test_an_archive_at_an_older_revision_is_migrated_forward(
     got = fingerprint(catalog, store_name, tenant_id_of(catalog, slug))
     assert set(got) == set(source_fp)  # the schema is head's
     for table, value in source_fp.items():
-        if table in ADDED_AFTER_T0002:
+        if table in added:
             assert got[table] == (0, hashlib.md5(b"").hexdigest()), table
         else:
             assert got[table] == value, table
@@ -632,16 +648,17 @@ def test_an_archive_at_an_older_revision_is_migrated_forward(
 
 
 def test_an_archive_of_an_unknown_revision_is_refused(
-    catalog, cli, source, archive, manifest, tmp_path
+    catalog, cli, source, archive, manifest, tmp_path, t0002_schema
 ):
     future = older_archive(
         catalog,
         source,
         archive,
         manifest,
+        t0002_schema,
         tmp_path / "t9999.zip",
         revision="t9999",
-        keep=ADDED_AFTER_T0002,
+        keep=added_after_t0002(manifest, t0002_schema),
     )
     before = catalog_state(catalog)
     refused(
@@ -653,11 +670,13 @@ def test_an_archive_of_an_unknown_revision_is_refused(
 
 
 def test_an_older_archive_that_does_not_fit_its_revision_leaves_no_scratch_database(
-    catalog, source, archive, manifest, tmp_path, admin_conn
+    catalog, source, archive, manifest, tmp_path, admin_conn, t0002_schema
 ):
     """An archive claiming t0002 but holding a table t0002 does not have is refused, and
     the scratch database made to migrate it is dropped."""
-    bad = older_archive(catalog, source, archive, manifest, tmp_path / "bad.zip", keep={"expenses"})
+    bad = older_archive(
+        catalog, source, archive, manifest, t0002_schema, tmp_path / "bad.zip", keep={"expenses"}
+    )
     before, dbs = catalog_state(catalog), databases(admin_conn, catalog)
 
     with pytest.raises(ArchiveError, match="table expenses of the archive does not fit"):
