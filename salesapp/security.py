@@ -15,6 +15,14 @@ A session names its user's session generation at sign-in; a request whose sessio
 names an older one acts for nobody. Signing out, a new password, deactivation and new
 roles move the generation on (AccountService.end_sessions), so every copy of the
 user's cookies ends at once, not 8 hours later.
+
+A shared till (issue 17, salesapp.accounts.till): a browser a Manager or Admin made a
+till device keeps that in its session (TILL_KEYS) across the cashiers who switch in with
+their PIN (``remember(..., keep_till=True, by_pin=True)``). A session begun by a PIN
+acts only while its till device is valid (the Manager who made it has not signed out
+everywhere since) and may not do what a 4-digit number should never open
+(PIN_SESSION_DENIED): administer users or settings, make API tokens, change one's
+password, PIN or two-factor sign-in. For those one signs in with the password.
 """
 
 from __future__ import annotations
@@ -24,8 +32,9 @@ from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.security import Allowed, Denied
 from sqlalchemy import create_engine
 
-from .accounts.services import ADMIN_ROLE, AccountService, dummy_hash, make_password_hasher
+from .accounts.services import AccountService, dummy_hash, make_password_hasher, step_due
 from .accounts.throttle import HashingGate, SignInThrottle
+from .accounts.till import BY_PIN, TILL_KEYS, till_device_for_request
 from .api.services import ApiTokenService
 from .http_helpers import is_api
 from .sessions import TenantSessionFactory
@@ -70,7 +79,25 @@ PERMISSIONS = {
     "registers.manage": ADMIN,  # add, rename, retire registers
     "shifts.use": ANYONE,  # open a shift, move cash, close it (the staff at the register)
     "tokens.create": MANAGERS,  # API tokens: Cashiers make none
+    "account.pin": ANYONE,  # one's own PIN for a shared till
+    "till.manage": MANAGERS,  # make this browser a till device, or end that
 }
+#: what a session begun with a PIN at a till device may never do, whatever the role:
+#: what outlives the session (a token, a credential) or runs the workspace
+PIN_SESSION_DENIED = frozenset(
+    {
+        "users.manage",
+        "settings.manage",
+        "locations.manage",
+        "registers.manage",
+        "audit.view",
+        "tokens.create",
+        "account.password",
+        "account.pin",
+        "account.two_factor",
+        "till.manage",
+    }
+)
 #: what a signed-in user may do while a step is required of them (required_step):
 #: with a one-time password, change it; an Admin the workspace requires two-factor
 #: sign-in of, enrol (or change their password)
@@ -111,6 +138,8 @@ def user_for_request(request):
         return None
     if session.get("generation") != user.session_generation:
         return None  # signed out everywhere, a new password or new roles since
+    if session.get(BY_PIN) and request.till_device is None:
+        return None  # a PIN acts on a till device only, while it is one
     return user
 
 
@@ -124,11 +153,7 @@ def required_step(request) -> str | None:
     user = request.user
     if user is None or request.tenant is None:
         return None
-    if user.must_change_password:
-        return "password"
-    if ADMIN_ROLE in user.role_names and user.two_factor_due:
-        return "two_factor"
-    return None
+    return step_due(user)
 
 
 def sign_in_throttle(settings) -> SignInThrottle:
@@ -153,6 +178,12 @@ def two_factor_box(settings) -> MultiFernet:
     return key_ring(settings.secret_key, settings.previous_secret_keys, TWO_FACTOR_PURPOSE)
 
 
+def _by_pin(request) -> bool:
+    """Is the request's session one begun with a PIN at a till device? (Never under
+    /api, where no session counts.)"""
+    return not is_api(request) and bool(request.session.get(BY_PIN))
+
+
 class SecurityPolicy:
     def identity(self, request):
         return request.user
@@ -170,19 +201,41 @@ class SecurityPolicy:
         step = request.required_step
         if step is not None and permission not in REQUIRED_STEP_PERMISSIONS[step]:
             return Denied(f"the {step} step is required first")
+        if permission in PIN_SESSION_DENIED and _by_pin(request):
+            return Denied(f"{permission} needs a sign-in with the password, not a PIN")
         roles = PERMISSIONS[permission]
         if roles is None or user.role_names & roles:
             return Allowed(f"{permission} granted")
         return Denied(f"{permission} needs one of {sorted(roles)}")
 
-    def remember(self, request, userid, *, generation: int = 0, **kw):
+    def remember(
+        self,
+        request,
+        userid,
+        *,
+        generation: int = 0,
+        keep_till: bool = False,
+        by_pin: bool = False,
+        **kw,
+    ):
         """A fresh session (and CSRF token) naming the user and their session
-        ``generation`` (User.session_generation) as it is now."""
+        ``generation`` (User.session_generation) as it is now.
+
+        ``keep_till``: the new session keeps the till device's keys (TILL_KEYS), as a
+        switch of cashier at a till does; any other sign-in ends till mode. ``by_pin``:
+        the session was begun with a PIN (PIN_SESSION_DENIED applies). ``userid`` None
+        with ``keep_till``: a locked till, its device kept and nobody signed in."""
         session = request.session
+        kept = {key: session[key] for key in TILL_KEYS if key in session} if keep_till else {}
         session.invalidate()
         session["tenant_id"] = request.tenant.id
+        session.update(kept)
+        if userid is None:
+            return []
         session["user_id"] = str(userid)
         session["generation"] = generation
+        if by_pin:
+            session[BY_PIN] = True
         return []
 
     def forget(self, request, **kw):
@@ -208,3 +261,4 @@ def includeme(config):
     config.set_security_policy(SecurityPolicy())
     config.add_request_method(user_for_request, "user", reify=True)
     config.add_request_method(required_step, "required_step", reify=True)
+    config.add_request_method(till_device_for_request, "till_device", reify=True)

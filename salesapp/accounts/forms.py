@@ -105,3 +105,40 @@ def parse_password_reset(data) -> str:
     password = form.password()
     form.check()
     return password
+
+
+def parse_pin(data) -> str:
+    """One's PIN, typed twice, read verbatim (its rules are PinService's); raises
+    FormError."""
+    form = AccountForm(data)
+    pin = data.get("pin") or ""
+    if not pin:
+        form.error("pin", "Enter a PIN of 4 to 8 digits.")
+    elif pin != (data.get("confirm_pin") or ""):
+        form.error("confirm_pin", "The two PINs differ: type the same PIN twice.")
+    form.check()
+    return pin
+
+
+def _picked(form: AccountForm, name: str, allowed: dict, what: str) -> list:
+    """The checked ids of a group of checkboxes, each one of ``allowed`` (text -> id)."""
+    getall = getattr(form.data, "getall", None)
+    values = getall(name) if getall else form.data.get(name, [])
+    values = [values] if isinstance(values, str) else list(values)
+    picked = []
+    for value in (str(v).strip() for v in values):
+        if value not in allowed:
+            form.error(name, f"choose among the {what} listed (one is no longer there)")
+        elif allowed[value] not in picked:
+            picked.append(allowed[value])
+    return picked
+
+
+def parse_places(data, locations, registers) -> tuple[list, list]:
+    """The locations and registers ticked on the user page: (location ids, register
+    ids), each among ``locations`` / ``registers`` (ids offered); raises FormError."""
+    form = AccountForm(data)
+    location_ids = _picked(form, "locations", {str(i): i for i in locations}, "locations")
+    register_ids = _picked(form, "registers", {str(i): i for i in registers}, "registers")
+    form.check()
+    return location_ids, register_ids

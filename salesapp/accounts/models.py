@@ -187,3 +187,64 @@ class SignInFailure(TenantScoped, Base):
     failed_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class UserPin(Base):
+    """A user's short PIN for a shared till (salesapp.accounts.pins), hashed with the
+    deployment's Argon2 parameters like a password. Its own table, so the hash is never
+    loaded with the user on every request; no row: no PIN."""
+
+    __tablename__ = "user_pins"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+    )
+
+    tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    pin_hash: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class UserLocation(Base):
+    """A user tied to a location: they may work at any of its registers
+    (salesapp.accounts.places). A user with no ties at all may work anywhere."""
+
+    __tablename__ = "user_locations"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "location_id"],
+            ["locations.tenant_id", "locations.id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_user_locations_tenant_id_location_id", "tenant_id", "location_id"),
+    )
+
+    tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    location_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+
+class UserRegister(Base):
+    """A user tied to one register (and so to its location, at that register only)."""
+
+    __tablename__ = "user_registers"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "register_id"],
+            ["registers.tenant_id", "registers.id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_user_registers_tenant_id_register_id", "tenant_id", "register_id"),
+    )
+
+    tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    register_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -53,6 +53,17 @@ CODE_LOCKOUT = dt.timedelta(minutes=15)
 ADMIN_ROLE = "Admin"
 
 
+def step_due(user: User) -> str | None:
+    """What ``user`` must do before anything else, whatever the session: "password"
+    (they have a one-time password), "two_factor" (an Admin the workspace requires
+    two-factor sign-in of, not set up), or None (salesapp.security.required_step)."""
+    if user.must_change_password:
+        return "password"
+    if ADMIN_ROLE in user.role_names and user.two_factor_due:
+        return "two_factor"
+    return None
+
+
 def make_password_hasher(settings) -> PasswordHasher:
     """The deployment's hasher: every stored password is hashed with its parameters."""
     return PasswordHasher(

@@ -1,7 +1,9 @@
 """Sign-in (throttled), sign-out, one's own password, and the Admin's user pages.
 
 Signing out ends every session of the user, on every device (and any copy of the
-cookie): the simplest "sign out everywhere", and a shared till is left signed out.
+cookie): the simplest "sign out everywhere", and a shared till is left signed out. On a
+till device (salesapp.accounts.till) a Manager's or Admin's sign-out ends till mode
+too; anyone else's ends their turn and locks the till for the next cashier.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from ..forms import FormError
 from ..http_helpers import client_address
 from ..pages import field_errors, refuse
 from . import totp
-from .forms import parse_new_user, parse_password_reset, parse_user_edit
+from .forms import parse_new_user, parse_password_reset, parse_pin, parse_places, parse_user_edit
 from .models import ROLE_NAMES
+from .pins import PinService
+from .places import place_choices, set_ties, ties
 from .services import AccountError, AccountService, SignInThrottled
+from .till import TILL_MAKERS, lock_session
 
 #: how long a correct password waits for its second factor before it must be typed again
 CODE_WAIT_SECONDS = 300
@@ -155,6 +160,10 @@ def logout(request):
     if user is not None:
         record(request.dbsession, "auth.sign_out", f"user {user.username}", who=user)
         request.find_service(AccountService).end_sessions(user)
+        if request.till_device is not None and not user.role_names & TILL_MAKERS:
+            # a cashier cannot end till mode: their turn ends, the till locks
+            headers = lock_session(request)
+            return HTTPSeeOther(location=request.route_url("till.unlock"), headers=headers)
     headers = forget(request)
     return HTTPSeeOther(location=request.route_url("accounts.login"), headers=headers)
 
@@ -268,6 +277,40 @@ class TwoFactorView:
         return HTTPSeeOther(location=request.route_url("accounts.two_factor"))
 
 
+@view_defaults(route_name="accounts.pin", renderer="accounts/pin.jinja2", permission="account.pin")
+class PinView:
+    """Set, change or remove one's own PIN for a shared till (never shown)."""
+
+    def __init__(self, request):
+        self.request = request
+        self.user = request.user
+        self.pins = request.find_service(PinService)
+
+    def _page(self, errors=None) -> dict:
+        return {"set_at": self.pins.set_at(self.user), "errors": errors or {}}
+
+    @view_config(request_method="GET")
+    def get(self):
+        return self._page()
+
+    @view_config(request_method="POST", request_param="action=set")
+    def set(self):
+        request = self.request
+        try:
+            self.pins.set_pin(self.user, parse_pin(request.POST))
+        except (FormError, AccountError) as exc:
+            return refuse(request, self._page(field_errors(exc)))
+        request.session.flash("Your PIN is set: use it to take a till after Lock till.")
+        return HTTPSeeOther(location=request.route_url("accounts.pin"))
+
+    @view_config(request_method="POST", request_param="action=clear")
+    def clear(self):
+        request = self.request
+        self.pins.clear_pin(self.user)
+        request.session.flash("Your PIN is removed: you can no longer take a till by PIN.")
+        return HTTPSeeOther(location=request.route_url("accounts.pin"))
+
+
 # -- the Admin's user pages ----------------------------------------------------------
 def _typed(request, *names: str) -> dict:
     """What was typed (never a password), to show again with the errors."""
@@ -352,12 +395,16 @@ class UserEditView:
     def _page(self, values=None, errors=None, password_errors=None):
         user = self.user
         if values is None:
+            tied = ties(self.request.dbsession, user)
             values = {
                 "full_name": user.full_name,
                 "email": user.email or "",
                 "roles": sorted(user.role_names),
                 "active": user.is_active,
+                "locations": [str(i) for i in tied.locations],
+                "registers": [str(i) for i in tied.registers],
             }
+        locations, registers = place_choices(self.request.dbsession)
         return {
             "user": user,
             "values": values,
@@ -365,7 +412,17 @@ class UserEditView:
             "password_errors": password_errors or {},
             "role_names": ROLE_NAMES,
             "is_self": user.id == self.request.user.id,
+            "locations": locations,
+            "registers": registers,
+            "has_pin": self.request.find_service(PinService).has_pin(user),
         }
+
+    def _places(self) -> tuple[list, list]:
+        """The ticked locations and registers, among those the page offers."""
+        locations, registers = place_choices(self.request.dbsession)
+        return parse_places(
+            self.request.POST, [loc.id for loc in locations], [reg.id for reg, _ in registers]
+        )
 
     @view_config(request_method="GET")
     def get(self):
@@ -375,8 +432,11 @@ class UserEditView:
     def save(self):
         request = self.request
         values = _typed(request, "full_name", "email")
+        values["locations"] = request.POST.getall("locations")
+        values["registers"] = request.POST.getall("registers")
         try:
             fields = parse_user_edit(request.POST, self.user.username)
+            location_ids, register_ids = self._places()
             self.accounts.update_user(
                 self.user,
                 full_name=fields.full_name,
@@ -385,6 +445,7 @@ class UserEditView:
                 active=fields.active,
                 actor=request.user,
             )
+            set_ties(request.dbsession, request.tenant.id, self.user, location_ids, register_ids)
         except (FormError, AccountError) as exc:
             return refuse(request, self._page(values, field_errors(exc)))
         if not self.user.is_active:
@@ -410,3 +471,16 @@ class UserEditView:
             "their next sign-in."
         )
         return HTTPSeeOther(location=request.route_url("users.list"))
+
+    @view_config(request_method="POST", request_param="action=clear-pin")
+    def clear_pin(self):
+        """Remove the user's PIN (forgotten, or known to someone else): they set a new
+        one on their PIN page."""
+        request = self.request
+        removed = request.find_service(PinService).clear_pin(self.user)
+        request.session.flash(
+            f"{self.user.username}'s PIN was removed; they can set a new one on their PIN page."
+            if removed
+            else f"{self.user.username} has no PIN."
+        )
+        return HTTPSeeOther(location=request.route_url("users.edit", id=self.user.id))

@@ -1,6 +1,10 @@
 """One's own API tokens: list, create with a scope and a lifetime (the token is shown
 once), revoke. An Admin also sees everyone else's tokens in the workspace and may revoke
-them."""
+them.
+
+Only Managers and Admins make tokens (the ``tokens.create`` permission; issue 17): a
+token outlives the session and works from anywhere, which a shared till's cashier has
+no need of. A Cashier still sees and revokes the tokens they have."""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ class TokensView:
         self.request = request
         self.tokens = request.find_service(ApiTokenService)
         self.admin = bool(request.has_permission("users.manage"))
+        self.can_create = bool(request.has_permission("tokens.create"))
 
     def page(
         self,
@@ -40,6 +45,7 @@ class TokensView:
             "tokens": self.tokens.for_user(user),
             "others": self.tokens.of_others(user) if self.admin else [],
             "admin": self.admin,
+            "can_create": self.can_create,
             "new_token": new_token,
             "name": name,
             "scopes": SCOPE_DESCRIPTIONS,
@@ -56,7 +62,7 @@ class TokensView:
     def get(self):
         return self.page()
 
-    @view_config(request_method="POST")
+    @view_config(request_method="POST", permission="tokens.create")
     def create(self):
         request = self.request
         name = request.POST.get("name", "")

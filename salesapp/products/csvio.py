@@ -19,10 +19,14 @@ from dataclasses import dataclass, field
 
 from ..csvcells import QUOTING, escape_cell, unescape_cell
 from ..forms import Form
-from .services import VALUE_FIELDS, read_product_fields
+from .services import TILL_FLAGS, VALUE_FIELDS, read_product_fields
 
-#: the file's columns, in the export's order
-COLUMNS = (*VALUE_FIELDS, "active")
+#: the file's columns, in the export's order; the till flags come last and are optional,
+#: so files written before them still import (a product they create sells at a fixed
+#: price by the unit; one they update keeps its flags)
+COLUMNS = (*VALUE_FIELDS, "active", *TILL_FLAGS)
+#: the yes/no columns: the model's field each sets, and the value of a blank cell
+YES_NO_COLUMNS = {"active": ("is_active", True)} | {name: (name, False) for name in TILL_FLAGS}
 REQUIRED_COLUMNS = ("sku", "name", "unit_price")
 TEXT_COLUMNS = frozenset({"sku", "barcode", "name", "category"})
 MAX_BYTES = 2 * 1024 * 1024
@@ -65,7 +69,7 @@ def write_products_csv(products: Iterable) -> str:
                 p.cost,
                 p.tax_rate,
                 p.reorder_level,
-                "yes" if p.is_active else "no",
+                *(_yes_no(getattr(p, name)) for name, _ in YES_NO_COLUMNS.values()),
             ]
         )
     return out.getvalue()
@@ -189,19 +193,42 @@ def _read_row(
             continue
         values[name] = unescape_cell(cell) if name in TEXT_COLUMNS else cell
     present = [name for name in columns if name]
-    form = Form(values)
-    fields = read_product_fields(form, [name for name in present if name != "active"])
-    if "active" in present:
-        raw = values.get("active", "").strip()
-        if not raw or raw.lower() in YES:
-            fields["is_active"] = True
-        elif raw.lower() in NO:
-            fields["is_active"] = False
-        else:
-            form.error("active", f"must be yes or no, got {raw[:30]!r}")
+    form, flags_form = Form(values), Form(values)
+    # the flags first (an open price may leave the unit price blank), their messages last
+    flags = _read_yes_no(flags_form, values, present)
+    fields = read_product_fields(
+        form,
+        [name for name in present if name not in YES_NO_COLUMNS],
+        open_price=flags.get("open_price", False),
+    )
+    fields.update(flags)
+    for name, message in flags_form.errors.items():
+        form.error(name, message)
     errors.extend(f"line {line}: {name} {message}" for name, message in form.errors.items())
     good = {name: value for name, value in fields.items() if name not in form.errors}
     return ImportRow(line=line, fields=good), not form.errors
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _read_yes_no(form: Form, values: dict, present: list[str]) -> dict:
+    """The model's fields set by the row's yes/no cells (of the columns the file has);
+    a blank cell is the column's default, anything but yes or no an error."""
+    fields = {}
+    for column in present:
+        if column not in YES_NO_COLUMNS:
+            continue
+        name, blank = YES_NO_COLUMNS[column]
+        raw = values.get(column, "").strip().lower()
+        if not raw:
+            fields[name] = blank
+        elif raw in YES or raw in NO:
+            fields[name] = raw in YES
+        else:
+            form.error(column, f"must be yes or no, got {values[column].strip()[:30]!r}")
+    return fields
 
 
 def _unique_in_file(row: ImportRow, first_line_of: dict, errors: list[str]) -> bool:

@@ -1,11 +1,24 @@
-"""Products of a tenant's catalogue."""
+"""Products of a tenant's catalogue, and the quick keys a Manager arranges per location
+for the till."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
-from sqlalchemy import Boolean, DateTime, Index, Numeric, Text, UniqueConstraint, func
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Numeric,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..audit.declare import Audit, always, changed
@@ -13,6 +26,9 @@ from ..db import Base, TenantScoped
 
 MONEY = Numeric(12, 2)
 QUANTITY = Numeric(12, 3)
+#: the colours a quick key may have; the till's stylesheet (static/tiles.css) has a
+#: class ``tile-<colour>`` for each, and the database checks the value (t0013)
+PALETTE = ("grey", "red", "orange", "yellow", "green", "teal", "blue", "purple", "pink")
 
 
 class Product(TenantScoped, Base):
@@ -33,7 +49,16 @@ class Product(TenantScoped, Base):
         ),
         updated=(
             changed("product.price", "unit_price", "cost", "tax_rate"),
-            changed("product.update", "name", "sku", "barcode", "is_active", "reorder_level"),
+            changed(
+                "product.update",
+                "name",
+                "sku",
+                "barcode",
+                "is_active",
+                "reorder_level",
+                "open_price",
+                "sold_by_weight",
+            ),
         ),
     )
 
@@ -50,9 +75,52 @@ class Product(TenantScoped, Base):
         QUANTITY, default=Decimal("0"), server_default="0"
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    #: the cashier types the price at the till; ``unit_price`` is only its default
+    open_price: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    #: the quantity is a weight in kg, up to 3 decimals
+    sold_by_weight: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class QuickKey(TenantScoped, Base):
+    """A product key on the till of one location, in ``position`` order (0 first).
+
+    A product is a key at most once per location. Two keys never share a position; the
+    check waits for the commit, so moving a key swaps two positions in one transaction.
+    Not in the audit trail: arranging the till's buttons changes no money or stock.
+    """
+
+    __tablename__ = "quick_keys"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "location_id"],
+            ["locations.tenant_id", "locations.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "product_id"],
+            ["products.tenant_id", "products.id"],
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint(
+            "tenant_id", "location_id", "position", deferrable=True, initially="DEFERRED"
+        ),
+        UniqueConstraint("tenant_id", "location_id", "product_id"),
+        Index("ix_quick_keys_tenant_id_product_id", "tenant_id", "product_id"),
+        CheckConstraint(
+            "colour in (" + ", ".join(f"'{colour}'" for colour in PALETTE) + ")",
+            name="colour_palette",
+        ),
+        CheckConstraint("position >= 0", name="position_not_negative"),
+    )
+
+    location_id: Mapped[uuid.UUID]
+    position: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[uuid.UUID]
+    label: Mapped[str | None] = mapped_column(Text)
+    colour: Mapped[str | None] = mapped_column(Text)

@@ -31,18 +31,26 @@ PRODUCT_FIELDS = (
 )
 #: the fields people type; ``is_active`` is a checkbox on the form, yes/no in a CSV file
 VALUE_FIELDS = PRODUCT_FIELDS[:-1]
+#: how the till sells a product (issue 17), checkboxes on the form and yes/no in a CSV
+#: file like ``is_active``; apart from PRODUCT_FIELDS, so that the API, which reads those,
+#: refuses them until it represents them
+TILL_FLAGS = ("open_price", "sold_by_weight")
 #: the largest values the columns hold: Numeric(12, 2) and Numeric(12, 3)
 MAX_MONEY = Decimal("9999999999.99")
 MAX_QUANTITY = Decimal("999999999.999")
 ZERO = Decimal("0")
 
 
-def read_product_fields(form: Form, columns: Iterable[str] | None = None) -> dict:
+def read_product_fields(
+    form: Form, columns: Iterable[str] | None = None, *, open_price: bool = False
+) -> dict:
     """Read the product fields named in ``columns`` (all but ``is_active`` by default)
     from ``form``; problems are collected in ``form.errors`` under the field's name.
 
-    The web form and the CSV import share these rules. ``is_active`` is read by the
-    caller: a checkbox on the web form, a yes/no cell in a CSV file.
+    The web form and the CSV import share these rules. ``is_active`` and the till flags
+    are read by the caller: checkboxes on the web form, yes/no cells in a CSV file. A
+    product with an ``open_price`` may leave its unit price blank (zero): the cashier
+    types the price at the till.
     """
     wanted = set(PRODUCT_FIELDS if columns is None else columns)
     fields: dict = {}
@@ -55,7 +63,13 @@ def read_product_fields(form: Form, columns: Iterable[str] | None = None) -> dic
     if "category" in wanted:
         fields["category"] = form.text("category", max_length=100)
     if "unit_price" in wanted:
-        fields["unit_price"] = form.decimal("unit_price", places=2, minimum=ZERO, maximum=MAX_MONEY)
+        fields["unit_price"] = form.decimal(
+            "unit_price",
+            places=2,
+            minimum=ZERO,
+            maximum=MAX_MONEY,
+            default=ZERO if open_price else None,
+        )
     if "cost" in wanted:
         fields["cost"] = form.decimal(
             "cost", places=2, minimum=ZERO, maximum=MAX_MONEY, default=ZERO
@@ -155,7 +169,7 @@ class ProductService(TenantService):
         return product
 
     def _check_fields(self, fields: dict) -> dict:
-        unknown = set(fields) - set(PRODUCT_FIELDS)
+        unknown = set(fields) - set(PRODUCT_FIELDS) - set(TILL_FLAGS)
         if unknown:
             raise TypeError(f"unknown product fields: {', '.join(sorted(unknown))}")
         fields = dict(fields)

@@ -16,7 +16,7 @@ from pyramid.view import view_config, view_defaults
 from ..forms import Form, FormError
 from ..pages import PAGE_SIZE, labelled, pager, read_page, refuse
 from . import csvio
-from .services import VALUE_FIELDS, ProductService, read_product_fields
+from .services import TILL_FLAGS, VALUE_FIELDS, ProductService, read_product_fields
 
 ACTIVE_FILTERS = ("all", "yes", "no")
 LABELS = {
@@ -41,6 +41,12 @@ def load_product(request):
     if product is None:
         raise HTTPNotFound()
     return product
+
+
+def can_see_cost(request) -> bool:
+    """Whether the user may see cost prices (and so margins): those who set prices or
+    read the reports. Cashiers may not (issue 17)."""
+    return bool(request.has_permission("products.edit") or request.has_permission("reports.view"))
 
 
 @view_config(
@@ -68,6 +74,7 @@ def product_list(request):
             request, "products.list", page, total, q=q, category=category, active=active
         ),
         "can_edit": request.has_permission("products.edit"),
+        "can_see_cost": can_see_cost(request),
         "errors": labelled(form.errors, LABELS),
     }
     return refuse(request, values) if form.errors else values
@@ -76,8 +83,8 @@ def product_list(request):
 def product_values(product=None) -> dict:
     """The form's text values for ``product`` (or a new product's defaults)."""
     if product is None:
-        return {"active": True}
-    values = {name: getattr(product, name) for name in VALUE_FIELDS}
+        return {"active": True, **dict.fromkeys(TILL_FLAGS, False)}
+    values = {name: getattr(product, name) for name in (*VALUE_FIELDS, *TILL_FLAGS)}
     values["barcode"] = product.barcode or ""
     values["active"] = product.is_active
     return values
@@ -87,8 +94,10 @@ def read_product_form(request, products: ProductService, exclude=None) -> dict:
     """Product fields from the POSTed form; FormError with labelled messages, which
     name a taken SKU or barcode too, so one round trip shows every problem."""
     form = Form(request.POST)
-    fields = read_product_fields(form)
+    flags = {name: form.boolean(name) for name in TILL_FLAGS}
+    fields = read_product_fields(form, open_price=flags["open_price"])
     fields["is_active"] = form.boolean("active")
+    fields.update(flags)
     if form.errors:
         errors = labelled(form.errors, LABELS)
         unique = {name: fields[name] for name in ("sku", "barcode") if name not in form.errors}
@@ -99,8 +108,10 @@ def read_product_form(request, products: ProductService, exclude=None) -> dict:
 
 
 def posted_values(request) -> dict:
+    form = Form(request.POST)
     values = {name: request.POST.get(name, "") for name in VALUE_FIELDS}
-    values["active"] = Form(request.POST).boolean("active")
+    values["active"] = form.boolean("active")
+    values.update({name: form.boolean(name) for name in TILL_FLAGS})
     return values
 
 

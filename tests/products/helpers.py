@@ -39,3 +39,23 @@ def rows(owner_engine, tenant, sql, **params):
 
 def count(owner_engine, tenant, table) -> int:
     return rows(owner_engine, tenant, f"select count(*) from {table}")[0][0]
+
+
+def import_csv(client, text: str, status=303):
+    """Import products from CSV ``text`` through the import page as ``client``."""
+    return post(
+        client,
+        "/products/import",
+        {},
+        upload_files=[("file", "products.csv", text.encode())],
+        status=status,
+    )
+
+
+def default_location_id(owner_engine, tenant):
+    return rows(owner_engine, tenant, "select id from locations where is_default")[0][0]
+
+
+def product_ids(owner_engine, tenant) -> dict:
+    """SKU -> id of the tenant's products."""
+    return dict(rows(owner_engine, tenant, "select sku, id from products"))

@@ -171,6 +171,8 @@ def product(**kw):
         "tax_rate": Decimal("0.00"),
         "reorder_level": Decimal("0.000"),
         "is_active": True,
+        "open_price": False,
+        "sold_by_weight": False,
     }
     return SimpleNamespace(**{**values, **kw})
 
@@ -179,12 +181,15 @@ def test_written_file_reads_back_the_same_including_formula_like_text():
     products = [
         product(sku="A-1", barcode="0123", name='Apple, "red"', category="Fruit"),
         product(sku="-5", name="=HYPERLINK(1)", category="@cat", is_active=False),
-        product(sku="+1", name="Plain", barcode="'quoted"),
+        product(sku="+1", name="Plain", barcode="'quoted", open_price=True, sold_by_weight=True),
     ]
     text = csvio.write_products_csv(products)
     lines = text.split("\r\n")
     assert lines[0] == ",".join(f'"{name}"' for name in csvio.COLUMNS)
-    assert lines[1] == '"A-1","0123","Apple, ""red""","Fruit","1.50","0.00","0.00","0.000","yes"'
+    assert lines[1] == (
+        '"A-1","0123","Apple, ""red""","Fruit","1.50","0.00","0.00","0.000","yes","no","no"'
+    )
+    assert lines[3].endswith('"yes","yes","yes"')
     # a spreadsheet must not run these as formulas
     assert lines[2].startswith('"\'-5","","\'=HYPERLINK(1)","\'@cat",')
     result = csvio.parse_products_csv(text.encode())
@@ -206,3 +211,42 @@ def test_bad_encoding_names_the_line():
     parsed = csvio.parse_products_csv(b"sku,name,unit_price\nA,Apple,1\nB,Caf\xe9,1\n")
     assert parsed.rows == []
     assert parsed.errors[0].startswith("The file is not UTF-8 text (line 3: byte 0xe9")
+
+
+# -- the till's flags (issue 17) -----------------------------------------------------
+def test_a_file_without_the_till_columns_sets_no_flags():
+    """Files written before open_price and sold_by_weight import as before: the rows
+    leave the flags alone (a new product gets the model's default, false)."""
+    result = parse(HEADER + "A-1,,Apple,,1.50,,,,yes\n")
+    assert result.errors == []
+    assert "open_price" not in result.rows[0].fields
+    assert "sold_by_weight" not in result.rows[0].fields
+
+
+def test_till_flags_are_yes_or_no_and_blank_is_no():
+    result = parse(
+        "sku,name,unit_price,open_price,sold_by_weight\n"
+        "A,Apple,1.50,yes,no\n"
+        "B,Bulk rice,2.10,,Y\n"
+        "C,Cake,3,0,\n"
+    )
+    assert result.errors == []
+    flags = [(r.fields["open_price"], r.fields["sold_by_weight"]) for r in result.rows]
+    assert flags == [(True, False), (False, True), (False, False)]
+
+
+def test_an_open_price_product_may_leave_its_price_blank_but_others_may_not():
+    result = parse("sku,name,unit_price,open_price\nA,Flowers,,yes\nB,Bread,,no\n")
+    assert [row.line for row in result.rows] == [2]
+    assert result.rows[0].fields["unit_price"] == Decimal("0")
+    assert result.errors == ["line 3: unit_price is required"]
+
+
+def test_a_bad_till_flag_is_reported_after_the_rows_other_problems():
+    result = parse("sku,name,unit_price,sold_by_weight\nA,,x,kg\n")
+    assert result.rows == []
+    assert result.errors == [
+        "line 2: name is required",
+        "line 2: unit_price must be a number, got 'x'",
+        "line 2: sold_by_weight must be yes or no, got 'kg'",
+    ]

@@ -171,9 +171,10 @@ def test_export_is_an_attachment_with_every_product(workspace):
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="products-' + tenant.slug)
     assert response.text.split("\r\n") == [
-        '"sku","barcode","name","category","unit_price","cost","tax_rate","reorder_level","active"',
-        '"A","111","Apple","Fruit","1.20","0.50","5.00","10.000","yes"',
-        '"B","222","Banana, ripe","Fruit","0.40","0.10","0.00","5.000","no"',
+        '"sku","barcode","name","category","unit_price","cost","tax_rate","reorder_level","active",'
+        '"open_price","sold_by_weight"',
+        '"A","111","Apple","Fruit","1.20","0.50","5.00","10.000","yes","no","no"',
+        '"B","222","Banana, ripe","Fruit","0.40","0.10","0.00","5.000","no","no","no"',
         "",
     ]
 
