@@ -95,6 +95,8 @@ PRODUCT_INPUT = {
     "cost": MONEY,
     "tax_rate": TAX_RATE,
     "reorder_level": STOCK_QUANTITY,
+    "open_price": {"type": "boolean", "description": "The price is typed at the till"},
+    "sold_by_weight": {"type": "boolean", "description": "Sold in kg, to 3 decimals"},
     "is_active": {"type": "boolean"},
 }
 
@@ -128,6 +130,15 @@ PAGING = [
     {"$ref": "#/components/parameters/offset"},
 ]
 ID = [{"$ref": "#/components/parameters/id"}]
+#: a client-made key (a UUID) that makes a sale's completion safe to retry
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[ -~]+$"},
+    "description": "A key the client makes (a UUID) for this sale: a retry with the same "
+    "key and body returns the first sale and never makes a second",
+}
 
 
 def _json_body(schema_name: str) -> dict:
@@ -284,7 +295,9 @@ DOCUMENT = {
                 "Complete a sale, as the point of sale does: the sale, its lines, payments "
                 "and stock movements in one transaction, with the next invoice number. "
                 "422 when stock is short, payments fall short, or a product, customer or "
-                "location cannot be used",
+                "location cannot be used. With an Idempotency-Key header the sale is "
+                "completed at most once per key: a retry with the same body answers 200 "
+                "with the first sale, another body with the same key 409",
                 {
                     **_ok(
                         "Sale",
@@ -292,8 +305,10 @@ DOCUMENT = {
                         "Completed (Location: the sale's address)",
                         links={"GetSale": "getSale"},
                     ),
-                    **_errors(400, 403, 413, 415, 422),
+                    **_ok("Sale", "200", "Completed before with this Idempotency-Key"),
+                    **_errors(400, 403, 409, 413, 415, 422),
                 },
+                parameters=[IDEMPOTENCY_KEY],
                 body=_json_body("SaleCreate"),
                 permission="sales.create",
                 op_id="createSale",
@@ -389,9 +404,15 @@ DOCUMENT = {
                     "name": {"type": "string"},
                     "category": {"type": "string"},
                     "unit_price": NUMBER_OUT,
-                    "cost": NUMBER_OUT,
+                    "cost": {
+                        **NUMBER_OUT,
+                        "description": "Only for users who may edit products or see reports "
+                        "(never a Cashier's token)",
+                    },
                     "tax_rate": NUMBER_OUT,
                     "reorder_level": NUMBER_OUT,
+                    "open_price": {"type": "boolean"},
+                    "sold_by_weight": {"type": "boolean"},
                     "is_active": {"type": "boolean"},
                     "created_at": TIME,
                     "updated_at": TIME,

@@ -22,12 +22,23 @@ from ..inventory.services import InventoryService
 from ..products.services import (
     MAX_MONEY,
     PRODUCT_FIELDS,
+    TILL_FLAGS,
     VALUE_FIELDS,
     ProductService,
     read_product_fields,
 )
 from ..sales.models import PAYMENT_METHODS
-from ..sales.services import MAX_LINES, MAX_QUANTITY, CartLine, PaymentInput, SaleService
+from ..sales.services import (
+    MAX_LINES,
+    MAX_QUANTITY,
+    CartLine,
+    KeyReused,
+    PaymentInput,
+    SaleError,
+    SaleService,
+    check_key,
+    fingerprint,
+)
 from .jsonio import ApiError, ApiForm, invalid, read_json, read_paging
 from .openapi import LINE_AMOUNTS, SALE_AMOUNTS, document
 
@@ -64,8 +75,13 @@ def _id(value) -> str | None:
     return None if value is None else str(value)
 
 
-def product_json(product) -> dict:
-    return {
+def sees_cost(request) -> bool:
+    """Whether the token's user may see cost prices (never a Cashier): as on the pages."""
+    return bool(request.has_permission("products.edit") or request.has_permission("reports.view"))
+
+
+def product_json(product, *, with_cost: bool) -> dict:
+    found = {
         "id": str(product.id),
         "sku": product.sku,
         "barcode": product.barcode,
@@ -75,10 +91,15 @@ def product_json(product) -> dict:
         "cost": _num(product.cost),
         "tax_rate": _num(product.tax_rate),
         "reorder_level": _qty(product.reorder_level),
+        "open_price": product.open_price,
+        "sold_by_weight": product.sold_by_weight,
         "is_active": product.is_active,
         "created_at": _time(product.created_at),
         "updated_at": _time(product.updated_at),
     }
+    if not with_cost:
+        del found["cost"]
+    return found
 
 
 def customer_json(customer) -> dict:
@@ -211,12 +232,18 @@ class ProductsApi:
         rows, total = self.products.listing(
             q, category=category, active=active, limit=limit, offset=offset
         )
-        return page_json([product_json(p) for p in rows], limit, offset, total=total)
+        with_cost = sees_cost(self.request)
+        return page_json(
+            [product_json(p, with_cost=with_cost) for p in rows], limit, offset, total=total
+        )
 
     @view_config(request_method="POST", permission="products.edit")
     def create(self):
-        form = ApiForm(read_json(self.request), known=PRODUCT_FIELDS, nullable={"barcode"})
-        fields = read_product_fields(form)
+        form = ApiForm(
+            read_json(self.request), known=(*PRODUCT_FIELDS, *TILL_FLAGS), nullable={"barcode"}
+        )
+        flags = {name: form.boolean(name, default=False) for name in TILL_FLAGS}
+        fields = {**read_product_fields(form, open_price=flags["open_price"]), **flags}
         fields["is_active"] = form.boolean("is_active", default=True)
         form.check()
         try:
@@ -224,7 +251,7 @@ class ProductsApi:
         except FormError as exc:
             raise conflict(exc) from None
         url = self.request.route_url("api.product", id=product.id)
-        return created(self.request, product_json(product), url)
+        return created(self.request, product_json(product, with_cost=True), url)
 
 
 def conflict(exc: FormError) -> ApiError:
@@ -245,14 +272,19 @@ class ProductApi:
 
     @view_config(request_method="GET", permission="products.view")
     def get(self):
-        return product_json(self.product())
+        return product_json(self.product(), with_cost=sees_cost(self.request))
 
     @view_config(request_method="PATCH", permission="products.edit")
     def update(self):
         product = self.product()
         data = read_json(self.request)
-        form = ApiForm(data, known=PRODUCT_FIELDS, nullable={"barcode"})
-        fields = read_product_fields(form, [name for name in VALUE_FIELDS if name in data])
+        form = ApiForm(data, known=(*PRODUCT_FIELDS, *TILL_FLAGS), nullable={"barcode"})
+        flags = {name: form.boolean(name) for name in TILL_FLAGS if name in data}
+        open_price = flags.get("open_price", product.open_price)
+        fields = read_product_fields(
+            form, [name for name in VALUE_FIELDS if name in data], open_price=open_price
+        )
+        fields.update(flags)
         if "is_active" in data:
             fields["is_active"] = form.boolean("is_active")
         form.check()
@@ -260,7 +292,7 @@ class ProductApi:
             self.products.update(product, **fields)
         except FormError as exc:
             raise conflict(exc) from None
-        return product_json(product)
+        return product_json(product, with_cost=True)
 
 
 # -- customers -----------------------------------------------------------------------
@@ -378,11 +410,65 @@ class SalesApi:
             [sale_json(s) for s in rows[:limit]], limit, offset, more=len(rows) > limit
         )
 
+    def _idempotency(self, body: dict) -> tuple[str | None, str | None]:
+        """The ``Idempotency-Key`` header (checked; 400) and the body's fingerprint."""
+        raw = self.request.headers.get("Idempotency-Key")
+        if raw is None:
+            return None, None
+        try:
+            key = check_key(raw)
+        except SaleError as exc:
+            raise invalid({"Idempotency-Key": exc.errors["idempotency_key"]}) from None
+        return key, fingerprint(body)
+
+    def _replayed(self, sale) -> dict:
+        """A retry's answer: 200 with the first sale (the 201 went to the first try)."""
+        self.request.response.headers["Location"] = self.request.route_url("api.sale", id=sale.id)
+        self.request.response.headers["Idempotent-Replayed"] = "true"
+        return sale_json(sale)
+
     @view_config(request_method="POST", permission="sales.create")
     def create(self):
+        """Complete a sale. With an ``Idempotency-Key`` header, at most once per key: a
+        retry with the same body answers 200 with the first sale, a different body
+        with the same key 409. Sold without a register (see salesapp.sales.till)."""
         request = self.request
-        lines, payments, customer_id, location_id = read_sale(read_json(request))
-        products = request.find_service(ProductService)
+        body = read_json(request)
+        key, asked = self._idempotency(body)
+        if key is not None:
+            try:
+                done = self.sales.completed_with(key, asked)
+            except KeyReused as exc:
+                raise invalid(exc.errors, exc.errors["idempotency_key"], status=409) from None
+            if done is not None:
+                return self._replayed(done)
+        lines, payments, customer_id, location_id = read_sale(body)
+        cart, location_id = self._cart(lines, location_id)
+        try:
+            if key is None:
+                sale, new = (
+                    self.sales.complete(
+                        cart, payments, location_id=location_id, customer_id=customer_id
+                    ),
+                    True,
+                )
+            else:
+                sale, new = self.sales.complete_once(
+                    key, asked, cart, payments, location_id=location_id, customer_id=customer_id
+                )
+        except KeyReused as exc:
+            raise invalid(exc.errors, exc.errors["idempotency_key"], status=409) from None
+        except FormError as exc:
+            raise refused_sale(sale_errors(exc.errors, lines)) from None
+        if not new:
+            return self._replayed(sale)
+        url = request.route_url("api.sale", id=sale.id)
+        return created(request, sale_json(sale), url)
+
+    def _cart(self, lines: list[dict], location_id):
+        """The lines as cart lines (SKUs looked up; 422 for an unknown one) and the
+        location (the default one when none is given)."""
+        products = self.request.find_service(ProductService)
         unknown = {}
         for i, line in enumerate(lines):
             if line["sku"]:
@@ -393,24 +479,16 @@ class SalesApi:
                     line["product_id"] = product.id
         if unknown:
             raise refused_sale(unknown)
-        # held until the sale is written: the session's identity map keeps objects only
-        # while they are referenced, and the sale's own look-up then needs no query
-        default_location = None
         if location_id is None:
-            default_location = request.find_service(InventoryService).default_location()
-            location_id = default_location.id
+            # held until the sale is written: the session's identity map keeps objects
+            # only while they are referenced, and the sale's own look-up needs no query
+            self._default_location = self.request.find_service(InventoryService).default_location()
+            location_id = self._default_location.id
         cart = [
             CartLine(line["product_id"], line["quantity"], line["discount"] or Decimal("0"))
             for line in lines
         ]
-        try:
-            sale = self.sales.complete(
-                cart, payments, location_id=location_id, customer_id=customer_id
-            )
-        except FormError as exc:
-            raise refused_sale(sale_errors(exc.errors, lines)) from None
-        url = request.route_url("api.sale", id=sale.id)
-        return created(request, sale_json(sale), url)
+        return cart, location_id
 
 
 @view_config(route_name="api.sale", request_method="GET", permission="sales.view", **API_VIEW)

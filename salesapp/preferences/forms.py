@@ -16,6 +16,7 @@ FIELDS = (
     "receipt_footer",
     "admins_need_two_factor",
     "cashier_discount_cap",
+    "needs_open_shift",
 )
 
 
@@ -26,13 +27,15 @@ class SettingsFields:
     receipt_footer: str
     admins_need_two_factor: bool = False
     cashier_discount_cap: Decimal | None = None  # None: not on the form, left as it is
+    needs_open_shift: bool | None = None  # None: not on the form, left as it is
 
 
 def parse_settings(data) -> SettingsFields:
     """Allow negative stock (checkbox), currency (three letters, upper-cased: USD, EUR,
     KES), receipt footer (at most 500 characters), Admins must use two-factor sign-in
     (checkbox), the most a Cashier may discount a line (percent, 0 to 100, at most two
-    places; left as it is when the form sends none); raises FormError."""
+    places; left as it is when the form sends none), a register needs an open shift to
+    sell (checkbox; left as it is when the form did not show it); raises FormError."""
     values = {name: data.get(name) for name in FIELDS}
     # browsers send CR LF line breaks: store (and count) each as one character
     values["receipt_footer"] = (values["receipt_footer"] or "").replace("\r\n", "\n")
@@ -54,6 +57,10 @@ def parse_settings(data) -> SettingsFields:
             maximum=Decimal("100"),
             required=False,
         ),
+        # a checkbox sends nothing when off: the hidden marker says it was on the form
+        needs_open_shift=form.boolean("needs_open_shift")
+        if data.get("needs_open_shift_shown")
+        else None,
     )
     form.check()
     return fields

@@ -64,3 +64,5 @@ class SalePolicy(Base):
     cashier_discount_cap: Mapped[Decimal] = mapped_column(
         Numeric(5, 2), default=DEFAULT_CASHIER_DISCOUNT_CAP, server_default="20"
     )
+    #: a register can't sell without an open shift (t0011; issue 17)
+    needs_open_shift: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")

@@ -37,9 +37,10 @@ class SettingsService(TenantService):
         receipt_footer: str,
         admins_need_two_factor: bool = False,
         cashier_discount_cap: Decimal | None = None,
+        needs_open_shift: bool | None = None,
     ) -> WorkspaceSettings:
-        """Save validated values (see :func:`.forms.parse_settings`); a cap of None
-        leaves the Cashiers' discount cap as it is."""
+        """Save validated values (see :func:`.forms.parse_settings`); a cap (or shift
+        rule) of None leaves it as it is."""
         row = self.get()
         row.allow_negative_stock = allow_negative_stock
         row.currency = currency
@@ -47,6 +48,8 @@ class SettingsService(TenantService):
         self._set_admins_need_two_factor(admins_need_two_factor)
         if cashier_discount_cap is not None:
             self._set_cashier_discount_cap(cashier_discount_cap)
+        if needs_open_shift is not None:
+            self._set_needs_open_shift(needs_open_shift)
         self.db.flush()
         return row
 
@@ -72,6 +75,23 @@ class SettingsService(TenantService):
         (read by the sale service on every quote; Managers and Admins have no cap)."""
         cap = self.db.scalar(select(SalePolicy.cashier_discount_cap))
         return DEFAULT_CASHIER_DISCOUNT_CAP if cap is None else cap
+
+    def needs_open_shift(self) -> bool:
+        """Whether a register must have an open shift to sell (default on; read by the
+        till and the sale service when a sale is rung on a register)."""
+        value = self.db.scalar(select(SalePolicy.needs_open_shift))
+        return True if value is None else value
+
+    def _set_needs_open_shift(self, value: bool) -> None:
+        before = self.needs_open_shift()
+        if value == before:
+            return
+        self.db.execute(
+            insert(SalePolicy)
+            .values(tenant_id=self.tenant_id, needs_open_shift=value)
+            .on_conflict_do_update(index_elements=["tenant_id"], set_={"needs_open_shift": value})
+        )
+        record(self.db, "settings.update", "selling rules", needs_open_shift=[before, value])
 
     def _set_cashier_discount_cap(self, value: Decimal) -> None:
         before = self.cashier_discount_cap()

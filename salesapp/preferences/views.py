@@ -30,6 +30,7 @@ class SettingsView:
                 "receipt_footer": row.receipt_footer,
                 "admins_need_two_factor": self.settings.admins_need_two_factor(),
                 "cashier_discount_cap": quantity(self.settings.cashier_discount_cap()),
+                "needs_open_shift": self.settings.needs_open_shift(),
             },
             "errors": {},
         }
@@ -46,6 +47,7 @@ class SettingsView:
                 "receipt_footer": request.POST.get("receipt_footer", ""),
                 "admins_need_two_factor": bool(request.POST.get("admins_need_two_factor")),
                 "cashier_discount_cap": request.POST.get("cashier_discount_cap", ""),
+                "needs_open_shift": bool(request.POST.get("needs_open_shift")),
             }
             return refuse(request, {"values": values, "errors": exc.errors})
         self.settings.update(
@@ -54,6 +56,7 @@ class SettingsView:
             receipt_footer=fields.receipt_footer,
             admins_need_two_factor=fields.admins_need_two_factor,
             cashier_discount_cap=fields.cashier_discount_cap,
+            needs_open_shift=fields.needs_open_shift,
         )
         request.session.flash("Settings saved.")
         return HTTPSeeOther(location=request.route_url("settings"))

@@ -1,23 +1,30 @@
-"""The till's cart, kept in the tenant's store (``pos_carts``, one row per user) until
-the sale is completed.
+"""The till's carts, kept in the tenant's store (``pos_carts``) until the sale is
+completed, parked to be resumed, or discarded.
 
-It used to live in the session cookie, which a browser caps at 4 KB: a cart near its
-50-line maximum no longer fitted and the till failed. In the store it has room, it
-follows the user from one browser to another, and row-level security keeps it the
-tenant's. A cart nobody completes (a deactivated user's) stays until that user's next
-sale empties it, or goes with the user's row.
+A cart used to live in the session cookie, which a browser caps at 4 KB: a cart near
+its 50-line maximum no longer fitted and the till failed. In the store it has room,
+survives a sign-out or a restart, and row-level security keeps it the tenant's.
+
+The cart on a browser's screen is named by ``session["cart_id"]``; a session without
+one (a new sign-in) takes back the user's latest open cart on the same register, so a
+sign-out loses nothing. Several carts may be open or parked per register; a parked
+cart is resumed on any till of its register.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import delete, func
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 
-from .models import PosCart
+from ..ids import uuid7
+from .models import CART_OPEN, CART_PARKED, PAYMENT_METHODS, PosCart
 from .services import MAX_LINES, CartLine
+
+CART_ID = "cart_id"
+MAX_LABEL = 60
 
 
 def _read_lines(rows) -> list[CartLine]:
@@ -33,40 +40,112 @@ def _read_lines(rows) -> list[CartLine]:
     return lines
 
 
-class Cart:
-    """Lines (product, quantity, discount) and an optional customer of one user's till."""
+def _read_payments(value) -> dict[str, dict[str, str]]:
+    """The stored payments as typed, ``{method: {"amount", "reference"}}``; anything
+    else is dropped (they are shown back and parsed again at completion)."""
+    payments = {}
+    for method in PAYMENT_METHODS:
+        item = value.get(method) if isinstance(value, dict) else None
+        if isinstance(item, dict):
+            payments[method] = {
+                "amount": str(item.get("amount") or "")[:30],
+                "reference": str(item.get("reference") or "")[:100],
+            }
+    return payments
 
-    def __init__(self, dbsession, tenant_id: int, user_id: uuid.UUID):
-        self.db, self.tenant_id, self.user_id = dbsession, tenant_id, user_id
-        row = dbsession.get(PosCart, (tenant_id, user_id))
+
+@dataclass
+class Till:
+    """Where a request rings: the tenant, the user, the register (None when the
+    workspace sells without registers)."""
+
+    tenant_id: int
+    user_id: uuid.UUID
+    register_id: uuid.UUID | None
+
+
+class Cart:
+    """Lines (product, quantity, discount), typed payments and an optional customer of the
+    cart on one till's screen. ``row`` is None until something is put in it."""
+
+    def __init__(self, dbsession, till: Till, row: PosCart | None = None):
+        self.db, self.till, self.row = dbsession, till, row
         self.lines: list[CartLine] = _read_lines(row.lines) if row else []
+        self.payments: dict[str, dict[str, str]] = _read_payments(row.payments) if row else {}
         self.customer_id: uuid.UUID | None = row.customer_id if row else None
 
     @classmethod
-    def for_request(cls, request) -> Cart:
-        """The signed-in user's cart."""
-        return cls(request.dbsession, request.tenant.id, request.user.id)
+    def for_request(cls, request, register_id: uuid.UUID | None) -> Cart:
+        """The cart named by the session if it is still open on this register, else the
+        user's latest open cart there, else a new (unsaved) one."""
+        till = Till(request.tenant.id, request.user.id, register_id)
+        db = request.dbsession
+        row = None
+        try:
+            chosen = uuid.UUID(str(request.session.get(CART_ID)))
+        except ValueError:
+            chosen = None
+        if chosen is not None:
+            row = db.get(PosCart, (till.tenant_id, chosen))
+            if row is not None and (row.status != CART_OPEN or row.register_id != register_id):
+                row = None
+        if row is None:
+            row = db.scalars(
+                select(PosCart)
+                .where(
+                    PosCart.user_id == till.user_id,
+                    PosCart.register_id.is_(None)
+                    if register_id is None
+                    else PosCart.register_id == register_id,
+                    PosCart.status == CART_OPEN,
+                )
+                .order_by(PosCart.updated_at.desc(), PosCart.id.desc())
+                .limit(1)
+            ).first()
+        if row is not None and request.session.get(CART_ID) != str(row.id):
+            request.session[CART_ID] = str(row.id)  # a changed session is a new cookie
+        return cls(db, till, row)
+
+    @property
+    def id(self) -> uuid.UUID | None:
+        return self.row.id if self.row else None
 
     def save(self) -> None:
-        """Write the cart (insert or replace the user's row)."""
-        lines = [[str(x.product_id), str(x.quantity), str(x.discount)] for x in self.lines]
-        self.db.execute(
-            insert(PosCart)
-            .values(
-                tenant_id=self.tenant_id,
-                user_id=self.user_id,
-                lines=lines,
-                customer_id=self.customer_id,
+        """Write the cart, creating its row on the first save."""
+        if self.row is None:
+            self.row = PosCart(
+                tenant_id=self.till.tenant_id,
+                id=uuid7(),
+                user_id=self.till.user_id,
+                register_id=self.till.register_id,
+                status=CART_OPEN,
             )
-            .on_conflict_do_update(
-                index_elements=["tenant_id", "user_id"],
-                set_={"lines": lines, "customer_id": self.customer_id, "updated_at": func.now()},
-            )
-        )
+            self.db.add(self.row)
+        self.row.lines = [[str(x.product_id), str(x.quantity), str(x.discount)] for x in self.lines]
+        self.row.payments = self.payments
+        self.row.customer_id = self.customer_id
+        self.db.flush()
 
-    def clear(self) -> None:
-        self.lines, self.customer_id = [], None
-        self.db.execute(delete(PosCart).where(PosCart.user_id == self.user_id))
+    def remember(self, session) -> None:
+        """Name this cart in the browser's session (after its first save)."""
+        if self.row is not None and session.get(CART_ID) != str(self.row.id):
+            session[CART_ID] = str(self.row.id)
+
+    def clear(self, session) -> None:
+        """Drop the cart (a completed sale, "Empty the cart"): its row goes."""
+        if self.row is not None:
+            self.db.delete(self.row)
+            self.db.flush()
+        self.row, self.lines, self.payments, self.customer_id = None, [], {}, None
+        session.pop(CART_ID, None)
+
+    def park(self, session, label: str) -> None:
+        """Put the cart aside (``parked``) with a label; the screen gets a new cart."""
+        self.save()
+        self.row.status = CART_PARKED
+        self.row.label = label[:MAX_LABEL]
+        self.db.flush()
+        session.pop(CART_ID, None)
 
     def add(self, product_id: uuid.UUID, quantity: Decimal) -> bool:
         """Add to the product's line (or a new line); False if the cart is full."""
@@ -81,3 +160,33 @@ class Cart:
 
     def __len__(self):
         return len(self.lines)
+
+
+def parked_carts(dbsession, register_id: uuid.UUID | None) -> list[PosCart]:
+    """The parked carts of a register (or of the workspace without registers), oldest
+    first: the customer who has waited longest is served first."""
+    where = (
+        PosCart.register_id.is_(None)
+        if register_id is None
+        else (PosCart.register_id == register_id)
+    )
+    return list(
+        dbsession.scalars(
+            select(PosCart)
+            .where(where, PosCart.status == CART_PARKED)
+            .order_by(PosCart.updated_at, PosCart.id)
+        )
+    )
+
+
+def resume(request, row: PosCart) -> None:
+    """Put a parked cart back on this till's screen (the view first parks or drops the
+    cart that was there)."""
+    row.status = CART_OPEN
+    request.session[CART_ID] = str(row.id)
+    request.dbsession.flush()
+
+
+def read_lines(row: PosCart) -> list[CartLine]:
+    """A stored cart's lines (for the parked list's totals)."""
+    return _read_lines(row.lines)

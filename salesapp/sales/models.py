@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKeyConstraint,
@@ -211,24 +212,71 @@ class RefundLine(TenantScoped, Base):
     amount: Mapped[Decimal] = mapped_column(MONEY)
 
 
-class PosCart(Base):
-    """A user's cart at the till, one per user, kept in the store rather than in the
-    session cookie: 50 lines do not fit in a 4 KB cookie. ``lines`` is a JSON list of
-    ``[product_id, quantity, discount]`` (text, as typed; read back leniently by
-    salesapp.sales.cart). A deactivated user's cart stays until their next sale clears
-    it, or goes with the user's row."""
+#: a cart on a till's screen, and one put aside to be resumed
+CART_OPEN, CART_PARKED = "open", "parked"
+
+
+class PosCart(TenantScoped, Base):
+    """A cart at the till, kept in the store rather than in the session cookie (50 lines
+    do not fit in a 4 KB cookie). Several per register: the one on the screen is
+    ``open`` (its id in the browser's session), others may be ``parked`` and resumed
+    later. ``lines`` is a JSON list of ``[product_id, quantity, discount]`` and
+    ``payments`` a JSON object ``{method: {"amount", "reference"}}``, both as typed and
+    read back leniently by salesapp.sales.cart. ``user_id`` is who opened it."""
 
     __tablename__ = "pos_carts"
     __table_args__ = (
         ForeignKeyConstraint(
             ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
         ),
+        ForeignKeyConstraint(
+            ["tenant_id", "register_id"],
+            ["registers.tenant_id", "registers.id"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("status in ('open', 'parked')", name="status"),
+        Index("ix_pos_carts_tenant_id_register_id_status", "tenant_id", "register_id", "status"),
+        Index("ix_pos_carts_tenant_id_user_id", "tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    register_id: Mapped[uuid.UUID | None]
+    status: Mapped[str] = mapped_column(Text, default=CART_OPEN, server_default=CART_OPEN)
+    label: Mapped[str] = mapped_column(Text, default="", server_default="")
+    lines: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    payments: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    customer_id: Mapped[uuid.UUID | None]  # no foreign key: a deleted customer is dropped
+    discount: Mapped[Decimal] = mapped_column(MONEY, default=0, server_default="0")
+    discount_is_percent: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="false"
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class SaleCompletion(Base):
+    """The client-made key a sale was completed with (the till form's hidden key, the
+    API's ``Idempotency-Key``) and a fingerprint of what was asked: a retry with the key
+    returns the first sale, a different request with it is refused. The primary key is
+    claimed before the sale is written, so a second completion with the same key waits
+    for the first to commit and then finds its sale."""
+
+    __tablename__ = "sale_completions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "sale_id"], ["sales.tenant_id", "sales.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("length(key) between 1 and 100", name="key_length"),
     )
 
     tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    lines: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
-    customer_id: Mapped[uuid.UUID | None]  # no foreign key: a deleted customer is dropped
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(Text)
+    sale_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
     )

@@ -9,14 +9,18 @@ back, and a second till waits for the first to commit (numbers never repeat).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import formatting
+from ..accounts.places import may_sell_at
 from ..customers.models import Customer
 from ..forms import CENT, FormError, money
 from ..ids import uuid7
@@ -24,7 +28,15 @@ from ..inventory.services import InventoryService, StockError
 from ..preferences.services import SettingsService
 from ..products.models import Product
 from ..products.services import MAX_MONEY
-from .models import PAYMENT_METHODS, Payment, Refund, RefundLine, Sale, SaleLine
+from .models import (
+    PAYMENT_METHODS,
+    Payment,
+    Refund,
+    RefundLine,
+    Sale,
+    SaleCompletion,
+    SaleLine,
+)
 
 ZERO = Decimal("0")
 MAX_LINES = 50
@@ -40,8 +52,40 @@ NEXT_INVOICE_NUMBER = text(
 )
 
 
+MAX_KEY = 100
+
+
 class SaleError(FormError):
     """A refused sale, void or refund; per-field messages."""
+
+
+class KeyReused(SaleError):
+    """A completion key already used for a different sale request."""
+
+    def __init__(self, key: str):
+        super().__init__(
+            {
+                "idempotency_key": f"the key {key!r} was already used to complete a different "
+                "sale; a retry must send the same sale, a new sale needs a new key"
+            }
+        )
+
+
+def fingerprint(data) -> str:
+    """A digest of what a completion asked for (JSON-able ``data``): a retry with the
+    same key must ask for the same thing."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    """A client-made completion key: 1 to 100 printable ASCII characters; SaleError."""
+    key = (key or "").strip()
+    if not key or len(key) > MAX_KEY or not (key.isascii() and key.isprintable()):
+        raise SaleError(
+            {"idempotency_key": f"must be 1 to {MAX_KEY} printable ASCII characters (a UUID)"}
+        )
+    return key
 
 
 @dataclass
@@ -204,11 +248,18 @@ class SaleService:
         *,
         location_id,
         customer_id=None,
+        register_id=None,
+        shift_id=None,
     ) -> Sale:
-        """Write the sale, lines, payments and stock movements; all or nothing."""
+        """Write the sale, lines, payments and stock movements; all or nothing.
+        ``register_id`` and ``shift_id``: where it was rung (salesapp.sales.till)."""
         location = self.inventory.location(location_id)
         if location is None or not location.is_active:
             raise SaleError({"location_id": "choose an active location to sell from"})
+        if self.user is not None and not may_sell_at(self.db, self.user, location.id, register_id):
+            raise SaleError(
+                {"location_id": f"You are not set up to sell at {location.name}; ask an Admin"}
+            )
         if customer_id is not None and self.db.get(Customer, (self.tenant_id, customer_id)) is None:
             raise SaleError({"customer_id": "no such customer; choose one from the list"})
         quote = self.quote(lines, lock=True)
@@ -260,6 +311,8 @@ class SaleService:
             location_id=location.id,
             user_id=self.user.id,
             customer_id=customer_id,
+            register_id=register_id,
+            shift_id=shift_id,
             status="completed",
             subtotal=quote.subtotal,
             discount_total=quote.discount_total,
@@ -312,6 +365,45 @@ class SaleService:
         set_committed_value(sale, "lines", sale_lines)
         set_committed_value(sale, "payments", sale_payments)
         return sale
+
+    def complete_once(self, key: str, asked: str, *args, **kwargs) -> tuple[Sale, bool]:
+        """:meth:`complete` at most once per client-made ``key``: (the sale, True) the
+        first time; (the first sale, False) on a retry that asks the same (``asked``,
+        a :func:`fingerprint`); KeyReused if it asks something else.
+
+        The key is claimed (inserted) before the sale is written, in the same
+        transaction: a concurrent completion with the same key waits on the primary
+        key until the first commits, then finds its sale; if the first fails and rolls
+        back, the second goes ahead and is the first."""
+        claimed = self.db.execute(
+            insert(SaleCompletion)
+            .values(tenant_id=self.tenant_id, key=key, fingerprint=asked)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
+            .returning(SaleCompletion.key)
+        ).first()
+        if claimed is None:
+            return self.completed_with(key, asked), False
+        sale = self.complete(*args, **kwargs)
+        self.db.execute(
+            SaleCompletion.__table__.update()
+            .where(SaleCompletion.key == key)
+            .values(sale_id=sale.id)
+        )
+        return sale, True
+
+    def completed_with(self, key: str, asked: str) -> Sale | None:
+        """The sale completed earlier with ``key`` (None: the key is new); KeyReused if
+        that completion asked something else than ``asked``."""
+        row = self.db.execute(
+            select(SaleCompletion.fingerprint, SaleCompletion.sale_id)
+            .where(SaleCompletion.key == key)
+            .execution_options(populate_existing=True)
+        ).first()
+        if row is None:
+            return None
+        if row.fingerprint != asked:
+            raise KeyReused(key)
+        return self.db.get(Sale, (self.tenant_id, row.sale_id)) if row.sale_id else None
 
     # -- reading ---------------------------------------------------------------------
     def _visible(self, query):
@@ -401,7 +493,16 @@ class SaleService:
         self.db.flush()
         return sale
 
-    def refund(self, sale: Sale, quantities: dict, *, method: str, reason: str = "") -> Refund:
+    def refund(
+        self,
+        sale: Sale,
+        quantities: dict,
+        *,
+        method: str,
+        reason: str = "",
+        register_id=None,
+        shift_id=None,
+    ) -> Refund:
         """Return some or all of a sale's goods: back into stock, money back by ``method``.
 
         ``quantities``: {sale_line_id: quantity}. The amount of each line is allocated
@@ -447,6 +548,8 @@ class SaleService:
             amount=ZERO,
             method=method,
             reason=reason[:500],
+            register_id=register_id,
+            shift_id=shift_id,
         )
         self.db.add(refund)
         self.db.flush()

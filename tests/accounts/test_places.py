@@ -99,3 +99,19 @@ def test_the_admin_ties_a_user_on_the_user_page(staff, make_user, catalog, owner
     form.submit(status=303)
     assert sql(owner_engine, tenant, "select * from user_locations") == []
     assert sql(owner_engine, tenant, "select * from user_registers") == []
+
+
+def test_a_sale_at_a_location_the_user_is_not_tied_to_is_refused(
+    make_tenant, make_user, catalog, placement
+):
+    from salesapp.sales.services import SaleError, SaleService
+
+    tenant = make_tenant(placement)
+    cashier, _ = make_user(tenant, ("Cashiers",))
+    shop, kiosk = default_location_id(catalog, tenant), add_location(catalog, tenant, "Kiosk")
+    with door.tenant_session(catalog, tenant) as db:
+        user = db.scalars(select(User).where(User.username == cashier)).one()
+        set_ties(db, tenant.id, user, [kiosk], [])
+        with pytest.raises(SaleError) as refused:
+            SaleService(db, tenant.id, user, sees_all=False).complete([], [], location_id=shop)
+        assert "not set up to sell at" in refused.value.errors["location_id"]

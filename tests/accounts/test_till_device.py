@@ -150,17 +150,23 @@ def test_a_pin_session_may_not_touch_credentials_or_administration(shop, catalog
     till.get("/products", status=200)  # the Manager's work goes on
 
 
+def sign_out_form(page):
+    """The top bar's Sign out form (on a till device, Lock till comes before it)."""
+    [form] = [f for f in page.forms.values() if f.action.endswith("/logout")]
+    return form
+
+
 def test_a_cashier_signing_out_locks_the_till_a_manager_ends_till_mode(shop, catalog):
     tenant, till, names = shop()
     make_till(till, names["register"])
     lock(till)
     unlock(till, user_id(catalog, tenant, names["cashier"]), "1357")
-    res = form_with(till.get("/"), "csrf_token").submit(status=303)  # the top bar's Sign out
+    res = sign_out_form(till.get("/")).submit(status=303)  # the top bar's Sign out
     assert res.location.endswith("/till/unlock")
     assert till.get("/till/unlock").status_int == 200  # still a till
 
     unlock(till, user_id(catalog, tenant, names["manager"]), "2580")
-    res = form_with(till.get("/"), "csrf_token").submit(status=303)
+    res = sign_out_form(till.get("/")).submit(status=303)
     assert res.location.endswith("/login")
     assert till.get("/till/unlock", status=303).location.endswith("/login")  # not a till now
 

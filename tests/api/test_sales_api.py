@@ -306,3 +306,55 @@ def test_stock_in_a_multi_location_tenant(make_api_staff, store):
     at = api_staff.manager.get("/api/stock", params={"location_id": str(warehouse)}).json["items"]
     assert [(s["location"], s["on_hand"]) for s in at] == [("Warehouse", "1.000")]
     api_staff.cashier.post("/api/sales", {"lines": [{"sku": "A", "quantity": "1"}]}, status=422)
+
+
+# -- idempotent completion (issue 17) ---------------------------------------------------
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_sale(stocked, store):
+    api_staff, _ = stocked
+    key = {"Idempotency-Key": "3f6c1c3e-1d5b-4f61-9a43-0d6f3c3d5a10"}
+    first = api_staff.cashier.post("/api/sales", CART, headers=key)
+    assert first.status_int == 201
+    again = api_staff.cashier.post("/api/sales", CART, headers=key, status=200)
+    assert again.json == first.json
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count_sales(store, api_staff.tenant)[0] == 1
+    # a new key is a new sale
+    other = api_staff.cashier.post("/api/sales", CART, headers={"Idempotency-Key": "k-2"})
+    assert other.json["number"] == first.json["number"] + 1
+
+
+def test_another_body_with_a_used_key_is_409_and_sells_nothing(stocked, store):
+    api_staff, _ = stocked
+    key = {"Idempotency-Key": "key-409"}
+    api_staff.cashier.post("/api/sales", CART, headers=key)
+    changed = {**CART, "lines": [{"sku": "B", "quantity": "2"}]}
+    res = api_staff.cashier.post("/api/sales", changed, headers=key, status=409)
+    assert "already used to complete a different sale" in res.json["message"]
+    assert "idempotency_key" in res.json["errors"]
+    assert count_sales(store, api_staff.tenant)[0] == 1
+
+
+@pytest.mark.parametrize("key", ["", " ", "x" * 101, "é-key"])
+def test_a_bad_idempotency_key_is_400(stocked, store, key):
+    api_staff, _ = stocked
+    res = api_staff.cashier.post("/api/sales", CART, headers={"Idempotency-Key": key}, status=400)
+    assert "Idempotency-Key" in res.json["errors"]
+    assert count_sales(store, api_staff.tenant)[0] == 0
+
+
+def test_a_refused_sale_does_not_use_up_its_key(stocked, store):
+    api_staff, _ = stocked
+    key = {"Idempotency-Key": "key-after-422"}
+    short = {"lines": [{"sku": "B", "quantity": "1"}], "payments": []}
+    api_staff.cashier.post("/api/sales", short, headers=key, status=422)
+    paid = {**short, "payments": [{"method": "cash", "amount": "10"}]}
+    assert api_staff.cashier.post("/api/sales", paid, headers=key).status_int == 201
+
+
+def test_sales_by_api_have_no_register(stocked, store):
+    api_staff, _ = stocked
+    sale = api_staff.cashier.post("/api/sales", CART).json
+    with store(api_staff.tenant) as db:
+        row = db.scalars(select(Sale).where(Sale.number == sale["number"])).one()
+        assert (row.register_id, row.shift_id) == (None, None)

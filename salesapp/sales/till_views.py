@@ -1,0 +1,505 @@
+"""The till (point of sale): find products, build the cart, take payments, complete the
+sale; park and resume carts; choose the register.
+
+Every form on the page does, on Enter (implicit submission), what the field means,
+with or without JavaScript: the browser clicks a form's *first* submit button, so each
+form starts with its default action. The scan form's first button is "Add"; the cart
+form's is a visually hidden "Update cart", so Enter in a quantity, a discount or a
+payment amount recalculates (and keeps what was typed), and never removes a line or
+completes a sale. A line's remove button comes after it. Completing is a deliberate
+press of "Complete sale".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import ROUND_CEILING, Decimal
+
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.view import view_config, view_defaults
+from sqlalchemy import select
+
+from ..customers.models import Customer
+from ..customers.services import CustomerService
+from ..forms import Form, FormError, parse_uuid
+from ..inventory.services import InventoryService
+from ..pages import labelled
+from ..products.models import Product
+from ..products.services import MAX_MONEY, ProductService
+from . import till
+from .cart import MAX_LABEL, Cart, parked_carts, read_lines, resume
+from .models import CART_PARKED, PAYMENT_METHODS, PosCart
+from .services import (
+    MAX_QUANTITY,
+    ZERO,
+    PaymentInput,
+    SaleError,
+    SaleService,
+    check_key,
+    fingerprint,
+)
+from .views import PAYMENT_LABELS, workspace_settings
+
+POS_LOCATION = "pos_location"
+SEARCH_LABELS = {"q": "Search", "customer_q": "Customer search"}
+MAX_PAYMENT = Decimal("10000000")
+#: the round amounts a customer hands over, for the quick-tender buttons
+ROUND_STEPS = (Decimal(1), Decimal(5), Decimal(10), Decimal(20), Decimal(50), Decimal(100))
+#: the form fields that are not what a sale asks for (left out of its fingerprint)
+NOT_ASKED = frozenset({"csrf_token", "sale_key"})
+
+
+def quick_tenders(due: Decimal, count: int = 4) -> list[Decimal]:
+    """The next round amounts above ``due`` a customer is likely to hand over, smallest
+    first: 13.40 -> 14, 15, 20, 50."""
+    amounts = []
+    for step in ROUND_STEPS:
+        amount = (due / step).to_integral_value(ROUND_CEILING) * step
+        if amount > due and amount not in amounts:
+            amounts.append(amount)
+    return [a.quantize(Decimal("0.01")) for a in amounts[:count]]
+
+
+def age(since: dt.datetime, now: dt.datetime | None = None) -> str:
+    """How long ago, as a person says it at the till: "3 min", "2 h 5 min", "1 d 4 h"."""
+    minutes = max(0, int(((now or dt.datetime.now(dt.UTC)) - since).total_seconds() // 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"
+
+
+def _tiles_module():
+    """salesapp.products.tiles, when the tiles are there (another part of issue 17)."""
+    try:
+        from ..products import tiles
+    except ImportError:  # pragma: no cover - present in this tree
+        return None
+    return tiles
+
+
+@view_defaults(renderer="sales/pos.jinja2", permission="sales.create")
+class PointOfSale:
+    """The till: one cart per screen, on the register the browser rings on."""
+
+    def __init__(self, request):
+        self.request = request
+        self.sales = request.find_service(SaleService)
+        self.inventory = request.find_service(InventoryService)
+        self.location = self._location()
+        self.register = till.till_register(request, self.location.id)
+        self.cart = Cart.for_request(request, self.register.id if self.register else None)
+
+    def _location(self):
+        chosen = parse_uuid(self.request.session.get(POS_LOCATION))
+        location = self.inventory.location(chosen) if chosen else None
+        if location is None or not location.is_active or not self.request.tenant.multi_location:
+            location = self.inventory.default_location()
+        return location
+
+    def _search(self, errors):
+        """The product and customer searches of the query string, and their errors."""
+        request = self.request
+        search = Form(request.params)
+        q = search.text("q", max_length=100)
+        customer_q = search.text("customer_q", max_length=100)
+        status = None
+        if search.errors:
+            labels = labelled(search.errors, SEARCH_LABELS)
+            shown = {"code": labels.get("q"), "customer_id": labels.get("customer_q")}
+            errors.update({k: v for k, v in shown.items() if v and k not in errors})
+            q, customer_q, status = "", "", 400
+        results = request.find_service(ProductService).search(q, limit=20) if q else []
+        customers = (
+            request.find_service(CustomerService).search(customer_q, limit=10) if customer_q else []
+        )
+        return {
+            "q": q,
+            "results": results,
+            "customer_q": customer_q,
+            "customers": customers,
+        }, status
+
+    def _priced(self):
+        """The cart's quote (None if empty or refused), its errors, and its products."""
+        quote, errors, products = None, {}, {}
+        if self.cart.lines:
+            try:
+                quote = self.sales.quote(self.cart.lines)
+            except SaleError as exc:
+                errors = exc.errors
+            ids = [line.product_id for line in self.cart.lines]
+            products = {
+                p.id: p
+                for p in self.request.dbsession.scalars(select(Product).where(Product.id.in_(ids)))
+            }
+        return quote, errors, products
+
+    def _tiles(self):
+        tiles = _tiles_module()
+        if tiles is None:
+            return None
+        category = Form(self.request.params).text("category", max_length=100) or None
+        return tiles.till_tiles(self.request.dbsession, self.location.id, category)
+
+    def page(self, *, errors=None, payments=None, status=200):
+        request = self.request
+        errors = dict(errors or {})
+        searched, search_status = self._search(errors)
+        quote, cart_errors, products = self._priced()
+        ringing = till.ringing(request, self.register)
+        registers = [] if self.register else till.registers_at(request, self.location.id)
+        shown_payments = payments if payments is not None else self.cart.payments
+        request.response.status_int = search_status or status
+        return {
+            **searched,
+            "cart": self.cart,
+            "products": products,
+            "on_hand": self.inventory.on_hand(products, self.location.id) if products else {},
+            "quote": quote,
+            "errors": {**cart_errors, **errors},
+            "payments": shown_payments,
+            "tenders": quick_tenders(quote.total) if quote else [],
+            "location": self.location,
+            "locations": self.inventory.locations() if request.tenant.multi_location else [],
+            "register": self.register,
+            "registers": registers,
+            "ringing": ringing,
+            "parked": len(parked_carts(request.dbsession, ringing.register_id)),
+            "customer": (
+                request.dbsession.get(Customer, (request.tenant.id, self.cart.customer_id))
+                if self.cart.customer_id
+                else None
+            ),
+            "methods": [(m, PAYMENT_LABELS[m]) for m in PAYMENT_METHODS],
+            "currency": workspace_settings(request).currency,
+            "sale_key": str(uuid.uuid4()),
+            "tiles": self._tiles(),
+        }
+
+    def _back(self):
+        """Back to the till, keeping the open tile category."""
+        category = self.request.POST.get("category") or self.request.params.get("category")
+        query = {"category": category} if category else {}
+        return HTTPSeeOther(location=self.request.route_url("pos", _query=query))
+
+    @view_config(route_name="pos", request_method="GET")
+    def show(self):
+        return self.page()
+
+    @view_config(route_name="pos.add", request_method="POST")
+    def add(self):
+        """Add by product id (a result's button or a tile: ``add_product``) or by a
+        scanned/typed barcode or SKU."""
+        request = self.request
+        form = Form(request.POST)
+        quantity = form.decimal(
+            "quantity",
+            places=3,
+            minimum=Decimal("0.001"),
+            maximum=MAX_QUANTITY,
+            required=False,
+            default=Decimal("1"),
+        )
+        product_id = form.uuid("add_product", required=False) or form.uuid(
+            "product_id", required=False
+        )
+        code = form.text("code", max_length=100)
+        if form.errors:
+            return self.page(errors=form.errors, status=400)
+        products = request.find_service(ProductService)
+        product = products.get(product_id) if product_id else None
+        if product is None and code:
+            product = products.by_barcode(code) or products.by_sku(code)
+        if product is None or not product.is_active:
+            if code:  # not an exact code: show what matches
+                return HTTPSeeOther(location=request.route_url("pos", _query={"q": code}))
+            return self.page(errors={"code": "no such product"}, status=400)
+        if not self.cart.add(product.id, quantity):
+            return self.page(
+                errors={"cart": "the cart is full: complete this sale first"}, status=400
+            )
+        self.cart.save()
+        self.cart.remember(request.session)
+        return self._back()
+
+    # -- the cart form ------------------------------------------------------------------
+    def _apply_lines(self, form: Form) -> None:
+        """Quantities, discounts and a removal from the cart form."""
+        remove = form.integer("remove", minimum=0, required=False)
+        kept = []
+        for i, line in enumerate(self.cart.lines):
+            if remove is not None and remove == i:
+                continue
+            if f"qty_{i}" in form.data:
+                line.quantity = form.decimal(
+                    f"qty_{i}",
+                    places=3,
+                    minimum=Decimal("0.001"),
+                    maximum=MAX_QUANTITY,
+                    default=line.quantity,
+                )
+            if f"discount_{i}" in form.data:
+                line.discount = form.decimal(
+                    f"discount_{i}",
+                    places=2,
+                    minimum=Decimal("0"),
+                    maximum=MAX_MONEY,
+                    required=False,
+                    default=Decimal("0"),
+                )
+            kept.append(line)
+        self.cart.lines = kept
+
+    def _apply_customer(self, form: Form) -> None:
+        if "customer_id" not in form.data:
+            return
+        customer_id = form.uuid("customer_id", required=False)
+        db, tenant_id = self.request.dbsession, self.request.tenant.id
+        if customer_id and db.get(Customer, (tenant_id, customer_id)) is None:
+            form.error("customer_id", "no such customer")
+        elif not form.errors.get("customer_id"):
+            self.cart.customer_id = customer_id
+
+    def _read_payments(self, form: Form) -> tuple[list[PaymentInput], dict]:
+        """The payments typed (parsed; errors in ``form``) and as typed (shown back and
+        kept with the cart, so an update never loses them)."""
+        payments, typed = [], {}
+        for method in PAYMENT_METHODS:
+            if f"pay_{method}" not in form.data and f"ref_{method}" not in form.data:
+                continue
+            amount = form.decimal(
+                f"pay_{method}", places=2, minimum=ZERO, maximum=MAX_PAYMENT, required=False
+            )
+            reference = form.text(f"ref_{method}", max_length=100)
+            typed[method] = {
+                "amount": (form.data.get(f"pay_{method}") or "").strip()[:30],
+                "reference": reference,
+            }
+            if amount:
+                payments.append(PaymentInput(method, amount, reference))
+        return payments, typed
+
+    def _apply_tender(self, form: Form, typed: dict) -> None:
+        """A quick-tender button (``tender`` = ``method:amount`` or ``method:exact``):
+        that method's amount becomes the round amount, or what is still due."""
+        method, _, amount = (form.data.get("tender") or "").partition(":")
+        if not method:
+            return
+        if method not in PAYMENT_METHODS:
+            form.error("tender", f"must name one of {', '.join(PAYMENT_METHODS)}")
+            return
+        if amount == "exact":
+            amount = str(self._still_due(typed, method))
+        tender = Form({"tender": amount}).decimal(
+            "tender", places=2, minimum=ZERO, maximum=MAX_PAYMENT
+        )
+        if tender is None:
+            form.error("tender", "must be an amount")
+            return
+        typed[method] = {**typed.get(method, {"reference": ""}), "amount": str(tender)}
+
+    def _still_due(self, typed: dict, method: str) -> Decimal:
+        """The cart's total less what the other methods were given (never negative)."""
+        try:
+            total = self.sales.quote(self.cart.lines).total
+        except SaleError:
+            return ZERO
+        others = ZERO
+        for other, item in typed.items():
+            value = Form(item).decimal("amount", places=2, minimum=ZERO, required=False)
+            if other != method and value:
+                others += value
+        return max(ZERO, total - others)
+
+    @view_config(route_name="pos.update", request_method="POST")
+    def update(self):
+        """Recalculate: quantities, discounts, a removal, the customer, the payments typed
+        (kept with the cart), a quick tender. What Enter does in any cart field."""
+        form = Form(self.request.POST)
+        self._apply_lines(form)
+        self._apply_customer(form)
+        _payments, typed = self._read_payments(form)
+        typed = {**self.cart.payments, **typed}
+        self._apply_tender(form, typed)
+        if form.errors:
+            return self.page(errors=form.errors, payments=typed, status=400)
+        self.cart.payments = typed
+        self.cart.save()
+        self.cart.remember(self.request.session)
+        return self._back()
+
+    @view_config(route_name="pos.clear", request_method="POST")
+    def clear(self):
+        self.cart.clear(self.request.session)
+        return HTTPSeeOther(location=self.request.route_url("pos"))
+
+    @view_config(route_name="pos.location", request_method="POST")
+    def choose_location(self):
+        location_id = parse_uuid(self.request.POST.get("location_id"))
+        location = self.inventory.location(location_id) if location_id else None
+        if location is None or not location.is_active or not self.request.tenant.multi_location:
+            return self.page(errors={"location_id": "choose one of the locations"}, status=400)
+        self.request.session[POS_LOCATION] = str(location.id)
+        self.request.session.pop(till.TILL_REGISTER, None)
+        return HTTPSeeOther(location=self.request.route_url("pos"))
+
+    @view_config(route_name="pos.register", request_method="POST")
+    def choose_register(self):
+        """The register this browser rings on (one of the location's)."""
+        register = till.usable_register(
+            self.request, self.request.POST.get("register_id"), self.location.id
+        )
+        if register is None:
+            return self.page(
+                errors={"register_id": f"choose one of the registers of {self.location.name}"},
+                status=400,
+            )
+        self.request.session[till.TILL_REGISTER] = str(register.id)
+        return HTTPSeeOther(location=self.request.route_url("pos"))
+
+    # -- completing -----------------------------------------------------------------------
+    @view_config(route_name="pos.complete", request_method="POST")
+    def complete(self):
+        """Complete the sale once per form (its hidden ``sale_key``): a second press, or
+        a retry after a network blip, shows the first sale's receipt."""
+        request = self.request
+        form = Form(request.POST)
+        key, asked = None, None
+        if "sale_key" in request.POST:
+            try:
+                key = check_key(request.POST["sale_key"])
+                asked = fingerprint(
+                    sorted((k, v) for k, v in request.POST.items() if k not in NOT_ASKED)
+                )
+                done = self.sales.completed_with(key, asked)
+            except SaleError as exc:
+                return self.page(errors=exc.errors, status=400)
+            if done is not None:
+                return self._receipt(done, again=True)
+        self._apply_lines(form)
+        self._apply_customer(form)
+        payments, typed = self._read_payments(form)
+        if form.errors:
+            return self.page(errors=form.errors, payments=typed, status=400)
+        ringing = till.ringing(request, self.register)
+        if ringing.refusal:
+            return self.page(errors={"shift": ringing.refusal}, payments=typed, status=400)
+        if ringing.register is None and till.registers_at(request, self.location.id):
+            message = f"choose the register of {self.location.name} you ring on"
+            return self.page(errors={"register_id": message}, payments=typed, status=400)
+        where = {
+            "location_id": self.location.id,
+            "customer_id": self.cart.customer_id,
+            "register_id": ringing.register_id,
+            "shift_id": ringing.shift_id,
+        }
+        lines = self.cart.lines
+        try:
+            if key is None:
+                sale, new = self.sales.complete(lines, payments, **where), True
+            else:
+                sale, new = self.sales.complete_once(key, asked, lines, payments, **where)
+        except FormError as exc:
+            return self.page(errors=exc.errors, payments=typed, status=400)
+        if not new:
+            return self._receipt(sale, again=True)
+        self.cart.clear(request.session)
+        request.session.flash(f"Sale {sale.number} completed. Change due: {sale.change_due}")
+        return HTTPSeeOther(location=request.route_url("sales.receipt", id=sale.id))
+
+    def _receipt(self, sale, *, again: bool):
+        if again:
+            self.request.session.flash(
+                f"Sale {sale.number} was already completed by this form; nothing was "
+                "charged twice. Here is its receipt."
+            )
+        return HTTPSeeOther(location=self.request.route_url("sales.receipt", id=sale.id))
+
+    # -- parking --------------------------------------------------------------------------
+    @view_config(route_name="pos.park", request_method="POST")
+    def park(self):
+        """Put the cart aside with a label (a customer's name); the till gets a new one."""
+        form = Form(self.request.POST)
+        label = form.text("label", max_length=MAX_LABEL)
+        if form.errors:
+            return self.page(errors={"park_label": f"Label {form.errors['label']}"}, status=400)
+        if not self.cart.lines:
+            return self.page(
+                errors={"cart": "the cart is empty: there is nothing to park"}, status=400
+            )
+        self.cart.park(self.request.session, label)
+        self.request.session.flash(f"Sale parked{': ' + label if label else ''}.")
+        return HTTPSeeOther(location=self.request.route_url("pos"))
+
+    @view_config(route_name="pos.carts", request_method="GET", renderer="sales/parked.jinja2")
+    def parked(self):
+        """The parked carts of this register, with their age, lines and total."""
+        rows = parked_carts(self.request.dbsession, self.register.id if self.register else None)
+        return {"carts": [self._summary(row) for row in rows], "register": self.register}
+
+    def _summary(self, row: PosCart) -> dict:
+        lines = read_lines(row)
+        try:
+            total = self.sales.quote(lines).total if lines else ZERO
+        except SaleError:
+            total = None  # a product gone or repriced out of bounds: shown when resumed
+        return {"cart": row, "lines": len(lines), "total": total, "age": age(row.updated_at)}
+
+    def _parked_or_404(self) -> PosCart:
+        cart_id = parse_uuid(self.request.matchdict["id"])
+        row = self.request.dbsession.get(PosCart, (self.request.tenant.id, cart_id))
+        if cart_id is None or row is None or row.status != CART_PARKED:
+            raise HTTPNotFound()
+        if row.register_id != (self.register.id if self.register else None):
+            raise HTTPNotFound()
+        return row
+
+    @view_config(route_name="pos.resume", request_method="POST")
+    def resume(self):
+        """Put a parked cart back on the screen; a cart on the screen with lines is parked
+        in its place, so nothing is lost."""
+        row = self._parked_or_404()
+        if self.cart.lines:
+            self.cart.park(self.request.session, "set aside to resume another sale")
+        elif self.cart.row is not None:
+            self.cart.clear(self.request.session)
+        resume(self.request, row)
+        return HTTPSeeOther(location=self.request.route_url("pos"))
+
+    @view_config(route_name="pos.discard", request_method="GET", renderer="sales/discard.jinja2")
+    def discard_confirm(self):
+        return self._summary(self._parked_or_404())
+
+    @view_config(route_name="pos.discard", request_method="POST", renderer="sales/discard.jinja2")
+    def discard(self):
+        """Throw a parked cart away (after the confirmation page)."""
+        row = self._parked_or_404()
+        if not self.request.POST.get("confirm"):
+            self.request.response.status_int = 400
+            return {**self._summary(row), "error": "tick the box to confirm"}
+        self.request.dbsession.delete(row)
+        self.request.session.flash("The parked sale was discarded.")
+        return HTTPSeeOther(location=self.request.route_url("pos.carts"))
+
+    # -- customers ------------------------------------------------------------------------
+    @view_config(route_name="pos.customer", request_method="POST", permission="customers.quick_add")
+    def quick_add_customer(self):
+        """A new customer from a name and a phone, put on the cart."""
+        form = Form(self.request.POST)
+        name = form.text("new_customer_name", required=True, max_length=200)
+        phone = form.text("new_customer_phone", max_length=50)
+        if form.errors:
+            labels = {"new_customer_name": "Name", "new_customer_phone": "Phone"}
+            errors = {"new_customer": "; ".join(labelled(form.errors, labels).values())}
+            return self.page(errors=errors, status=400)
+        customer = self.request.find_service(CustomerService).create(name=name, phone=phone)
+        self.cart.customer_id = customer.id
+        self.cart.save()
+        self.cart.remember(self.request.session)
+        self.request.session.flash(f"Customer {customer.name} added to this sale.")
+        return HTTPSeeOther(location=self.request.route_url("pos"))
