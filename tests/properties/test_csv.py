@@ -31,6 +31,8 @@ class P:
     tax_rate: Decimal
     reorder_level: Decimal
     is_active: bool
+    open_price: bool = False
+    sold_by_weight: bool = False
 
 
 products = st.lists(
@@ -45,6 +47,8 @@ products = st.lists(
         tax_rate=st.decimals(min_value=0, max_value=100, places=2),
         reorder_level=st.decimals(min_value=0, max_value=MAX_QUANTITY, places=3),
         is_active=st.booleans(),
+        open_price=st.booleans(),
+        sold_by_weight=st.booleans(),
     ),
     min_size=1,
     max_size=8,
@@ -69,6 +73,8 @@ def test_an_export_imports_back_to_the_same_products(items):
             "tax_rate": product.tax_rate,
             "reorder_level": product.reorder_level,
             "is_active": product.is_active,
+            "open_price": product.open_price,
+            "sold_by_weight": product.sold_by_weight,
         }
 
 
