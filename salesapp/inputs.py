@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl
 
 from pyramid.tweens import INGRESS, MAIN
 
-from .http_helpers import refusal
+from .http_helpers import is_api, refusal
 
 #: NUL and the C0 control characters a textarea does not send (tab, LF and CR it does)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -141,7 +141,13 @@ def _body_problems(request, errors: dict[str, str]) -> None:
         return
     if media_type not in FORM_TYPES or request.method not in ("POST", "PUT", "PATCH", "DELETE"):
         return
-    fields = request.POST
+    if is_api(request):
+        return  # the API reads JSON only: a form body is its 415, not parsed here
+    try:
+        fields = request.POST
+    except ValueError:  # e.g. a multipart body without a boundary (webob/cgi refuse it)
+        errors.setdefault("body", "is not a readable form (a multipart body needs its boundary)")
+        return
     _check_pairs(fields.items(), errors)
     if media_type == URLENCODED and _has_replacement(fields) and not _urlencoded_is_utf8(request):
         errors.setdefault("body", "is not valid UTF-8 once percent-decoded")
