@@ -18,19 +18,17 @@ who has a PIN.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
 import uuid
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
 from ..audit.recorder import record
 from .errors import AccountError
 from .models import User, UserPin
-from .services import dummy_hash
+from .services import dummy_hash, user_by_id, verify_secret
 from .throttle import LoginThrottled
 
 MIN_PIN_LENGTH = 4
@@ -175,11 +173,7 @@ class PinService:
         return user
 
     def _user(self, user_id) -> User | None:
-        try:
-            key = uuid.UUID(str(user_id))
-        except ValueError:
-            return None
-        return self.db.get(User, (self.tenant_id, key))
+        return user_by_id(self.db, self.tenant_id, user_id)
 
     def _check(self, user: User | None, key: str, pin: str, address: str) -> bool:
         if self.throttle is not None:
@@ -201,10 +195,4 @@ class PinService:
         return right
 
     def _verify(self, pin_hash: str, pin: str) -> bool:
-        """One Argon2 verification, within a hashing slot of the process."""
-        slot = self.gate.slot() if self.gate is not None else contextlib.nullcontext()
-        with slot:
-            try:
-                return self.hasher.verify(pin_hash, (pin or "")[: MAX_PIN_LENGTH * 4])
-            except (VerificationError, InvalidHashError):
-                return False
+        return verify_secret(self.hasher, self.gate, pin_hash, (pin or "")[: MAX_PIN_LENGTH * 4])

@@ -71,6 +71,25 @@ def make_password_hasher(settings) -> PasswordHasher:
     )
 
 
+def verify_secret(hasher: PasswordHasher, gate, secret_hash: str, secret: str) -> bool:
+    """One Argon2 verification of a password or PIN, within a hashing slot of the
+    process (``gate``, a HashingGate; None: ungated, for console tools and tests)."""
+    with gate.slot() if gate is not None else contextlib.nullcontext():
+        try:
+            return hasher.verify(secret_hash, secret or "")
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+def user_by_id(db, tenant_id: int, user_id) -> User | None:
+    """The tenant's user with this id (any text), or None if it is not a user id."""
+    try:
+        key = uuid.UUID(str(user_id))
+    except ValueError:
+        return None
+    return db.get(User, (tenant_id, key))
+
+
 def dummy_hash(hasher: PasswordHasher) -> str:
     """A hash with ``hasher``'s parameters that no password matches, made once per
     process and parameters: verifying an unknown login against it costs what a real
@@ -139,11 +158,7 @@ class AccountService:
 
     # -- queries ---------------------------------------------------------------------
     def get_user(self, user_id) -> User | None:
-        try:
-            key = uuid.UUID(str(user_id))
-        except ValueError:
-            return None
-        return self.db.get(User, (self.tenant_id, key))
+        return user_by_id(self.db, self.tenant_id, user_id)
 
     def find_by_login(self, login: str) -> User | None:
         login = normalise_login(login)
@@ -209,12 +224,7 @@ class AccountService:
         return self.gate.slot() if self.gate is not None else contextlib.nullcontext()
 
     def _verify(self, password_hash: str, password: str) -> bool:
-        """One Argon2 verification, within a hashing slot."""
-        with self._hashing():
-            try:
-                return self.hasher.verify(password_hash, password or "")
-            except (VerificationError, InvalidHashError):
-                return False
+        return verify_secret(self.hasher, self.gate, password_hash, password)
 
     def _failed(self, address: str, login: str, user: User | None) -> None:
         """Count a wrong password (or an unknown login) for the address and the login;
