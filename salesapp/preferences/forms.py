@@ -10,12 +10,15 @@ from ..forms import Form
 
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
 MAX_FOOTER = 500
+#: the Managers' cap left blank: they may discount anything
+NO_CAP = "none"
 FIELDS = (
     "allow_negative_stock",
     "currency",
     "receipt_footer",
     "admins_need_two_factor",
     "cashier_discount_cap",
+    "manager_discount_cap",
     "needs_open_shift",
 )
 
@@ -27,14 +30,17 @@ class SettingsFields:
     receipt_footer: str
     admins_need_two_factor: bool = False
     cashier_discount_cap: Decimal | None = None  # None: not on the form, left as it is
+    #: the Managers' cap: a Decimal, NO_CAP (blank on the form), or None (not on the form)
+    manager_discount_cap: Decimal | str | None = None
     needs_open_shift: bool | None = None  # None: not on the form, left as it is
 
 
 def parse_settings(data) -> SettingsFields:
     """Allow negative stock (checkbox), currency (three letters, upper-cased: USD, EUR,
     KES), receipt footer (at most 500 characters), Admins must use two-factor sign-in
-    (checkbox), the most a Cashier may discount a line (percent, 0 to 100, at most two
-    places; left as it is when the form sends none), a register needs an open shift to
+    (checkbox), the most a Cashier and a Manager may discount (percent, 0 to 100, at most
+    two places; the Cashiers' left as it is when the form sends none; the Managers'
+    blank for no cap, left as it is when the form does not have it), a register needs an open shift to
     sell (checkbox; left as it is when the form did not show it); raises FormError."""
     values = {name: data.get(name) for name in FIELDS}
     # browsers send CR LF line breaks: store (and count) each as one character
@@ -57,6 +63,18 @@ def parse_settings(data) -> SettingsFields:
             maximum=Decimal("100"),
             required=False,
         ),
+        manager_discount_cap=(
+            form.decimal(
+                "manager_discount_cap",
+                places=2,
+                minimum=Decimal("0"),
+                maximum=Decimal("100"),
+                required=False,
+            )
+            or (Decimal("0") if (values["manager_discount_cap"] or "").strip() else NO_CAP)
+        )
+        if values["manager_discount_cap"] is not None
+        else None,
         # a checkbox sends nothing when off: the hidden marker says it was on the form
         needs_open_shift=form.boolean("needs_open_shift")
         if data.get("needs_open_shift_shown")

@@ -42,8 +42,9 @@ class SignInPolicy(Base):
     )
 
 
-#: how much of a line's price a Cashier may take off when no Admin has said otherwise
-DEFAULT_CASHIER_DISCOUNT_CAP = Decimal("20")
+#: how much of a price a Cashier may take off when no Admin has said otherwise (t0014;
+#: 20 before)
+DEFAULT_CASHIER_DISCOUNT_CAP = Decimal("10")
 
 
 class SalePolicy(Base):
@@ -56,13 +57,18 @@ class SalePolicy(Base):
             "cashier_discount_cap >= 0 and cashier_discount_cap <= 100",
             name="cashier_discount_cap_percent",
         ),
+        CheckConstraint(
+            "manager_discount_cap >= 0 and manager_discount_cap <= 100",
+            name="manager_discount_cap_percent",
+        ),
     )
 
     tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    #: the most a Cashier may discount a line, in percent of its price before tax
-    #: (Managers and Admins have no cap)
+    #: the most a Cashier may discount, in percent of a price before tax
     cashier_discount_cap: Mapped[Decimal] = mapped_column(
-        Numeric(5, 2), default=DEFAULT_CASHIER_DISCOUNT_CAP, server_default="20"
+        Numeric(5, 2), default=DEFAULT_CASHIER_DISCOUNT_CAP, server_default="10"
     )
+    #: the most a Manager may discount (t0014; None: no cap); Admins have no cap
+    manager_discount_cap: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     #: a register can't sell without an open shift (t0011; issue 17)
     needs_open_shift: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")

@@ -10,7 +10,15 @@ from sqlalchemy.dialects.postgresql import insert
 
 from ..audit.recorder import record
 from ..services import TenantService
+from .forms import NO_CAP
 from .models import DEFAULT_CASHIER_DISCOUNT_CAP, SalePolicy, SignInPolicy, WorkspaceSettings
+
+#: the selling rules of a workspace that has not saved them (no ``sale_policies`` row)
+POLICY_DEFAULTS = {
+    "cashier_discount_cap": DEFAULT_CASHIER_DISCOUNT_CAP,
+    "manager_discount_cap": None,
+    "needs_open_shift": True,
+}
 
 
 class SettingsService(TenantService):
@@ -37,19 +45,25 @@ class SettingsService(TenantService):
         receipt_footer: str,
         admins_need_two_factor: bool = False,
         cashier_discount_cap: Decimal | None = None,
+        manager_discount_cap: Decimal | str | None = None,
         needs_open_shift: bool | None = None,
     ) -> WorkspaceSettings:
         """Save validated values (see :func:`.forms.parse_settings`); a cap (or shift
-        rule) of None leaves it as it is."""
+        rule) of None leaves it as it is; the Managers' cap NO_CAP removes it."""
         row = self.get()
         row.allow_negative_stock = allow_negative_stock
         row.currency = currency
         row.receipt_footer = receipt_footer
         self._set_admins_need_two_factor(admins_need_two_factor)
         if cashier_discount_cap is not None:
-            self._set_cashier_discount_cap(cashier_discount_cap)
+            self._set_policy("cashier_discount_cap", cashier_discount_cap)
+        if manager_discount_cap is not None:
+            self._set_policy(
+                "manager_discount_cap",
+                None if manager_discount_cap == NO_CAP else manager_discount_cap,
+            )
         if needs_open_shift is not None:
-            self._set_needs_open_shift(needs_open_shift)
+            self._set_policy("needs_open_shift", needs_open_shift)
         self.db.flush()
         return row
 
@@ -71,10 +85,32 @@ class SettingsService(TenantService):
         record(self.db, "settings.update", "sign-in policy", admins_need_two_factor=[before, value])
 
     def cashier_discount_cap(self) -> Decimal:
-        """The most a Cashier may take off a line, in percent of its price before tax
-        (read by the sale service on every quote; Managers and Admins have no cap)."""
+        """The most a Cashier may take off, in percent of a price before tax."""
         cap = self.db.scalar(select(SalePolicy.cashier_discount_cap))
         return DEFAULT_CASHIER_DISCOUNT_CAP if cap is None else cap
+
+    def manager_discount_cap(self) -> Decimal | None:
+        """The most a Manager may take off (None, the default: no cap)."""
+        return self.db.scalar(select(SalePolicy.manager_discount_cap))
+
+    def discount_cap(self, roles: frozenset[str]) -> Decimal | None:
+        """The most someone with ``roles`` may take off, in percent of a price (None: no
+        cap), read by the sale service on every quote: Admins have no cap; otherwise
+        the most generous cap of their roles (a user with no selling role is held to
+        the Cashiers')."""
+        if "Admin" in roles:
+            return None
+        row = self.db.execute(
+            select(SalePolicy.cashier_discount_cap, SalePolicy.manager_discount_cap)
+        ).first()
+        cashier = DEFAULT_CASHIER_DISCOUNT_CAP if row is None else row.cashier_discount_cap
+        if "Managers" in roles:
+            return (
+                None
+                if row is None or row.manager_discount_cap is None
+                else max(row.manager_discount_cap, cashier)
+            )
+        return cashier
 
     def needs_open_shift(self) -> bool:
         """Whether a register must have an open shift to sell (default on; read by the
@@ -82,26 +118,16 @@ class SettingsService(TenantService):
         value = self.db.scalar(select(SalePolicy.needs_open_shift))
         return True if value is None else value
 
-    def _set_needs_open_shift(self, value: bool) -> None:
-        before = self.needs_open_shift()
+    def _set_policy(self, name: str, value) -> None:
+        """One of the selling rules (a column of ``sale_policies``), audited."""
+        before = self.db.scalar(select(getattr(SalePolicy, name)))
+        if before is None:
+            before = POLICY_DEFAULTS[name]
         if value == before:
             return
         self.db.execute(
             insert(SalePolicy)
-            .values(tenant_id=self.tenant_id, needs_open_shift=value)
-            .on_conflict_do_update(index_elements=["tenant_id"], set_={"needs_open_shift": value})
+            .values(tenant_id=self.tenant_id, **{name: value})
+            .on_conflict_do_update(index_elements=["tenant_id"], set_={name: value})
         )
-        record(self.db, "settings.update", "selling rules", needs_open_shift=[before, value])
-
-    def _set_cashier_discount_cap(self, value: Decimal) -> None:
-        before = self.cashier_discount_cap()
-        if value == before:
-            return
-        self.db.execute(
-            insert(SalePolicy)
-            .values(tenant_id=self.tenant_id, cashier_discount_cap=value)
-            .on_conflict_do_update(
-                index_elements=["tenant_id"], set_={"cashier_discount_cap": value}
-            )
-        )
-        record(self.db, "settings.update", "selling rules", cashier_discount_cap=[before, value])
+        record(self.db, "settings.update", "selling rules", **{name: [before, value]})

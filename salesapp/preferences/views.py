@@ -30,6 +30,7 @@ class SettingsView:
                 "receipt_footer": row.receipt_footer,
                 "admins_need_two_factor": self.settings.admins_need_two_factor(),
                 "cashier_discount_cap": quantity(self.settings.cashier_discount_cap()),
+                "manager_discount_cap": _percent(self.settings.manager_discount_cap()),
                 "needs_open_shift": self.settings.needs_open_shift(),
             },
             "errors": {},
@@ -47,6 +48,7 @@ class SettingsView:
                 "receipt_footer": request.POST.get("receipt_footer", ""),
                 "admins_need_two_factor": bool(request.POST.get("admins_need_two_factor")),
                 "cashier_discount_cap": request.POST.get("cashier_discount_cap", ""),
+                "manager_discount_cap": request.POST.get("manager_discount_cap", ""),
                 "needs_open_shift": bool(request.POST.get("needs_open_shift")),
             }
             return refuse(request, {"values": values, "errors": exc.errors})
@@ -56,7 +58,13 @@ class SettingsView:
             receipt_footer=fields.receipt_footer,
             admins_need_two_factor=fields.admins_need_two_factor,
             cashier_discount_cap=fields.cashier_discount_cap,
+            manager_discount_cap=fields.manager_discount_cap,
             needs_open_shift=fields.needs_open_shift,
         )
         request.session.flash("Settings saved.")
         return HTTPSeeOther(location=request.route_url("settings"))
+
+
+def _percent(value):
+    """A cap as the form shows it: blank for none."""
+    return "" if value is None else quantity(value)

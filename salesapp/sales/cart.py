@@ -21,23 +21,45 @@ from sqlalchemy import select
 
 from ..ids import uuid7
 from .models import CART_OPEN, CART_PARKED, PAYMENT_METHODS, PosCart
-from .services import MAX_LINES, CartLine
+from .services import MAX_LINES, CartDiscount, CartLine
 
 CART_ID = "cart_id"
 MAX_LABEL = 60
 
 
+def _decimal(value) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
 def _read_lines(rows) -> list[CartLine]:
-    """The stored ``[product_id, quantity, discount]`` rows as cart lines; a damaged row
-    loses that line, nothing else."""
+    """The stored ``[product_id, quantity, discount, price, percent]`` rows (the last two
+    may be missing or null) as cart lines; a damaged row loses that line, nothing else."""
     lines = []
     for row in rows if isinstance(rows, list) else []:
         try:
-            product_id, quantity, discount = row
-            lines.append(CartLine(uuid.UUID(product_id), Decimal(quantity), Decimal(discount)))
+            product_id, quantity, discount, price, percent = [*row, None, None][:5]
+            lines.append(
+                CartLine(
+                    uuid.UUID(product_id),
+                    Decimal(quantity),
+                    Decimal(discount),
+                    _decimal(price),
+                    _decimal(percent),
+                )
+            )
         except (TypeError, ValueError, InvalidOperation):
             continue
     return lines
+
+
+def _stored(line: CartLine) -> list:
+    optional = [line.price, line.percent]
+    return [
+        str(line.product_id),
+        str(line.quantity),
+        str(line.discount),
+        *(None if value is None else str(value) for value in optional),
+    ]
 
 
 def _read_payments(value) -> dict[str, dict[str, str]]:
@@ -65,14 +87,24 @@ class Till:
 
 
 class Cart:
-    """Lines (product, quantity, discount), typed payments and an optional customer of the
-    cart on one till's screen. ``row`` is None until something is put in it."""
+    """Lines (product, quantity, discount, typed price), a discount on the whole cart,
+    typed payments, an optional customer and a Manager's approval of its discounts, of
+    the cart on one till's screen. ``row`` is None until something is put in it."""
 
     def __init__(self, dbsession, till: Till, row: PosCart | None = None):
         self.db, self.till, self.row = dbsession, till, row
         self.lines: list[CartLine] = _read_lines(row.lines) if row else []
         self.payments: dict[str, dict[str, str]] = _read_payments(row.payments) if row else {}
         self.customer_id: uuid.UUID | None = row.customer_id if row else None
+        self.discount = (
+            CartDiscount(row.discount, row.discount_is_percent) if row else CartDiscount()
+        )
+        #: (who approved, up to what percentage) or None
+        self.approval: tuple[uuid.UUID, Decimal] | None = (
+            (row.approved_by, row.approved_percent)
+            if row is not None and row.approved_by is not None
+            else None
+        )
 
     @classmethod
     def for_request(cls, request, register_id: uuid.UUID | None) -> Cart:
@@ -121,9 +153,11 @@ class Cart:
                 status=CART_OPEN,
             )
             self.db.add(self.row)
-        self.row.lines = [[str(x.product_id), str(x.quantity), str(x.discount)] for x in self.lines]
+        self.row.lines = [_stored(line) for line in self.lines]
         self.row.payments = self.payments
         self.row.customer_id = self.customer_id
+        self.row.discount, self.row.discount_is_percent = self.discount.value, self.discount.percent
+        self.row.approved_by, self.row.approved_percent = self.approval or (None, None)
         self.db.flush()
 
     def remember(self, session) -> None:
@@ -137,6 +171,7 @@ class Cart:
             self.db.delete(self.row)
             self.db.flush()
         self.row, self.lines, self.payments, self.customer_id = None, [], {}, None
+        self.discount, self.approval = CartDiscount(), None
         session.pop(CART_ID, None)
 
     def park(self, session, label: str) -> None:
@@ -147,15 +182,16 @@ class Cart:
         self.db.flush()
         session.pop(CART_ID, None)
 
-    def add(self, product_id: uuid.UUID, quantity: Decimal) -> bool:
-        """Add to the product's line (or a new line); False if the cart is full."""
+    def add(self, product_id: uuid.UUID, quantity: Decimal, price: Decimal | None = None) -> bool:
+        """Add to the product's line at the same typed ``price`` (or a new line); False
+        if the cart is full."""
         for line in self.lines:
-            if line.product_id == product_id:
+            if line.product_id == product_id and line.price == price:
                 line.quantity += quantity
                 return True
         if len(self.lines) >= MAX_LINES:
             return False
-        self.lines.append(CartLine(product_id, quantity))
+        self.lines.append(CartLine(product_id, quantity, price=price))
         return True
 
     def __len__(self):

@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKeyConstraint,
     Index,
+    Numeric,
     Text,
     UniqueConstraint,
     func,
@@ -47,6 +48,19 @@ def _voided(sale: Sale) -> Iterator[Event]:
         yield Event("sale.void", {"reason": sale.void_reason})
 
 
+def _discount_approved(sale: Sale) -> Iterator[Event]:
+    """A discount over the seller's cap, approved at the till by a Manager's PIN."""
+    if sale.discount_approved_by is not None:
+        yield Event(
+            "sale.discount_approved",
+            {
+                "approved_by": sale.discount_approved_by,
+                "discount_percent": sale.discount_percent,
+                "discount_total": sale.discount_total,
+            },
+        )
+
+
 class Sale(TenantScoped, Base):
     __tablename__ = "sales"
     __table_args__ = (
@@ -55,6 +69,9 @@ class Sale(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
         ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
         ForeignKeyConstraint(["tenant_id", "voided_by"], ["users.tenant_id", "users.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "discount_approved_by"], ["users.tenant_id", "users.id"]
+        ),
         Index("ix_sales_tenant_id_created_at", "tenant_id", "created_at"),
         Index("ix_sales_tenant_id_user_id", "tenant_id", "user_id", "created_at"),
         Index("ix_sales_tenant_id_customer_id", "tenant_id", "customer_id"),
@@ -65,7 +82,10 @@ class Sale(TenantScoped, Base):
     )
     __audit__ = Audit(
         target=lambda sale: f"sale {sale.number}",
-        inserted=(always("sale.complete", lambda sale: {"total": sale.total}),),
+        inserted=(
+            always("sale.complete", lambda sale: {"total": sale.total}),
+            _discount_approved,
+        ),
         updated=(_voided,),
     )
 
@@ -84,6 +104,13 @@ class Sale(TenantScoped, Base):
     paid_total: Mapped[Decimal] = mapped_column(MONEY)
     change_due: Mapped[Decimal] = mapped_column(MONEY)
     refunded_total: Mapped[Decimal] = mapped_column(MONEY, default=0, server_default="0")
+    #: of ``discount_total``, the discount on the whole sale (t0014), shared out over
+    #: the lines' ``discount``
+    cart_discount: Mapped[Decimal] = mapped_column(MONEY, default=0, server_default="0")
+    #: who approved a discount over the seller's cap with their PIN (t0014), and the
+    #: largest discount of the sale in percent of a price
+    discount_approved_by: Mapped[uuid.UUID | None]
+    discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -250,6 +277,10 @@ class PosCart(TenantScoped, Base):
     discount_is_percent: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default="false"
     )
+    #: a Manager's approval, by PIN, of discounts up to ``approved_percent`` (t0014);
+    #: it goes on with the cart while its discounts stay within that
+    approved_by: Mapped[uuid.UUID | None]
+    approved_percent: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

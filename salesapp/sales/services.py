@@ -13,7 +13,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -39,11 +39,9 @@ from .models import (
 )
 
 ZERO = Decimal("0")
+HUNDRED = Decimal("100")
 MAX_LINES = 50
 MAX_QUANTITY = Decimal("100000")
-#: roles whose discounts are not capped (salesapp.security.MANAGERS); anyone else who
-#: sells, a Cashier, may discount a line by at most the workspace's cap
-UNCAPPED_ROLES = frozenset({"Admin", "Managers"})
 
 NEXT_INVOICE_NUMBER = text(
     "insert into invoice_counters (tenant_id, last_number) values (:tenant_id, 1) "
@@ -92,7 +90,31 @@ def check_key(key: str) -> str:
 class CartLine:
     product_id: uuid.UUID
     quantity: Decimal
-    discount: Decimal = ZERO  # amount off the line, before tax
+    discount: Decimal = ZERO  # amount off the line, before tax (unless ``percent``)
+    #: the unit price typed at the till, for a product with ``open_price`` (else ignored)
+    price: Decimal | None = None
+    #: the discount as a percentage of the line's price; when set, ``discount`` is
+    #: worked out from it (cents rounded half up)
+    percent: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class CartDiscount:
+    """A discount on the whole sale, after the lines' own: an amount, or a percentage of
+    what the lines come to. Shared out over the lines in proportion to their price, so
+    each line's tax is on what was really charged (see :func:`share_out`)."""
+
+    value: Decimal = ZERO
+    percent: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def amount(self, net: Decimal) -> Decimal:
+        return money(net * self.value / HUNDRED) if self.percent else self.value
+
+    def __str__(self) -> str:
+        return f"{formatting.quantity(self.value)}%" if self.percent else str(self.value)
 
 
 @dataclass
@@ -106,11 +128,13 @@ class PaymentInput:
 class PricedLine:
     product: Product
     quantity: Decimal
-    discount: Decimal
+    discount: Decimal  # the line's own discount and its share of the cart's
     gross: Decimal
     net: Decimal
     tax: Decimal
     total: Decimal
+    unit_price: Decimal = ZERO
+    cart_share: Decimal = ZERO  # of ``discount``, what the cart discount took
 
 
 @dataclass
@@ -120,14 +144,50 @@ class Quote:
     discount_total: Decimal = ZERO
     tax_total: Decimal = ZERO
     total: Decimal = ZERO
+    cart_discount: Decimal = ZERO  # of ``discount_total``, the cart discount
+    #: the largest discount in the sale, in percent of a price (a line's own, or all of
+    #: the sale's discounts against its price): what the seller's cap is held against
+    discount_percent: Decimal = ZERO
+    #: who approved a discount over the seller's cap (None: none was needed)
+    approved_by: object = None
 
 
-def price_line(product: Product, quantity: Decimal, discount: Decimal) -> PricedLine:
+def unit_price(product: Product, price: Decimal | None = None) -> Decimal:
+    """The price a line sells at: the one typed at the till for an open-price product,
+    else the product's."""
+    return price if product.open_price and price is not None else product.unit_price
+
+
+def price_line(
+    product: Product, quantity: Decimal, discount: Decimal, price: Decimal | None = None
+) -> PricedLine:
     """Prices exclude tax; the discount comes off the line before tax; cents round half up."""
-    gross = money(quantity * product.unit_price)
+    unit = unit_price(product, price)
+    gross = money(quantity * unit)
     net = gross - discount
     tax = money(net * product.tax_rate / 100)
-    return PricedLine(product, quantity, discount, gross, net, tax, net + tax)
+    return PricedLine(product, quantity, discount, gross, net, tax, net + tax, unit)
+
+
+def share_out(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """``amount`` in cents over ``weights`` in proportion, summing exactly to ``amount``
+    (largest remainders get the odd cents); no share exceeds its weight when ``amount``
+    does not exceed their sum."""
+    total = sum(weights, ZERO)
+    if not amount or not total:
+        return [ZERO for _ in weights]
+    exact = [amount * w / total for w in weights]
+    shares = [e.quantize(CENT, ROUND_DOWN) for e in exact]
+    left = int((amount - sum(shares, ZERO)) / CENT)
+    by_remainder = sorted(range(len(weights)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in by_remainder[:left]:
+        shares[i] += CENT
+    return shares
+
+
+def percent_of(part: Decimal, whole: Decimal) -> Decimal:
+    """``part`` in percent of ``whole``, rounded up to hundredths (0 for nothing)."""
+    return (part * HUNDRED / whole).quantize(CENT, ROUND_UP) if whole else ZERO
 
 
 def refund_amount(line: SaleLine, quantity: Decimal) -> Decimal:
@@ -145,30 +205,40 @@ def refund_amount(line: SaleLine, quantity: Decimal) -> Decimal:
     return max(ZERO, paid - line.refunded_amount)
 
 
-def _line_problem(product: Product, line: CartLine, cap: Decimal | None):
-    """(field, message) for a cart line's quantity or discount out of bounds, or None.
-    ``cap``: the most the seller may discount, in percent of the line's price (None:
-    no cap)."""
+def _line_problem(product: Product, line: CartLine):
+    """(field, message) for a cart line's quantity, price or discount out of bounds, or
+    None."""
     if not ZERO < line.quantity <= MAX_QUANTITY:
         return "quantity", (
             f"quantity of {product.name} must be more than 0 and at most {MAX_QUANTITY}"
         )
-    gross = money(line.quantity * product.unit_price)
+    if product.open_price and line.price is not None and not ZERO <= line.price <= MAX_MONEY:
+        return "price", f"the price of {product.name} must be between 0 and {MAX_MONEY}"
+    gross = money(line.quantity * unit_price(product, line.price))
     if gross > MAX_MONEY:
         return "quantity", (
             f"{line.quantity.normalize():f} of {product.name} come to {gross}, more "
             f"than a sale can hold ({MAX_MONEY}); sell them in several sales"
         )
-    if not ZERO <= line.discount <= gross:
+    if line.percent is not None and not ZERO <= line.percent <= HUNDRED:
+        return "discount", f"discount on {product.name} must be between 0% and 100%"
+    if not ZERO <= line_discount(line, gross) <= gross:
         return "discount", f"discount on {product.name} must be between 0 and the line's {gross}"
-    if cap is not None and line.discount * 100 > gross * cap:
-        return "discount", (
-            f"a discount of {line.discount} on {product.name} is over the Cashiers' cap of "
-            f"{formatting.quantity(cap)}% of the line's price {gross} (at most "
-            f"{(gross * cap / 100).quantize(CENT, ROUND_DOWN)}); "
-            "a Manager must ring this sale or approve the discount"
-        )
     return None
+
+
+def line_discount(line: CartLine, gross: Decimal) -> Decimal:
+    """The line's own discount as an amount."""
+    return money(gross * line.percent / HUNDRED) if line.percent is not None else line.discount
+
+
+class DiscountOverCap(SaleError):
+    """A discount larger than the seller's cap: a Manager may approve it with their PIN
+    at the till (``needed``: the percentage to approve)."""
+
+    def __init__(self, errors: dict, needed: Decimal, cap: Decimal):
+        super().__init__(errors)
+        self.needed, self.cap = needed, cap
 
 
 class SaleService:
@@ -189,16 +259,29 @@ class SaleService:
         )
 
     # -- pricing ---------------------------------------------------------------------
-    def discount_cap(self) -> Decimal | None:
-        """The most this seller may discount a line, in percent of its price: the
-        workspace's cap for a Cashier (anyone neither Manager nor Admin), None for
-        Managers and Admins. Enforced here, so the till and the API are both capped."""
-        if self.user is not None and self.user.role_names & UNCAPPED_ROLES:
+    def cap_for(self, user) -> Decimal | None:
+        """The most ``user`` may discount, in percent of a price (None: no cap): the
+        workspace's cap for each of their roles, the most generous one counting; Admins
+        have none. Enforced here, so the till and the API are both capped."""
+        if user is None:
             return None
-        return SettingsService(self.db, self.tenant_id).cashier_discount_cap()
+        return SettingsService(self.db, self.tenant_id).discount_cap(user.role_names)
 
-    def quote(self, lines: list[CartLine], *, lock=False) -> Quote:
-        """Price the cart against the current products; raise SaleError on bad lines."""
+    def discount_cap(self) -> Decimal | None:
+        """The signed-in seller's cap (see :meth:`cap_for`)."""
+        return self.cap_for(self.user)
+
+    def quote(
+        self,
+        lines: list[CartLine],
+        *,
+        cart_discount: CartDiscount = CartDiscount(),
+        approver=None,
+        lock=False,
+    ) -> Quote:
+        """Price the cart against the current products; raise SaleError on bad lines,
+        DiscountOverCap when the discounts are more than the seller's cap and
+        ``approver`` (a user who approved them at the till) does not cover them."""
         errors = {}
         if not lines:
             raise SaleError({"cart": "the cart is empty: add a product first"})
@@ -211,25 +294,46 @@ class SaleService:
             products = {
                 p.id: p for p in self.db.scalars(select(Product).where(Product.id.in_(ids)))
             }
-        quote = Quote()
-        cap = self.discount_cap()
+        priced: list[PricedLine] = []
+        own: dict[int, Decimal] = {}  # the percentage each line's own discount takes
         for i, line in enumerate(lines):
             product = products.get(line.product_id)
             if product is None or not product.is_active:
                 errors[f"line:{i}"] = "this product is not for sale any more; remove the line"
                 continue
-            problem = _line_problem(product, line, cap)
+            problem = _line_problem(product, line)
             if problem:
                 errors[f"{problem[0]}:{i}"] = problem[1]
                 continue
-            priced = price_line(product, line.quantity, line.discount)
-            quote.lines.append(priced)
-            quote.subtotal += priced.net
-            quote.discount_total += priced.discount
-            quote.tax_total += priced.tax
-            quote.total += priced.total
+            gross = money(line.quantity * unit_price(product, line.price))
+            discount = line_discount(line, gross)
+            own[i] = percent_of(discount, gross)
+            priced.append(price_line(product, line.quantity, discount, line.price))
         if errors:
             raise SaleError(errors)
+        quote = self._with_cart_discount(priced, cart_discount)
+        self._hold_to_cap(quote, own, approver)
+        return quote
+
+    def _with_cart_discount(self, priced: list[PricedLine], cart: CartDiscount) -> Quote:
+        """The quote of the priced lines, the cart discount shared out over them."""
+        net = sum((p.net for p in priced), ZERO)
+        if cart.percent and not ZERO <= cart.value <= HUNDRED:
+            raise SaleError({"cart_discount": "the cart discount must be between 0% and 100%"})
+        amount = cart.amount(net)
+        if not ZERO <= amount <= net:
+            raise SaleError(
+                {"cart_discount": f"the cart discount must be between 0 and the lines' {net}"}
+            )
+        quote = Quote(cart_discount=amount)
+        for p, share in zip(priced, share_out(amount, [p.net for p in priced]), strict=True):
+            line = price_line(p.product, p.quantity, p.discount + share, p.unit_price)
+            line.unit_price, line.cart_share = p.unit_price, share
+            quote.lines.append(line)
+            quote.subtotal += line.net
+            quote.discount_total += line.discount
+            quote.tax_total += line.tax
+            quote.total += line.total
         before_discounts = quote.subtotal + quote.discount_total
         if max(before_discounts, quote.total) > MAX_MONEY:
             raise SaleError(
@@ -239,6 +343,38 @@ class SaleService:
                 }
             )
         return quote
+
+    def _hold_to_cap(self, quote: Quote, own: dict[int, Decimal], approver) -> None:
+        """Refuse discounts over the seller's cap unless ``approver``'s cap covers them
+        (then the quote names the approver)."""
+        gross = quote.subtotal + quote.discount_total
+        overall = percent_of(quote.discount_total, gross)
+        quote.discount_percent = max([overall, *own.values()])
+        cap = self.discount_cap()
+        if cap is None or quote.discount_percent <= cap:
+            return
+        if approver is not None:
+            theirs = self.cap_for(approver)
+            if theirs is None or quote.discount_percent <= theirs:
+                quote.approved_by = approver
+                return
+        errors = {}
+        tail = "; a Manager must ring the sale, or approve the discount with their PIN at the till"
+        for i, percent in own.items():
+            if percent > cap:
+                line = quote.lines[i]
+                most = (line.gross * cap / HUNDRED).quantize(CENT, ROUND_DOWN)
+                errors[f"discount:{i}"] = (
+                    f"a discount of {line.discount - line.cart_share} on {line.product.name} "
+                    f"is over your cap of {formatting.quantity(cap)}% of the line's price "
+                    f"{line.gross} (at most {most}){tail}"
+                )
+        if not errors:
+            errors["cart_discount"] = (
+                f"the discounts come to {quote.discount_total} ({overall}% of {gross}), over "
+                f"your cap of {formatting.quantity(cap)}%{tail}"
+            )
+        raise DiscountOverCap(errors, quote.discount_percent, cap)
 
     # -- completing ------------------------------------------------------------------
     def complete(
@@ -250,9 +386,13 @@ class SaleService:
         customer_id=None,
         register_id=None,
         shift_id=None,
+        cart_discount: CartDiscount = CartDiscount(),
+        approver=None,
     ) -> Sale:
         """Write the sale, lines, payments and stock movements; all or nothing.
-        ``register_id`` and ``shift_id``: where it was rung (salesapp.sales.till)."""
+        ``register_id`` and ``shift_id``: where it was rung (salesapp.sales.till);
+        ``approver``: who approved a discount over the seller's cap (their PIN, at the
+        till), recorded with the sale."""
         location = self.inventory.location(location_id)
         if location is None or not location.is_active:
             raise SaleError({"location_id": "choose an active location to sell from"})
@@ -262,7 +402,7 @@ class SaleService:
             )
         if customer_id is not None and self.db.get(Customer, (self.tenant_id, customer_id)) is None:
             raise SaleError({"customer_id": "no such customer; choose one from the list"})
-        quote = self.quote(lines, lock=True)
+        quote = self.quote(lines, cart_discount=cart_discount, approver=approver, lock=True)
 
         payments = [p for p in payments if p.amount]
         errors = {}
@@ -320,6 +460,9 @@ class SaleService:
             total=quote.total,
             paid_total=paid,
             change_due=change,
+            cart_discount=quote.cart_discount,
+            discount_approved_by=quote.approved_by.id if quote.approved_by else None,
+            discount_percent=quote.discount_percent if quote.approved_by else None,
         )
         self.db.add(sale)
         self.db.flush()  # the sale row before its children (composite foreign keys)
@@ -336,7 +479,7 @@ class SaleService:
                     description=product.name,
                     sku=product.sku,
                     quantity=priced.quantity,
-                    unit_price=product.unit_price,
+                    unit_price=priced.unit_price,
                     unit_cost=product.cost,
                     discount=priced.discount,
                     tax_rate=product.tax_rate,

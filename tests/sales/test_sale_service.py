@@ -34,7 +34,7 @@ def counts(seller):
 
 def test_line_pricing_discount_before_tax_rounded_half_up():
     class P:
-        unit_price, tax_rate = D("2.50"), D("16")
+        unit_price, tax_rate, open_price = D("2.50"), D("16"), False
 
     line = price_line(P, D("3"), D("0.50"))
     assert (line.gross, line.net, line.tax, line.total) == (
