@@ -277,11 +277,13 @@ class SaleService:
         *,
         cart_discount: CartDiscount = CartDiscount(),
         approver=None,
+        approved_up_to: Decimal | None = None,
         lock=False,
     ) -> Quote:
         """Price the cart against the current products; raise SaleError on bad lines,
         DiscountOverCap when the discounts are more than the seller's cap and
-        ``approver`` (a user who approved them at the till) does not cover them."""
+        ``approver`` (a user who approved them at the till, for discounts up to
+        ``approved_up_to`` percent when given) does not cover them."""
         errors = {}
         if not lines:
             raise SaleError({"cart": "the cart is empty: add a product first"})
@@ -312,7 +314,7 @@ class SaleService:
         if errors:
             raise SaleError(errors)
         quote = self._with_cart_discount(priced, cart_discount)
-        self._hold_to_cap(quote, own, approver)
+        self._hold_to_cap(quote, own, approver, approved_up_to)
         return quote
 
     def _with_cart_discount(self, priced: list[PricedLine], cart: CartDiscount) -> Quote:
@@ -344,16 +346,20 @@ class SaleService:
             )
         return quote
 
-    def _hold_to_cap(self, quote: Quote, own: dict[int, Decimal], approver) -> None:
-        """Refuse discounts over the seller's cap unless ``approver``'s cap covers them
-        (then the quote names the approver)."""
+    def _hold_to_cap(
+        self, quote: Quote, own: dict[int, Decimal], approver, approved_up_to: Decimal | None
+    ) -> None:
+        """Refuse discounts over the seller's cap unless ``approver``'s cap covers them,
+        and what they approved does (then the quote names the approver)."""
         gross = quote.subtotal + quote.discount_total
         overall = percent_of(quote.discount_total, gross)
         quote.discount_percent = max([overall, *own.values()])
         cap = self.discount_cap()
         if cap is None or quote.discount_percent <= cap:
             return
-        if approver is not None:
+        if approver is not None and (
+            approved_up_to is None or quote.discount_percent <= approved_up_to
+        ):
             theirs = self.cap_for(approver)
             if theirs is None or quote.discount_percent <= theirs:
                 quote.approved_by = approver
@@ -388,6 +394,7 @@ class SaleService:
         shift_id=None,
         cart_discount: CartDiscount = CartDiscount(),
         approver=None,
+        approved_up_to: Decimal | None = None,
     ) -> Sale:
         """Write the sale, lines, payments and stock movements; all or nothing.
         ``register_id`` and ``shift_id``: where it was rung (salesapp.sales.till);
@@ -402,7 +409,13 @@ class SaleService:
             )
         if customer_id is not None and self.db.get(Customer, (self.tenant_id, customer_id)) is None:
             raise SaleError({"customer_id": "no such customer; choose one from the list"})
-        quote = self.quote(lines, cart_discount=cart_discount, approver=approver, lock=True)
+        quote = self.quote(
+            lines,
+            cart_discount=cart_discount,
+            approver=approver,
+            approved_up_to=approved_up_to,
+            lock=True,
+        )
 
         payments = [p for p in payments if p.amount]
         errors = {}
@@ -583,17 +596,22 @@ class SaleService:
         )
 
     def names(self, sale: Sale) -> dict:
-        """Who sold, where, to whom: for the receipt and the detail page."""
+        """Who sold, where, to whom, who approved its discount: for the receipt and the
+        detail page."""
         from ..accounts.models import User
         from ..locations.models import Location
 
-        user = self.db.get(User, (self.tenant_id, sale.user_id))
+        def name(user_id):
+            user = self.db.get(User, (self.tenant_id, user_id)) if user_id else None
+            return (user.full_name or user.username) if user else None
+
         location = self.db.get(Location, (self.tenant_id, sale.location_id))
         customer = (
             self.db.get(Customer, (self.tenant_id, sale.customer_id)) if sale.customer_id else None
         )
         return {
-            "cashier": (user.full_name or user.username) if user else "?",
+            "cashier": name(sale.user_id) or "?",
+            "approver": name(sale.discount_approved_by),
             "location": location.name if location else "?",
             "customer": customer,
         }
