@@ -49,7 +49,7 @@ def _decimal(pattern: str, description: str) -> dict:
 MONEY = _decimal(
     r"^\d{1,10}(\.\d{1,2})?$", f"An amount of money, 0 to {MAX_MONEY}, at most 2 decimals"
 )
-TAX_RATE = _decimal(
+PERCENT = _decimal(
     r"^(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)$", "A percentage, 0 to 100, at most 2 decimals"
 )
 STOCK_QUANTITY = _decimal(
@@ -78,6 +78,7 @@ NUMBER_OUT = {"type": "string", "description": "A decimal number, exact"}
 SALE_AMOUNTS = (
     "subtotal",
     "discount_total",
+    "cart_discount",
     "tax_total",
     "total",
     "paid_total",
@@ -93,12 +94,17 @@ PRODUCT_INPUT = {
     "category": _text(100),
     "unit_price": {**MONEY, "description": "Price before tax. " + MONEY["description"]},
     "cost": MONEY,
-    "tax_rate": TAX_RATE,
+    "tax_rate": PERCENT,
     "reorder_level": STOCK_QUANTITY,
     "open_price": {"type": "boolean", "description": "The price is typed at the till"},
     "sold_by_weight": {"type": "boolean", "description": "Sold in kg, to 3 decimals"},
     "is_active": {"type": "boolean"},
 }
+
+
+def _not_both(first: str, second: str) -> dict:
+    """An object may give ``first`` or ``second`` (or neither), not both."""
+    return {"not": {"required": [first, second]}}
 
 
 def _page_of(item: str) -> dict:
@@ -295,7 +301,11 @@ DOCUMENT = {
                 "Complete a sale, as the point of sale does: the sale, its lines, payments "
                 "and stock movements in one transaction, with the next invoice number. "
                 "422 when stock is short, payments fall short, or a product, customer or "
-                "location cannot be used. With an Idempotency-Key header the sale is "
+                "location cannot be used, the register has no open shift (when the "
+                "workspace requires one) or is not one of the location's, a price is "
+                "given for a product whose price is fixed, or the discounts are over the "
+                "token user's cap (the API has no approval by PIN: the token of someone "
+                "whose cap covers it sells it). With an Idempotency-Key header the sale is "
                 "completed at most once per key: a retry with the same body answers 200 "
                 "with the first sale, another body with the same key 409",
                 {
@@ -449,14 +459,31 @@ DOCUMENT = {
             "SaleLineCreate": {
                 "type": "object",
                 "additionalProperties": False,
-                "description": "A product by product_id or by sku (exactly one), a quantity",
+                "description": "A product by product_id or by sku (exactly one), a quantity, "
+                "and perhaps a discount (an amount or a percentage, not both) and a price",
                 "required": ["quantity"],
                 "oneOf": [{"required": ["product_id"]}, {"required": ["sku"]}],
+                **_not_both("discount", "discount_percent"),
                 "properties": {
                     "product_id": UUID,
                     "sku": _text(64, required=True),
                     "quantity": SALE_QUANTITY,
-                    "discount": {**MONEY, "description": "Amount off the line, before tax"},
+                    "discount": {
+                        **MONEY,
+                        "description": "Amount off the line, before tax, at most the line's "
+                        "price (422 past it). " + MONEY["description"],
+                    },
+                    "discount_percent": {
+                        **PERCENT,
+                        "description": "Instead of discount: a percentage of the line's price "
+                        "off it (the amount in cents, rounded half up). " + PERCENT["description"],
+                    },
+                    "price": {
+                        **MONEY,
+                        "description": "The unit price before tax of a product with open_price, "
+                        "as typed at a till (without it, the product's own unit_price); 422 "
+                        "for a product whose price is fixed. " + MONEY["description"],
+                    },
                 },
             },
             "PaymentCreate": {
@@ -473,6 +500,7 @@ DOCUMENT = {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["lines"],
+                **_not_both("cart_discount", "cart_discount_percent"),
                 "properties": {
                     "lines": {
                         "type": "array",
@@ -492,6 +520,25 @@ DOCUMENT = {
                         "description": "Where the goods leave from; the default location "
                         "when left out",
                     },
+                    "register_id": {
+                        **NULLABLE_UUID,
+                        "description": "The register the sale is rung on: an active register "
+                        "of the location (422 otherwise). The sale belongs to its open shift; "
+                        "when the workspace requires an open shift to sell and it has none, "
+                        "422 (open a shift first). Left out: no register and no shift",
+                    },
+                    "cart_discount": {
+                        **MONEY,
+                        "description": "An amount off the whole sale, before tax, after the "
+                        "lines' own discounts (at most what the lines come to; 422 past it), "
+                        "shared out over the lines in proportion to their price. "
+                        + MONEY["description"],
+                    },
+                    "cart_discount_percent": {
+                        **PERCENT,
+                        "description": "Instead of cart_discount: a percentage of what the "
+                        "lines come to off the whole sale. " + PERCENT["description"],
+                    },
                 },
             },
             "Sale": {
@@ -507,7 +554,25 @@ DOCUMENT = {
                     "location_id": UUID,
                     "user_id": UUID,
                     "customer_id": NULLABLE_UUID,
+                    "register_id": {
+                        **NULLABLE_UUID,
+                        "description": "The register it was rung on (null: none)",
+                    },
+                    "shift_id": {
+                        **NULLABLE_UUID,
+                        "description": "The register's shift it belongs to (null: none)",
+                    },
+                    "discount_approved_by": {
+                        **NULLABLE_UUID,
+                        "description": "The user who approved, with their PIN at a till, "
+                        "discounts over the seller's cap (null: none was needed)",
+                    },
                     **dict.fromkeys(SALE_AMOUNTS, NUMBER_OUT),
+                    "cart_discount": {
+                        **NUMBER_OUT,
+                        "description": "Of discount_total, the discount on the whole sale "
+                        "(shared out over the lines' discount)",
+                    },
                     "lines": {
                         "type": "array",
                         "items": {
@@ -520,6 +585,16 @@ DOCUMENT = {
                                 **dict.fromkeys(
                                     ("quantity", "refunded_quantity", *LINE_AMOUNTS), NUMBER_OUT
                                 ),
+                                "unit_price": {
+                                    **NUMBER_OUT,
+                                    "description": "What a unit sold at, before tax (the "
+                                    "price typed for an open-price product)",
+                                },
+                                "discount": {
+                                    **NUMBER_OUT,
+                                    "description": "The line's own discount and its share "
+                                    "of the sale's cart_discount",
+                                },
                             },
                         },
                     },

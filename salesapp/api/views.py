@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from pyramid.view import view_config, view_defaults
@@ -27,10 +29,14 @@ from ..products.services import (
     ProductService,
     read_product_fields,
 )
+from ..sales import till
 from ..sales.models import PAYMENT_METHODS
 from ..sales.services import (
+    HUNDRED,
     MAX_LINES,
     MAX_QUANTITY,
+    ZERO,
+    CartDiscount,
     CartLine,
     KeyReused,
     PaymentInput,
@@ -43,8 +49,16 @@ from .jsonio import ApiError, ApiForm, invalid, read_json, read_paging
 from .openapi import LINE_AMOUNTS, SALE_AMOUNTS, document
 
 ACTIVE_FILTERS = ("all", "yes", "no")
-SALE_FIELDS = ("lines", "payments", "customer_id", "location_id")
-LINE_FIELDS = ("product_id", "sku", "quantity", "discount")
+SALE_FIELDS = (
+    "lines",
+    "payments",
+    "customer_id",
+    "location_id",
+    "register_id",
+    "cart_discount",
+    "cart_discount_percent",
+)
+LINE_FIELDS = ("product_id", "sku", "quantity", "discount", "discount_percent", "price")
 PAYMENT_FIELDS = ("method", "amount", "reference")
 MAX_PAYMENTS = 10
 MAX_PAYMENT = Decimal("10000000")  # as on the point of sale
@@ -122,6 +136,9 @@ def sale_json(sale) -> dict:
         "location_id": str(sale.location_id),
         "user_id": str(sale.user_id),
         "customer_id": _id(sale.customer_id),
+        "register_id": _id(sale.register_id),
+        "shift_id": _id(sale.shift_id),
+        "discount_approved_by": _id(sale.discount_approved_by),
         **{name: _num(getattr(sale, name)) for name in SALE_AMOUNTS},
         "lines": [
             {
@@ -322,10 +339,32 @@ class CustomersApi:
 
 
 # -- sales ---------------------------------------------------------------------------
-def read_sale(data: dict) -> tuple[list[dict], list[PaymentInput], object, object]:
-    """The sale's lines (product_id or sku, quantity, discount), payments, customer and
-    location, checked for type and bounds (400); the products are looked up later."""
-    form = ApiForm(data, known=SALE_FIELDS, nullable={"customer_id", "location_id"})
+@dataclass
+class SaleInput:
+    """A sale as the body asks for it, checked for type and bounds; nothing looked up."""
+
+    #: {product_id, sku, quantity, discount, percent, price} per line, in order
+    lines: list[dict]
+    payments: list[PaymentInput]
+    customer_id: uuid.UUID | None
+    location_id: uuid.UUID | None
+    register_id: uuid.UUID | None
+    cart_discount: CartDiscount
+    #: the body's name for the cart discount, to name it in a refusal
+    cart_discount_field: str = "cart_discount"
+
+
+def _either(form: ApiForm, data: dict, amount: str, percent: str) -> None:
+    """An error on ``percent`` when ``data`` gives both ways of saying one discount."""
+    if amount in data and percent in data:
+        form.error(percent, f"give {amount} (an amount) or {percent}, not both")
+
+
+def read_sale(data: dict) -> SaleInput:
+    """The sale's lines (product_id or sku, quantity, discount or discount_percent, a
+    typed price), payments, customer, location, register and cart discount, checked for
+    type and bounds (400, every problem at once); the products are looked up later."""
+    form = ApiForm(data, known=SALE_FIELDS, nullable={"customer_id", "location_id", "register_id"})
     lines = []
     for i, item in enumerate(form.array("lines", max_items=MAX_LINES)):
         where = f"lines[{i}]"
@@ -339,11 +378,23 @@ def read_sale(data: dict) -> tuple[list[dict], list[PaymentInput], object, objec
             line.error("product_id", "give product_id or sku (exactly one)")
         quantity = line.decimal("quantity", places=3, minimum=MIN_QUANTITY, maximum=MAX_QUANTITY)
         discount = line.decimal(
-            "discount", places=2, minimum=Decimal("0"), maximum=MAX_MONEY, required=False
+            "discount", places=2, minimum=ZERO, maximum=MAX_MONEY, required=False
         )
+        percent = line.decimal(
+            "discount_percent", places=2, minimum=ZERO, maximum=HUNDRED, required=False
+        )
+        _either(line, item, "discount", "discount_percent")
+        price = line.decimal("price", places=2, minimum=ZERO, maximum=MAX_MONEY, required=False)
         form.merge(where, line)
         lines.append(
-            {"product_id": product_id, "sku": sku, "quantity": quantity, "discount": discount}
+            {
+                "product_id": product_id,
+                "sku": sku,
+                "quantity": quantity,
+                "discount": discount,
+                "percent": percent,
+                "price": price,
+            }
         )
     if data.get("lines") == []:
         form.error("lines", "add at least one line")
@@ -355,26 +406,46 @@ def read_sale(data: dict) -> tuple[list[dict], list[PaymentInput], object, objec
             continue
         payment = ApiForm(item, known=PAYMENT_FIELDS)
         method = payment.choice("method", PAYMENT_METHODS)
-        amount = payment.decimal("amount", places=2, minimum=Decimal("0"), maximum=MAX_PAYMENT)
+        amount = payment.decimal("amount", places=2, minimum=ZERO, maximum=MAX_PAYMENT)
         reference = payment.text("reference", max_length=100)
         form.merge(where, payment)
         payments.append(PaymentInput(method, amount, reference))
     customer_id = form.uuid("customer_id", required=False)
     location_id = form.uuid("location_id", required=False)
+    register_id = form.uuid("register_id", required=False)
+    amount = form.decimal(
+        "cart_discount", places=2, minimum=ZERO, maximum=MAX_MONEY, required=False
+    )
+    percent = form.decimal(
+        "cart_discount_percent", places=2, minimum=ZERO, maximum=HUNDRED, required=False
+    )
+    _either(form, data, "cart_discount", "cart_discount_percent")
     form.check()
-    return lines, payments, customer_id, location_id
+    sale = SaleInput(lines, payments, customer_id, location_id, register_id, CartDiscount())
+    if percent is not None:
+        sale.cart_discount = CartDiscount(percent, percent=True)
+        sale.cart_discount_field = "cart_discount_percent"
+    elif amount is not None:
+        sale.cart_discount = CartDiscount(amount)
+    return sale
 
 
-def sale_errors(errors: dict, lines: list[dict]) -> dict:
+def sale_errors(errors: dict, sale: SaleInput) -> dict:
     """The sale service's field names (the point of sale's) as the API's: ``quantity:0``
-    -> ``lines[0].quantity``, ``product:<id>`` -> the lines of that product."""
+    -> ``lines[0].quantity``, ``product:<id>`` -> the lines of that product, a discount
+    by the name the body gave it (``discount_percent``, ``cart_discount_percent``)."""
+    lines = sale.lines
     named = {}
     for key, message in errors.items():
         kind, _, rest = key.partition(":")
-        if kind in ("quantity", "discount") and rest.isascii() and rest.isdigit():
+        at = int(rest) if rest.isascii() and rest.isdigit() else None
+        if kind in ("quantity", "price") and at is not None:
             named[f"lines[{rest}].{kind}"] = message
-        elif kind == "line" and rest.isascii() and rest.isdigit():
-            given = "sku" if lines[int(rest)]["sku"] else "product_id"
+        elif kind == "discount" and at is not None:
+            given = "discount_percent" if lines[at]["percent"] is not None else "discount"
+            named[f"lines[{rest}].{given}"] = message
+        elif kind == "line" and at is not None:
+            given = "sku" if lines[at]["sku"] else "product_id"
             named[f"lines[{rest}].{given}"] = message
         elif kind == "product":
             for i, line in enumerate(lines):
@@ -382,6 +453,8 @@ def sale_errors(errors: dict, lines: list[dict]) -> dict:
                     named[f"lines[{i}].quantity"] = message
         elif kind == "cart":
             named["lines"] = message
+        elif kind == "cart_discount":
+            named[sale.cart_discount_field] = message
         elif kind == "payment":
             named["payments"] = message
         else:
@@ -431,7 +504,8 @@ class SalesApi:
     def create(self):
         """Complete a sale. With an ``Idempotency-Key`` header, at most once per key: a
         retry with the same body answers 200 with the first sale, a different body
-        with the same key 409. Sold without a register (see salesapp.sales.till)."""
+        with the same key 409. Rung on ``register_id`` (and its open shift) when the
+        body gives one, else without a register (see salesapp.sales.till)."""
         request = self.request
         body = read_json(request)
         key, asked = self._idempotency(body)
@@ -442,53 +516,97 @@ class SalesApi:
                 raise invalid(exc.errors, exc.errors["idempotency_key"], status=409) from None
             if done is not None:
                 return self._replayed(done)
-        lines, payments, customer_id, location_id = read_sale(body)
-        cart, location_id = self._cart(lines, location_id)
+        asked_for = read_sale(body)
+        cart, location_id, ringing = self._cart(asked_for)
+        terms = {
+            "location_id": location_id,
+            "customer_id": asked_for.customer_id,
+            "register_id": ringing.register_id,
+            "shift_id": ringing.shift_id,
+            "cart_discount": asked_for.cart_discount,
+        }
         try:
             if key is None:
-                sale, new = (
-                    self.sales.complete(
-                        cart, payments, location_id=location_id, customer_id=customer_id
-                    ),
-                    True,
-                )
+                sale, new = self.sales.complete(cart, asked_for.payments, **terms), True
             else:
-                sale, new = self.sales.complete_once(
-                    key, asked, cart, payments, location_id=location_id, customer_id=customer_id
-                )
+                sale, new = self.sales.complete_once(key, asked, cart, asked_for.payments, **terms)
         except KeyReused as exc:
             raise invalid(exc.errors, exc.errors["idempotency_key"], status=409) from None
-        except FormError as exc:
-            raise refused_sale(sale_errors(exc.errors, lines)) from None
+        except FormError as exc:  # DiscountOverCap too: the API has no approval by PIN
+            raise refused_sale(sale_errors(exc.errors, asked_for)) from None
         if not new:
             return self._replayed(sale)
         url = request.route_url("api.sale", id=sale.id)
         return created(request, sale_json(sale), url)
 
-    def _cart(self, lines: list[dict], location_id):
-        """The lines as cart lines (SKUs looked up; 422 for an unknown one) and the
-        location (the default one when none is given)."""
+    def _cart(self, sale: SaleInput) -> tuple[list[CartLine], uuid.UUID, till.Ringing]:
+        """The lines as cart lines, the location (the default one when none is given)
+        and where the sale is rung; 422 with every problem found: an unknown SKU, a
+        price for a product whose price is fixed, a register that cannot sell here."""
         products = self.request.find_service(ProductService)
-        unknown = {}
-        for i, line in enumerate(lines):
+        refused = {}
+        for i, line in enumerate(sale.lines):
+            product = None
             if line["sku"]:
                 product = products.by_sku(line["sku"])
                 if product is None:
-                    unknown[f"lines[{i}].sku"] = f"no product has SKU {line['sku']!r}"
-                else:
-                    line["product_id"] = product.id
-        if unknown:
-            raise refused_sale(unknown)
+                    refused[f"lines[{i}].sku"] = f"no product has SKU {line['sku']!r}"
+                    continue
+                line["product_id"] = product.id
+            product = product or products.get(line["product_id"])
+            # an unknown or inactive product: the sale service says so
+            if product is None or not product.is_active:
+                continue
+            if line["price"] is not None and not product.open_price:
+                refused[f"lines[{i}].price"] = (
+                    f"{product.name} has a fixed price ({_num(product.unit_price)}); "
+                    "leave price out (only an open-price product takes a typed price)"
+                )
+            elif line["price"] is None and product.open_price:
+                refused[f"lines[{i}].price"] = (
+                    f"{product.name} has an open price: give the price it sells at"
+                )
+        location_id = sale.location_id
         if location_id is None:
             # held until the sale is written: the session's identity map keeps objects
             # only while they are referenced, and the sale's own look-up needs no query
             self._default_location = self.request.find_service(InventoryService).default_location()
             location_id = self._default_location.id
+        ringing = self._ringing(sale.register_id, location_id, refused)
+        if refused:
+            raise refused_sale(refused)
         cart = [
-            CartLine(line["product_id"], line["quantity"], line["discount"] or Decimal("0"))
-            for line in lines
+            CartLine(
+                line["product_id"],
+                line["quantity"],
+                line["discount"] or ZERO,
+                price=line["price"],
+                percent=line["percent"],
+            )
+            for line in sale.lines
         ]
-        return cart, location_id
+        return cart, location_id, ringing
+
+    def _ringing(self, register_id, location_id, refused: dict) -> till.Ringing:
+        """The register the sale is rung on and its open shift, by the till's rule
+        (salesapp.sales.till); a register that cannot sell goes into ``refused``."""
+        if register_id is None:
+            return till.Ringing(None, None)
+        location = self.request.find_service(InventoryService).location(location_id)
+        if location is None or not location.is_active:
+            return till.Ringing(None, None)  # the sale service refuses the location
+        register = till.usable_register(self.request, register_id, location.id)
+        if register is None:
+            refused["register_id"] = (
+                f"no active register of {location.name} has this id (it is unknown, "
+                f"retired, or at another location); give one of {location.name}'s "
+                "registers, or leave register_id out"
+            )
+            return till.Ringing(None, None)
+        ringing = till.ringing(self.request, register)
+        if ringing.refusal:
+            refused["register_id"] = ringing.refusal
+        return ringing
 
 
 @view_config(route_name="api.sale", request_method="GET", permission="sales.view", **API_VIEW)

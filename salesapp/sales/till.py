@@ -12,8 +12,7 @@ the till and ``POST /api/sales``:
   that says to open a shift. With the setting off, a sale without an open shift keeps
   its register and has no shift.
 * ``POST /api/sales`` sells without a register, as its clients did before registers
-  existed (a token is not a till; a ``register_id`` in the body is left for later, and
-  would follow the same rule).
+  existed, unless its body names a ``register_id``: then the same rule as at the till.
 """
 
 from __future__ import annotations

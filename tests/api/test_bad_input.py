@@ -250,7 +250,7 @@ LINE = {"sku": "KEEP", "quantity": "1"}
         ({"lines": []}, "lines", "at least one line"),
         ({"lines": [LINE] * 51}, "lines", "at most 50"),
         ({"lines": ["KEEP"]}, "lines[0]", "must be an object"),
-        ({"lines": [LINE, {**LINE, "price": "0"}]}, "lines[1].price", "not a known field"),
+        ({"lines": [LINE, {**LINE, "colour": "red"}]}, "lines[1].colour", "not a known field"),
         ({"lines": [{"quantity": "1"}]}, "lines[0].product_id", "exactly one"),
         ({"lines": [{**LINE, "product_id": UNKNOWN_ID}]}, "lines[0].product_id", "exactly one"),
         ({"lines": [{"product_id": "nope", "quantity": "1"}]}, "lines[0].product_id", "valid id"),

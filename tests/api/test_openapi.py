@@ -135,6 +135,10 @@ def test_sale_bounds_are_the_codes(module_api_staff):
         ("ProductCreate", "reorder_level", ["999999999.999", "0.001"], ["1.0001"]),
         ("SaleLineCreate", "quantity", ["0.001", "100000", "100000.000"], ["100000.001"]),
         ("PaymentCreate", "amount", ["0", "10000000", "9999999.99"], ["10000000.01"]),
+        ("SaleLineCreate", "discount_percent", ["0", "100", "12.5"], ["100.01", "-1", "1.001"]),
+        ("SaleLineCreate", "price", ["0", "9999999999.99"], ["-1", "1.001", "10000000000"]),
+        ("SaleCreate", "cart_discount", ["0", "9999999999.99"], ["-0.01", "1.001"]),
+        ("SaleCreate", "cart_discount_percent", ["0", "100.00"], ["100.01", "101"]),
     ],
 )
 def test_decimal_patterns_agree_with_the_code(schema_name, field, accepted, refused):
@@ -146,6 +150,30 @@ def test_decimal_patterns_agree_with_the_code(schema_name, field, accepted, refu
     pattern = re.compile(SCHEMAS[schema_name]["properties"][field]["pattern"])
     assert all(pattern.search(value) for value in accepted)
     assert not any(pattern.search(value) for value in refused)
+
+
+@pytest.mark.parametrize(
+    ("schema_name", "pair", "body"),
+    [
+        (
+            "SaleLineCreate",
+            ("discount", "discount_percent"),
+            {"lines": [{"sku": "A", "quantity": "1", "discount": "1", "discount_percent": "1"}]},
+        ),
+        (
+            "SaleCreate",
+            ("cart_discount", "cart_discount_percent"),
+            {"lines": [{"sku": "A", "quantity": "1"}], "cart_discount": "1", "cart_discount_percent": "1"},
+        ),
+    ],
+)  # fmt: skip
+def test_a_discount_as_an_amount_or_a_percentage_not_both(
+    module_api_staff, schema_name, pair, body
+):
+    """The document's "not both" is the code's: both is 400 naming the second."""
+    assert SCHEMAS[schema_name]["not"] == {"required": list(pair)}
+    errors = module_api_staff.cashier.post("/api/sales", body, status=400).json["errors"]
+    assert [name.rpartition(".")[2] for name in errors] == [pair[1]]
 
 
 def test_paging_bounds_are_the_codes(module_api_staff):

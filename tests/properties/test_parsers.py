@@ -99,6 +99,9 @@ sale_line = st.fixed_dictionaries(
         | json_value,
         "discount": st.decimals(places=2, allow_nan=False, allow_infinity=False).map(str)
         | json_value,
+        "discount_percent": st.decimals(places=2, allow_nan=False, allow_infinity=False).map(str)
+        | json_value,
+        "price": st.decimals(places=2, allow_nan=False, allow_infinity=False).map(str) | json_value,
     },
 )
 
@@ -111,21 +114,34 @@ sale_line = st.fixed_dictionaries(
             "lines": st.lists(sale_line | json_value, max_size=4) | json_value,
             "payments": st.lists(json_value, max_size=3) | json_value,
             "customer_id": st.uuids().map(str) | json_value,
+            "register_id": st.uuids().map(str) | json_value,
+            "cart_discount": st.decimals(places=2, allow_nan=False, allow_infinity=False).map(str)
+            | json_value,
+            "cart_discount_percent": st.decimals(
+                places=2, allow_nan=False, allow_infinity=False
+            ).map(str)
+            | json_value,
         },
     )
 )
 def test_api_sale_parser_refuses_or_bounds_any_json(data):
     try:
-        lines, payments, _, _ = read_sale(data)
+        sale = read_sale(data)
     except ApiError as exc:
         assert exc.status == 400 and exc.errors
         return
-    assert lines
-    for line in lines:
+    assert sale.lines
+    hundred = Decimal("100")
+    for line in sale.lines:
         assert Decimal("0") < line["quantity"] <= Decimal("100000")
         assert line["discount"] is None or Decimal("0") <= line["discount"] <= MAX_MONEY
-    for payment in payments:
+        assert line["percent"] is None or Decimal("0") <= line["percent"] <= hundred
+        assert line["discount"] is None or line["percent"] is None
+        assert line["price"] is None or Decimal("0") <= line["price"] <= MAX_MONEY
+    for payment in sale.payments:
         assert Decimal("0") <= payment.amount <= Decimal("10000000")
+    most = hundred if sale.cart_discount.percent else MAX_MONEY
+    assert Decimal("0") <= sale.cart_discount.value <= most
 
 
 amounts = st.decimals(min_value=0, max_value=MAX_MONEY, places=2)
