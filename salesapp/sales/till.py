@@ -79,6 +79,8 @@ def ringing(request, register: Register | None) -> Ringing:
 def till_register(request, location_id) -> Register | None:
     """The register this browser rings on (the session's, if still usable here)."""
     register = usable_register(request, request.session.get(TILL_REGISTER), location_id)
-    if register is None:
-        request.session.pop(TILL_REGISTER, None)
+    if register is None and TILL_REGISTER in request.session:
+        # only then: a pop of a missing key still counts as a change, and the session
+        # cookie would be sent again with every answer of the till
+        del request.session[TILL_REGISTER]
     return register

@@ -8,15 +8,26 @@ form's is a visually hidden "Update cart", so Enter in a quantity, a discount or
 payment amount recalculates (and keeps what was typed), and never removes a line or
 completes a sale. A line's remove button comes after it. Completing is a deliberate
 press of "Complete sale".
+
+A product with an open price or sold by weight is never added without its price or
+weight: the till asks for them first (``/pos?ask=<product id>``, the ``_ask`` piece).
+
+A scan sent by pos.js (header ``X-Till-Fragment: cart``) is answered with the cart alone
+(the ``_cart`` piece, the same one the page includes) when it was added in place; any
+other answer (search results, a prompt, an error) is the one a form post gets, and
+pos.js shows it as a page.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.renderers import render
+from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 from sqlalchemy import select
 
@@ -48,6 +59,62 @@ MAX_PAYMENT = Decimal("10000000")
 ROUND_STEPS = (Decimal(1), Decimal(5), Decimal(10), Decimal(20), Decimal(50), Decimal(100))
 #: the form fields that are not what a sale asks for (left out of its fingerprint)
 NOT_ASKED = frozenset({"csrf_token", "sale_key"})
+#: the header pos.js sends with a scan to be answered with the cart alone; a fragment
+#: answer carries it back, so the script tells the cart from a page
+FRAGMENT_HEADER = "X-Till-Fragment"
+CART_FRAGMENT = "cart"
+#: the smallest weight the till takes (kg; weights have 3 decimals)
+GRAM = Decimal("0.001")
+#: the prompt's fields, shown back as typed when refused
+TYPED = ("price", "quantity")
+
+
+@dataclass
+class Ask:
+    """The till's question before it adds ``product``: its price (open price) and/or its
+    weight (sold by weight), with what was typed and what was wrong with it."""
+
+    product: Product
+    price: str = ""
+    weight: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def asks_for(product: Product) -> bool:
+    """Does adding ``product`` need a value typed at the till (a price, a weight)?"""
+    return bool(product.open_price or product.sold_by_weight)
+
+
+def read_typed(form: Form, name: str, label: str, *, places: int, maximum, hint: str):
+    """An amount typed at the till (a price, a weight): above 0, with at most ``places``
+    decimals, at most ``maximum``; None if not. An error (in ``form``) names ``label``
+    and ends with what to type (``hint``)."""
+    value = form.decimal(name, places=places, maximum=maximum)
+    if value is not None and value <= 0:
+        form.error(name, "must be more than 0")
+    if name in form.errors:
+        form.errors[name] = f"{label} {form.errors[name]}: {hint}"
+        return None
+    return value
+
+
+def read_price(form: Form, name: str, label: str) -> Decimal | None:
+    """A price typed at the till: in cents, above 0, at most MAX_MONEY."""
+    return read_typed(
+        form, name, label, places=2, maximum=MAX_MONEY, hint="type the price, e.g. 3.50"
+    )
+
+
+def read_weight(form: Form, name: str, label: str) -> Decimal | None:
+    """A weight in kg typed at the till: to the gram, above 0, at most MAX_QUANTITY."""
+    return read_typed(
+        form,
+        name,
+        label,
+        places=3,
+        maximum=MAX_QUANTITY,
+        hint="type the kg the scale shows, e.g. 0.425",
+    )
 
 
 def quick_tenders(due: Decimal, count: int = 4) -> list[Decimal]:
@@ -146,30 +213,20 @@ class PointOfSale:
         category = Form(self.request.params).text("category", max_length=100) or None
         return tiles.till_tiles(self.request.dbsession, self.location.id, category)
 
-    def page(self, *, errors=None, payments=None, status=200):
+    def _cart_values(self, errors: dict, payments=None) -> dict:
+        """What the cart piece (``sales/_cart.jinja2``) renders, with a fresh sale key."""
         request = self.request
-        errors = dict(errors or {})
-        searched, search_status = self._search(errors)
         quote, cart_errors, products = self._priced()
-        ringing = till.ringing(request, self.register)
-        registers = [] if self.register else till.registers_at(request, self.location.id)
-        shown_payments = payments if payments is not None else self.cart.payments
-        request.response.status_int = search_status or status
         return {
-            **searched,
             "cart": self.cart,
             "products": products,
             "on_hand": self.inventory.on_hand(products, self.location.id) if products else {},
             "quote": quote,
             "errors": {**cart_errors, **errors},
-            "payments": shown_payments,
+            "payments": payments if payments is not None else self.cart.payments,
             "tenders": quick_tenders(quote.total) if quote else [],
             "location": self.location,
-            "locations": self.inventory.locations() if request.tenant.multi_location else [],
-            "register": self.register,
-            "registers": registers,
-            "ringing": ringing,
-            "parked": len(parked_carts(request.dbsession, ringing.register_id)),
+            "ringing": till.ringing(request, self.register),
             "customer": (
                 request.dbsession.get(Customer, (request.tenant.id, self.cart.customer_id))
                 if self.cart.customer_id
@@ -178,14 +235,58 @@ class PointOfSale:
             "methods": [(m, PAYMENT_LABELS[m]) for m in PAYMENT_METHODS],
             "currency": workspace_settings(request).currency,
             "sale_key": str(uuid.uuid4()),
-            "tiles": self._tiles(),
         }
+
+    def _asked(self) -> Ask | None:
+        """The prompt ``/pos?ask=<product id>`` names (an add redirected there), if that
+        product is one to ask about."""
+        product_id = parse_uuid(self.request.GET.get("ask"))
+        product = self.request.find_service(ProductService).get(product_id) if product_id else None
+        if product is None or not product.is_active or not asks_for(product):
+            return None
+        return Ask(product)
+
+    def page(self, *, errors=None, payments=None, status=200, ask: Ask | None = None):
+        request = self.request
+        errors = dict(errors or {})
+        searched, search_status = self._search(errors)
+        values = self._cart_values(errors, payments)
+        ringing = values["ringing"]
+        request.response.status_int = search_status or status
+        return {
+            **searched,
+            **values,
+            "locations": self.inventory.locations() if request.tenant.multi_location else [],
+            "register": self.register,
+            "registers": [] if self.register else till.registers_at(request, self.location.id),
+            "parked": len(parked_carts(request.dbsession, ringing.register_id)),
+            "tiles": self._tiles(),
+            "ask": ask or self._asked(),
+        }
+
+    def _cart_fragment(self) -> Response:
+        """The cart piece alone: a scan's answer to pos.js, which swaps it in."""
+        body = render("sales/_cart.jinja2", self._cart_values({}), request=self.request)
+        response = Response(body, content_type="text/html", charset="utf-8")
+        response.headers[FRAGMENT_HEADER] = CART_FRAGMENT
+        return response
+
+    def _category(self) -> str | None:
+        """The tile category open on the screen (kept through an add)."""
+        return self.request.POST.get("category") or self.request.params.get("category")
 
     def _back(self):
         """Back to the till, keeping the open tile category."""
-        category = self.request.POST.get("category") or self.request.params.get("category")
+        category = self._category()
         query = {"category": category} if category else {}
         return HTTPSeeOther(location=self.request.route_url("pos", _query=query))
+
+    def _brings_values(self, product: Product) -> bool:
+        """Does the post bring what ``product`` needs (the prompt's fields)?"""
+        post = self.request.POST
+        return (not product.open_price or "price" in post) and (
+            not product.sold_by_weight or "quantity" in post
+        )
 
     @view_config(route_name="pos", request_method="GET")
     def show(self):
@@ -193,18 +294,12 @@ class PointOfSale:
 
     @view_config(route_name="pos.add", request_method="POST")
     def add(self):
-        """Add by product id (a result's button or a tile: ``add_product``) or by a
-        scanned/typed barcode or SKU."""
+        """Add by product id (a result's button or a tile: ``add_product``; the prompt:
+        ``product_id``) or by a scanned/typed barcode or SKU. A product with an open price
+        or sold by weight is asked about first (``price``, ``quantity``), unless the post
+        brings them."""
         request = self.request
         form = Form(request.POST)
-        quantity = form.decimal(
-            "quantity",
-            places=3,
-            minimum=Decimal("0.001"),
-            maximum=MAX_QUANTITY,
-            required=False,
-            default=Decimal("1"),
-        )
         product_id = form.uuid("add_product", required=False) or form.uuid(
             "product_id", required=False
         )
@@ -218,18 +313,44 @@ class PointOfSale:
         if product is None or not product.is_active:
             if code:  # not an exact code: show what matches
                 return HTTPSeeOther(location=request.route_url("pos", _query={"q": code}))
-            return self.page(errors={"code": "no such product"}, status=400)
-        if not self.cart.add(product.id, quantity):
+            if product_id:  # a tile or a result of a product gone since the page showed
+                message = "no such product for sale (any more): scan it or search for it"
+            else:
+                message = "scan a barcode, or type a SKU or a name, then press Enter"
+            return self.page(errors={"code": message}, status=400)
+        if asks_for(product) and not self._brings_values(product):
+            query = {"ask": str(product.id)}
+            if self._category():
+                query["category"] = self._category()
+            return HTTPSeeOther(location=request.route_url("pos", _query=query))
+        price = (
+            read_price(form, "price", f"Price of {product.name}") if product.open_price else None
+        )
+        if product.sold_by_weight:
+            quantity = read_weight(form, "quantity", f"Weight of {product.name} (kg)")
+        else:
+            quantity = form.decimal(
+                "quantity", places=3, minimum=GRAM, maximum=MAX_QUANTITY, default=Decimal("1")
+            )
+        if form.errors:
+            if asks_for(product):  # the prompt again, with what was typed
+                typed = {name: (form.data.get(name) or "").strip()[:30] for name in TYPED}
+                ask = Ask(product, typed["price"], typed["quantity"], form.errors)
+                return self.page(ask=ask, status=400)
+            return self.page(errors={"code": f"Quantity {form.errors['quantity']}"}, status=400)
+        if not self.cart.add(product.id, quantity, price=price):
             return self.page(
                 errors={"cart": "the cart is full: complete this sale first"}, status=400
             )
         self.cart.save()
         self.cart.remember(request.session)
+        if request.headers.get(FRAGMENT_HEADER) == CART_FRAGMENT:
+            return self._cart_fragment()
         return self._back()
 
     # -- the cart form ------------------------------------------------------------------
     def _apply_lines(self, form: Form) -> None:
-        """Quantities, discounts and a removal from the cart form."""
+        """Quantities, typed prices, discounts and a removal from the cart form."""
         remove = form.integer("remove", minimum=0, required=False)
         kept = []
         for i, line in enumerate(self.cart.lines):
@@ -243,6 +364,8 @@ class PointOfSale:
                     maximum=MAX_QUANTITY,
                     default=line.quantity,
                 )
+            if f"price_{i}" in form.data:  # an open-price line's typed price, corrected
+                line.price = read_price(form, f"price_{i}", "Price") or line.price
             if f"discount_{i}" in form.data:
                 line.discount = form.decimal(
                     f"discount_{i}",
