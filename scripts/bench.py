@@ -36,6 +36,18 @@ again with the per-address limit off (``max_failed_logins_per_address = 0``: att
 from a crowd of addresses, which only the process's hashing slots bound). Argon2 at the
 production parameters. Writes its own section of docs/benchmarks.md.
 
+With --till it runs only "the till" scenario instead: --till-tenants pooled workspaces,
+each with a register whose shift is open; the admin of each signs in over HTTP and
+chooses the register, then --till-clients threads (http.client, one keep-alive
+connection each) ring sales over the workspaces in turn: three scans (POST /pos/add of a
+barcode) and "Complete sale" (POST /pos/complete, exact cash). Once without and once
+with the header ``X-Till-Fragment: cart`` (the cart section instead of a redirect to the
+whole page); a redirect is followed and counted, as a browser does. It reports the
+latency of a scan and of a completion (p50, p95) and the bytes of a scan on the wire,
+and checks that every sale the clients completed is in the store. Writes its own
+section of docs/benchmarks.md and the "till" entry of docs/benchmarks.json. --quick
+runs a small one too (10 workspaces, with the header only; about 7 s more).
+
 Needs wrk (apt-get install wrk) and, for --pgbouncer, pgbouncer.
 """
 
@@ -46,13 +58,18 @@ import configparser
 import contextlib
 import dataclasses
 import datetime as dt
+import html
+import http.client
+import io
 import json
+import math
 import os
 import platform
 import re
 import secrets
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -61,6 +78,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -69,7 +87,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from psycopg import sql  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from salesapp.accounts.models import User  # noqa: E402
 from salesapp.api.services import ApiTokenService  # noqa: E402
@@ -87,6 +105,8 @@ from salesapp.operations.catalog import Catalog  # noqa: E402
 from salesapp.operations.demo import generate  # noqa: E402
 from salesapp.operations.pgbouncer import free_port, terminate  # noqa: E402
 from salesapp.products.models import Product  # noqa: E402
+from salesapp.registers.services import RegisterService  # noqa: E402
+from salesapp.sales.models import Sale  # noqa: E402
 from salesapp.settings import parse_settings  # noqa: E402
 from salesapp.tenancy import urls  # noqa: E402
 from salesapp.tenancy.crypto import mask_url  # noqa: E402
@@ -109,6 +129,8 @@ STOCK = Decimal("900000")
 #: rows until it commits: tills selling one product at once queue for it)
 SOLD = 10
 WORKLOADS = ("READ", "MIXED")
+#: the float counted into each till's drawer when its shift opens
+OPENING_FLOAT = Decimal("100.00")
 #: what assess() adds to a run's JSON
 DERIVED = ("overhead_pct", "scale_pct", "rss_mb", "worst_p99", "targets")
 
@@ -121,8 +143,13 @@ class Shop:
     id: int
     kind: str
     create_seconds: float
+    password: str = ""
     token: str = ""
     skus: list[str] = field(default_factory=list)
+    barcodes: list[str] = field(default_factory=list)
+    #: the register its till rings on and that register's open shift (open_tills)
+    register_id: str = ""
+    shift_id: uuid.UUID | None = None
 
     @property
     def host(self) -> str:
@@ -186,6 +213,7 @@ class Bench:
             started = time.perf_counter()
             tenant = provisioning.create_tenant(self.catalog, request)
             shop = Shop(slug, tenant.id, kind, time.perf_counter() - started)
+            shop.password = tenant.admin_password
             self.fill(shop)
             self.shops.append(shop)
             made.append(shop)
@@ -203,6 +231,37 @@ class Bench:
                 inventory.receive(product.id, location.id, STOCK, "benchmark stock")
             _, shop.token = ApiTokenService(db, shop.id).create(admin, "benchmark")
             shop.skus = [p.sku for p in products]
+            shop.barcodes = [p.barcode for p in products]
+
+    def open_tills(self, shops: list[Shop]) -> None:
+        """A register at each shop's default location with a shift open on it (a float
+        of 100), as an Admin makes them on /registers: what the till rings sales on."""
+        for shop in shops:
+            if shop.shift_id is not None:
+                continue
+            with door.tenant_session(self.catalog, shop.slug) as db:
+                admin = db.scalars(select(User).where(User.username == "admin")).one()
+                location = db.scalars(select(Location).where(Location.is_default)).one()
+                registers = RegisterService(db, shop.id)
+                register = registers.create(location.id, "Till 1")
+                shift = registers.open_shift(register, OPENING_FLOAT, admin)
+                shop.register_id, shop.shift_id = str(register.id), shift.id
+
+    def postmaster_pid(self) -> int | None:
+        """The embedded PostgreSQL's postmaster (None on --database-url's server)."""
+        pid_file = self.work / "pgdata" / "postmaster.pid"
+        if self.args.database_url or not pid_file.exists():
+            return None
+        return int(pid_file.read_text().split()[0])
+
+    def sales_in_shifts(self, shops: list[Shop]) -> int:
+        """The sales the stores hold in the shops' till shifts."""
+        found = 0
+        for shop in shops:
+            with door.tenant_session(self.catalog, shop.slug) as db:
+                query = select(func.count()).select_from(Sale)
+                found += db.scalar(query.where(Sale.shift_id == shop.shift_id))
+        return found
 
     def tenants_file(self, shops: list[Shop]) -> Path:
         path = self.work / f"tenants-{len(shops)}-{shops[0].kind}.txt"
@@ -489,12 +548,15 @@ def connection_bound(settings, pooled_stores: int = 1) -> int:
     return (pooled_stores + settings.max_dedicated_engines) * per_engine + 4
 
 
+def command_line(argv) -> str:
+    return "python scripts/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+
+
 def collect(bench: Bench, counts: list[int], seconds: float, argv) -> dict:
     """Everything the run measured, as JSON (docs/benchmarks.json)."""
     return {
         "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python scripts/bench.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command_line(argv),
         "seconds": round(seconds),
         "machine": machine(),
         "versions": versions(bench.admin_url),
@@ -599,6 +661,7 @@ def assess(report: dict) -> dict:
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 ABUSE_BEGIN, ABUSE_END = "<!-- bench:abuse:begin -->", "<!-- bench:abuse:end -->"
+TILL_BEGIN, TILL_END = "<!-- bench:till:begin -->", "<!-- bench:till:end -->"
 
 
 def markdown(report: dict) -> str:
@@ -803,8 +866,642 @@ def run_abuse(bench: Bench) -> list[dict]:
     ]
 
 
+# -- the till ------------------------------------------------------------------------
+#: what asks POST /pos/add for the cart section instead of a redirect to the whole page
+#: (docs/till.md); a server without that mode ignores it and redirects
+FRAGMENT_HEADER = {"X-Till-Fragment": "cart"}
+SCANS_PER_SALE = 3
+#: the targets: a scan's answer on the wire, and a scan's p95 at 100 workspaces
+TILL_SCAN_BYTES = 5 * 1024
+TILL_SCAN_P95_MS = 30.0
+RECEIPT_PATH = re.compile(r"/sales/[^/?]+/receipt")
+_CART_FORM = re.compile(r'<form\b[^>]*\bid="cart-form"[^>]*>(.*?)</form>', re.S)
+_INPUT = re.compile(r"<input\b([^>]*)>")
+_ATTRIBUTE = re.compile(r'(?:^|\s)(name|value|type)="([^"]*)"')
+_TOTAL = re.compile(r'data-testid="total"[^>]*>([^<]+)<')
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class TillError(Exception):
+    """An answer a working till would not get: an error status, a scan that added
+    nothing, a completion that did not end on a receipt."""
+
+
+class _CountedIO(socket.SocketIO):
+    """A socket's raw reads, added up in ``counter.received``."""
+
+    def __init__(self, sock: socket.socket, counter: CountingSocket):
+        super().__init__(sock, "rb")
+        self._counter = counter
+
+    def readinto(self, buffer) -> int | None:
+        read = super().readinto(buffer)
+        self._counter.received += read or 0
+        return read
+
+
+class CountingSocket:
+    """A connected socket that counts every byte read from it: status lines, headers
+    and bodies as they came over the wire (http.client reads answers through
+    ``makefile``; everything else is the socket's own)."""
+
+    def __init__(self, sock: socket.socket):
+        self._sock = sock
+        self.received = 0
+
+    def makefile(self, mode="rb", *args, **kwargs):
+        return io.BufferedReader(_CountedIO(self._sock, self))
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class WireConnection(http.client.HTTPConnection):
+    """A keep-alive HTTP/1.1 connection whose answers are counted in bytes."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock = CountingSocket(self.sock)
+
+
+def merge_cookies(jar: dict[str, str], set_cookies: list[str]) -> None:
+    """Keep what Set-Cookie headers say in ``jar``, as a browser does; a cookie with an
+    empty value or ``Max-Age=0`` is deleted. Attributes are not checked: the session
+    cookie is Secure in production, which a browser would not send over plain HTTP."""
+    for header in set_cookies:
+        pair, *attributes = header.split(";")
+        name, _, value = pair.strip().partition("=")
+        expired = any(a.strip().lower() == "max-age=0" for a in attributes)
+        if expired or value.strip('"') == "":
+            jar.pop(name, None)
+        else:
+            jar[name] = value
+
+
+def cart_form_fields(page: str) -> dict[str, str]:
+    """The fields a browser posts from the till's cart form (``id="cart-form"``), in the
+    whole page or the cart fragment: its inputs, named, with their values. No button:
+    "Complete sale" has no name."""
+    form = _CART_FORM.search(page)
+    fields = {}
+    for attributes in _INPUT.findall(form.group(1) if form else ""):
+        found = dict(_ATTRIBUTE.findall(attributes))
+        if "name" in found and found.get("type") not in ("checkbox", "radio", "submit"):
+            fields[html.unescape(found["name"])] = html.unescape(found.get("value", ""))
+    return fields
+
+
+def cart_total(page: str) -> str | None:
+    """The total the till shows for the cart (what exact cash pays), or None."""
+    found = _TOTAL.search(page)
+    return html.unescape(found.group(1)).strip() if found else None
+
+
+def csrf_token(page: str) -> str:
+    """The CSRF token a page's forms carry."""
+    found = _CSRF.search(page)
+    if found is None:
+        raise TillError("the page has no form with a CSRF token")
+    return found.group(1)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The nearest-rank percentile: the smallest value with ``pct`` % of them at or
+    below it."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1]
+
+
+@dataclass
+class Answer:
+    status: int
+    #: a redirect's target, path and query ("" for any other answer)
+    location: str
+    body: str
+    wire_bytes: int
+    #: how long the app took, from its ``Server-Timing: app;dur=`` header (0 if none)
+    server_ms: float = 0.0
+
+
+def server_ms(header: str | None) -> float:
+    """The ``app`` duration of a Server-Timing header (salesapp.headers), 0 if absent."""
+    found = re.search(r"\bapp;dur=([0-9.]+)", header or "")
+    return float(found.group(1)) if found else 0.0
+
+
+@dataclass
+class Step:
+    """One scan or one completion as the cashier waits for it: the POST and, if it
+    answered with a redirect, the page it points to."""
+
+    ms: float
+    wire_bytes: int
+    requests: int
+    #: the POST's own answer
+    first_status: int
+    first_ms: float
+    first_bytes: int
+    #: the app's own time for the step's answers (Server-Timing), queueing excluded
+    server_ms: float = 0.0
+
+
+def step_figures(steps: list[Step]) -> dict:
+    """What a report says of a list of steps of one kind."""
+    answered: dict[str, int] = {}
+    for step in steps:
+        answered[str(step.first_status)] = answered.get(str(step.first_status), 0) + 1
+    ms, first = [s.ms for s in steps], [s.first_ms for s in steps]
+    sizes = [s.wire_bytes for s in steps]
+    server = [s.server_ms for s in steps]
+    return {
+        "server_p50_ms": round(percentile(server, 50), 1),
+        "server_p95_ms": round(percentile(server, 95), 1),
+        "count": len(steps),
+        "requests": sum(s.requests for s in steps),
+        "answered": answered,
+        "p50_ms": round(percentile(ms, 50), 1),
+        "p95_ms": round(percentile(ms, 95), 1),
+        "first_p50_ms": round(percentile(first, 50), 1),
+        "first_p95_ms": round(percentile(first, 95), 1),
+        "bytes_median": round(statistics.median(sizes)),
+        "bytes_max": max(sizes),
+        "first_bytes_median": round(statistics.median(s.first_bytes for s in steps)),
+    }
+
+
+@dataclass
+class Cashier:
+    """One workspace's till as a browser holds it: its cookies, its CSRF token, the cart
+    form it shows (fields and total), and how many sales it has rung and completed."""
+
+    shop: Shop
+    cookies: dict[str, str] = field(default_factory=dict)
+    csrf: str = ""
+    form: dict[str, str] = field(default_factory=dict)
+    total: str | None = None
+    rung: int = 0
+    completed: int = 0
+
+
+class TillClient:
+    """One client: a keep-alive connection to the server, and the requests of a till."""
+
+    def __init__(self, port: int):
+        self.conn = WireConnection("127.0.0.1", port, timeout=30)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def send(self, cashier: Cashier, method: str, path: str, form=None, headers=None) -> Answer:
+        sent = {"Host": cashier.shop.host, **(headers or {})}
+        if cashier.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in cashier.cookies.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            if self.conn.sock is None:
+                self.conn.connect()
+            counter = self.conn.sock
+            before = counter.received
+            self.conn.request(method, path, body, sent)
+            response = self.conn.getresponse()
+            text_ = response.read().decode()
+        except (OSError, http.client.HTTPException) as exc:
+            self.conn.close()
+            raise TillError(f"{method} {path}: {exc!r}") from None
+        merge_cookies(cashier.cookies, response.msg.get_all("Set-Cookie") or [])
+        target = urllib.parse.urlsplit(response.getheader("Location") or "")
+        location = target.path + (f"?{target.query}" if target.query else "")
+        return Answer(
+            response.status,
+            location,
+            text_,
+            counter.received - before,
+            server_ms(response.getheader("Server-Timing")),
+        )
+
+    def expect(self, answer: Answer, what: str, statuses=range(200, 400)) -> Answer:
+        if answer.status not in statuses:
+            shown = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", answer.body))
+            error = re.search(r'role="alert">([^<]+)<', answer.body)
+            detail = error.group(1) if error else shown.strip()[:300]
+            raise TillError(f"{what} answered {answer.status}: {detail}")
+        return answer
+
+    def post(self, cashier: Cashier, path: str, form, headers, goes_to) -> tuple[Step, Answer]:
+        """POST, and follow a redirect (``goes_to`` says where it may lead) as a browser
+        does; the step and the last answer."""
+        started = time.perf_counter()
+        first = self.expect(self.send(cashier, "POST", path, form, headers), f"POST {path}")
+        first_ms = (time.perf_counter() - started) * 1000
+        last, answers = first, [first]
+        if 300 <= first.status < 400:
+            if not goes_to(first.location):
+                raise TillError(f"POST {path} led to {first.location or 'nowhere'}")
+            last = self.expect(self.send(cashier, "GET", first.location), f"GET {first.location}")
+            answers.append(last)
+        step = Step(
+            ms=(time.perf_counter() - started) * 1000,
+            wire_bytes=sum(a.wire_bytes for a in answers),
+            requests=len(answers),
+            first_status=first.status,
+            first_ms=first_ms,
+            first_bytes=first.wire_bytes,
+            server_ms=sum(a.server_ms for a in answers),
+        )
+        return step, last
+
+    # -- a till's day ----------------------------------------------------------------
+    def sign_in(self, cashier: Cashier) -> None:
+        """Sign in as the workspace's admin, then choose the register (once a browser)."""
+        page = self.expect(self.send(cashier, "GET", "/login"), "GET /login")
+        form = {"csrf_token": csrf_token(page.body), "username": "admin"}
+        form["password"] = cashier.shop.password
+        for _ in range(40):  # one hashing slot per process: a busy one answers 503
+            answer = self.send(cashier, "POST", "/login", form)
+            if answer.status != 503:
+                break
+            time.sleep(0.25)
+        if answer.status != 303 or answer.location != "/":
+            raise TillError(f"signing in answered {answer.status} {answer.location}")
+        page = self.expect(self.send(cashier, "GET", "/pos"), "GET /pos")
+        cashier.csrf = csrf_token(page.body)
+        if cashier.shop.register_id:
+            choice = {"csrf_token": cashier.csrf, "register_id": cashier.shop.register_id}
+            self.post(cashier, "/pos/register", choice, {}, lambda where: where == "/pos")
+            page = self.expect(self.send(cashier, "GET", "/pos"), "GET /pos")
+            if "shift open" not in page.body:
+                raise TillError("the till does not show its register's open shift")
+
+    def scan(self, cashier: Cashier, code: str, fragment: bool) -> Step:
+        form = {"csrf_token": cashier.csrf, "code": code}
+        headers = FRAGMENT_HEADER if fragment else {}
+        # a code that is not exact redirects to /pos?q=code: it added nothing
+        step, last = self.post(cashier, "/pos/add", form, headers, lambda to: to == "/pos")
+        cashier.form, cashier.total = cart_form_fields(last.body), cart_total(last.body)
+        cashier.csrf = cashier.form.get("csrf_token") or cashier.csrf
+        return step
+
+    def complete(self, cashier: Cashier) -> Step:
+        """Complete sale: the cart form as shown, paid with exact cash."""
+        form = dict(cashier.form)
+        lines = sum(name.startswith("qty_") for name in form)
+        if lines != SCANS_PER_SALE or cashier.total is None:
+            raise TillError(
+                f"after {SCANS_PER_SALE} scans the till shows {lines} lines, total {cashier.total}"
+            )
+        form["pay_cash"] = cashier.total
+        form["csrf_token"] = form.get("csrf_token") or cashier.csrf
+        form["sale_key"] = form.get("sale_key") or str(uuid.uuid4())
+        step, _ = self.post(cashier, "/pos/complete", form, {}, RECEIPT_PATH.fullmatch)
+        cashier.completed += 1
+        cashier.form, cashier.total = {}, None
+        return step
+
+    def sale(self, cashier: Cashier, fragment: bool, steps: dict | None = None) -> None:
+        """Three scans of the shop's stocked products, then Complete sale."""
+        codes = cashier.shop.barcodes
+        first = cashier.rung * SCANS_PER_SALE
+        cashier.rung += 1
+        scans = [
+            self.scan(cashier, codes[(first + i) % len(codes)], fragment)
+            for i in range(SCANS_PER_SALE)
+        ]
+        done = self.complete(cashier)
+        if steps is not None:
+            steps["scan"] += scans
+            steps["complete"].append(done)
+
+    def recover(self, cashier: Cashier) -> None:
+        """After an error, an empty cart for the next sale (errors here are not counted:
+        the one before is)."""
+        with contextlib.suppress(TillError):
+            self.send(cashier, "POST", "/pos/clear", {"csrf_token": cashier.csrf})
+
+
+class TillLoop(threading.Thread):
+    """One client thread over its share of the workspaces: ``job(client, cashier)``
+    for each in turn, once (``stop`` None) or round and round until ``stop`` is set."""
+
+    def __init__(self, port: int, cashiers: list[Cashier], job, stop=None):
+        super().__init__(daemon=True)
+        self.port, self.cashiers, self.job, self.stop = port, cashiers, job, stop
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        client = TillClient(self.port)
+        turn = 0
+        try:
+            while not (self.stop.is_set() if self.stop else turn == len(self.cashiers)):
+                cashier = self.cashiers[turn % len(self.cashiers)]
+                try:
+                    self.job(client, cashier)
+                except Exception as exc:  # any, so that no thread dies unreported
+                    shown = exc if isinstance(exc, TillError) else repr(exc)
+                    self.errors.append(f"{cashier.shop.slug}: {shown}")
+                    client.recover(cashier)
+                turn += 1
+        finally:
+            client.close()
+
+
+def in_threads(port: int, groups: list[list[Cashier]], job, seconds: float | None = None):
+    """Run ``job`` on every cashier of each group, a thread per group: once each, or
+    for ``seconds`` (the sales under way then finish); the errors and the time taken."""
+    stop = threading.Event() if seconds is not None else None
+    loops = [TillLoop(port, group, job, stop) for group in groups]
+    started = time.perf_counter()
+    for loop in loops:
+        loop.start()
+    if stop is not None:
+        time.sleep(seconds)
+        stop.set()
+    for loop in loops:
+        loop.join()
+    return [e for loop in loops for e in loop.errors], time.perf_counter() - started
+
+
+def _cpu_seconds(pid: int, reaped: bool = False) -> float:
+    """A process's CPU time (all its threads); with ``reaped``, its exited children's
+    too. 0 for a process that is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    used = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped:
+        used += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return used / os.sysconf("SC_CLK_TCK")
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(stat.parent.name))
+    return found
+
+
+@dataclass
+class CpuWatch:
+    """How much of the machine other work took while a phase ran: its busy CPU time
+    (/proc/stat) less that of this process (the clients), the server and the embedded
+    PostgreSQL (the postmaster, its backends, and those it reaped). Without the
+    postmaster (--database-url) it is not measured."""
+
+    server_pid: int
+    postmaster_pid: int | None
+
+    def snapshot(self) -> tuple[float, float, float] | None:
+        if self.postmaster_pid is None:
+            return None
+        cpu = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        user, nice, system, _idle, _iowait, irq, softirq = map(int, cpu[:7])
+        busy = (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+        own = _cpu_seconds(os.getpid()) + _cpu_seconds(self.server_pid)
+        own += _cpu_seconds(self.postmaster_pid, reaped=True)
+        own += sum(_cpu_seconds(pid) for pid in _children(self.postmaster_pid))
+        return time.monotonic(), busy, own
+
+    @staticmethod
+    def others_pct(before, after) -> float | None:
+        """The share of all CPUs the other work used between two snapshots."""
+        if before is None or after is None:
+            return None
+        seconds = (after[0] - before[0]) * (os.cpu_count() or 1)
+        return round(max(0.0, (after[1] - before[1]) - (after[2] - before[2])) / seconds * 100)
+
+
+def shares(cashiers: list[Cashier], clients: int) -> list[list[Cashier]]:
+    """The cashiers dealt out to at most ``clients`` client threads."""
+    clients = min(clients, len(cashiers))
+    return [cashiers[i::clients] for i in range(clients)]
+
+
+def till_phase(port, cashiers, fragment: bool, clients: int, seconds, watch: CpuWatch) -> dict:
+    """Sales for ``seconds`` from ``clients`` threads, with or without the fragment
+    header: the figures, and how much of the CPUs other work than the benchmark took."""
+    groups = shares(cashiers, clients)
+    steps: dict[str, list[Step]] = {"scan": [], "complete": []}
+    lock = threading.Lock()
+
+    def ring(client: TillClient, cashier: Cashier) -> None:
+        mine: dict[str, list[Step]] = {"scan": [], "complete": []}
+        client.sale(cashier, fragment, mine)
+        with lock:
+            for kind, done in mine.items():
+                steps[kind] += done
+
+    before = watch.snapshot()
+    errors, took = in_threads(port, groups, ring, seconds)
+    others = watch.others_pct(before, watch.snapshot())
+    phase = {"fragment_header": fragment, "clients": len(groups), "seconds": round(took, 1)}
+    phase.update(other_cpu_pct=others, errors=errors)
+    for kind, done in steps.items():
+        phase[kind] = step_figures(done) if done else None
+    shown = [
+        f"{kind} {f['count']} (answered {f['answered']}) p50 {f['p50_ms']} ms p95 "
+        f"{f['p95_ms']} ms, {f['bytes_median']} bytes (largest {f['bytes_max']})"
+        for kind, f in ((kind, phase[kind]) for kind in steps)
+        if f
+    ]
+    print(
+        f"  {'with' if fragment else 'without'} X-Till-Fragment, {len(groups)} clients, "
+        f"other work {others}% of the CPUs: {'; '.join(shown)}"
+        + (f"; {len(errors)} ERRORS, the first: {errors[0]}" if errors else ""),
+        flush=True,
+    )
+    return phase
+
+
+#: what --till runs, phase by phase: (the fragment header sent, client threads; None:
+#: --till-clients). One client alone shows a request's own time, without queueing.
+TILL_PHASES = ((False, None), (True, None), (True, 1))
+
+
+def run_till(bench: Bench, shops: list[Shop], command: str, plan=TILL_PHASES):
+    """The till on ``shops`` (stocked pooled workspaces): each gets a register with an
+    open shift, signs in and rings one sale; then sales for --duration seconds per phase
+    of ``plan``. The figures for docs/benchmarks.json, and the errors seen (a sale
+    missing from its store is one)."""
+    args = bench.args
+    bench.open_tills(shops)
+    cashiers = [Cashier(shop) for shop in shops]
+    clients = min(args.till_clients, len(cashiers))
+
+    def begin(client: TillClient, cashier: Cashier) -> None:
+        client.sign_in(cashier)
+        client.sale(cashier, fragment=True)
+
+    with bench.server("till") as (proc, port):
+        print(f"  {len(shops)} tills: sign-in, register, one sale each", flush=True)
+        errors, begun = in_threads(port, shares(cashiers, clients), begin)
+        watch = CpuWatch(proc.pid, bench.postmaster_pid())
+        phases = [
+            till_phase(port, cashiers, fragment, n or clients, args.duration, watch)
+            for fragment, n in ([] if errors else plan)
+        ]
+        rss = round(rss_mb(proc.pid), 1)
+    errors += [e for phase in phases for e in phase["errors"]]
+    completed = sum(c.completed for c in cashiers)
+    stored = bench.sales_in_shifts(shops)
+    if stored != completed:
+        errors.append(f"the clients completed {completed} sales; the stores hold {stored}")
+    till = {
+        "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": command,
+        "machine": machine(),
+        "versions": versions(bench.admin_url),
+        "server_threads": args.threads,
+        "tenants": len(shops),
+        "clients": clients,
+        "seconds": args.duration,
+        "begin_seconds": round(begun, 1),
+        "rss_mb": rss,
+        "sales_completed": completed,
+        "sales_in_stores": stored,
+        "phases": [{**phase, "errors": len(phase["errors"])} for phase in phases],
+    }
+    if phases and not errors:
+        till["targets"] = till_targets(till)
+    return till, errors
+
+
+def till_targets(till: dict) -> list[dict]:
+    """The till's targets, read on the phase with the fragment header (the till's
+    JavaScript sends it) and every client, or on the first phase there was."""
+    phases = till["phases"]
+    wanted = [p for p in phases if p["fragment_header"] and p["clients"] == till["clients"]]
+    phase = (wanted or phases)[0]
+    scan = phase["scan"]
+    how = "with" if phase["fragment_header"] else "without"
+    rows = [
+        (
+            f"a scan's answer on the wire, largest ({how} X-Till-Fragment)",
+            f"< {TILL_SCAN_BYTES / 1024:g} KB",
+            f"{scan['bytes_max'] / 1024:.1f} KB",
+            scan["bytes_max"] < TILL_SCAN_BYTES,
+        ),
+        (
+            f"scan p95, server time (Server-Timing), at {till['tenants']} workspaces, "
+            f"{phase['clients']} clients ({how} X-Till-Fragment)",
+            f"< {TILL_SCAN_P95_MS:g} ms",
+            f"{scan['server_p95_ms']} ms",
+            scan["server_p95_ms"] < TILL_SCAN_P95_MS,
+        ),
+    ]
+    return [{"what": w, "target": t, "measured": m, "met": ok} for w, t, m, ok in rows]
+
+
+def till_rows(phase: dict) -> list[str]:
+    """A phase's rows of the till's table: its scans and its completions."""
+    how = "with `X-Till-Fragment: cart`" if phase["fragment_header"] else "without it"
+    rows, other = [], phase.get("other_cpu_pct")
+    other = "?" if other is None else f"{other}%"
+    for kind in ("scan", "complete"):
+        f = phase[kind]
+        answered = ", ".join(f"{k}: {n}" for k, n in sorted(f["answered"].items()))
+        rows.append(
+            f"| {how} | {phase['clients']} | {other} | {kind} | {f['count']} "
+            f"| {f['count'] / phase['seconds']:.1f} | {f['requests']} | {answered} "
+            f"| {f['server_p50_ms']} / {f['server_p95_ms']} "
+            f"| {f['p50_ms']} | {f['p95_ms']} | {f['first_p50_ms']} / {f['first_p95_ms']} "
+            f"| {f['bytes_median']:,} ({f['bytes_max']:,}) | {phase['errors']} |"
+        )
+    return rows
+
+
+def till_markdown(till: dict) -> str:
+    m, v = till["machine"], till["versions"]
+    lines = [
+        TILL_BEGIN,
+        "## The till",
+        "",
+        f"`{till['command']}` ({till['when']}; {m['cpus']} CPUs ({m['cpu']}); waitress "
+        f"{till['server_threads']} threads; PostgreSQL {v['postgresql']}, Python "
+        f"{v['python']}). {till['tenants']} pooled workspaces with demo data, each with a "
+        "register whose shift is open: the till reads the register and its shift on every "
+        "page, and rings every sale on them. The admin of each signs in over HTTP (`GET "
+        "/login`, then the form with its CSRF token), chooses the register and rings one "
+        "sale, not measured. Then client threads, each with one keep-alive connection "
+        "(Python's `http.client`), ring sales over the workspaces in turn for "
+        f"{till['seconds']} s per phase (a phase is a pair of rows below): a sale is 3 "
+        "scans (`POST /pos/add`, `code` = a product's barcode) and *Complete sale* (`POST "
+        "/pos/complete`: the cart form as shown, exact cash, the page's `sale_key`). A "
+        "redirect is followed, as a browser does, and counted in its step: a scan "
+        "answered 303 is the POST and `GET /pos`; a completion is the POST and the receipt.",
+        "",
+        "Latencies are the client's, on localhost, on the machine the server and "
+        "PostgreSQL run on: from sending the POST to having read the step's last answer "
+        "(*first answer*: the POST's own). Bytes are what a step's answers brought over "
+        "the wire: status lines, headers and bodies, uncompressed (the app does not "
+        "compress; a proxy in front may). Percentiles are nearest-rank. *Other work* is "
+        "the share of the CPUs that processes other than the benchmark's (this client, "
+        "the server, its PostgreSQL) used during the phase: other people's work on the "
+        "machine, which the latencies then include. *Server* is the app's own time for "
+        "the step's answers, from its `Server-Timing: app;dur=` header (salesapp.headers: "
+        "from the outermost tween's start to its end, the commit included): what the "
+        "issue's target is about. The client's latency adds the wait for a free server "
+        "thread and for the CPUs, which the benchmark's own client threads share with "
+        "the server and PostgreSQL on this machine.",
+        "",
+        "| target | wanted | measured | met |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {t['what']} | {t['target']} | {t['measured']} | {'yes' if t['met'] else 'NO'} |"
+        for t in till.get("targets", [])
+    ]
+    lines += [
+        "",
+        "| scanning | clients | other work | step | steps | steps/s | HTTP requests | POST answered "
+        "| server p50 / p95 ms | p50 ms | p95 ms | first answer p50 / p95 ms "
+        "| bytes on the wire, median (largest) | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for phase in till["phases"]:
+        lines += till_rows(phase)
+    lines += [
+        "",
+        f"Sales the clients completed (the unmeasured ones too): {till['sales_completed']}; "
+        f"sales the stores hold in the tills' shifts: {till['sales_in_stores']}. The "
+        f"server's RSS at the end: {till['rss_mb']} MB.",
+        TILL_END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def run_till_only(bench: Bench, command: str):
+    args = bench.args
+    print(f"creating {args.till_tenants} pooled tenants", flush=True)
+    started = time.perf_counter()
+    bench.create("pooled", args.till_tenants)
+    print(f"  {time.perf_counter() - started:.0f} s", flush=True)
+    return run_till(bench, bench.pooled(), command)
+
+
+def failed_till(errors: list[str]) -> None:
+    print(f"THE TILL RUN FAILED: {len(errors)} errors; the first ones:", flush=True)
+    for error in errors[:10]:
+        print(f"  {error}", flush=True)
+
+
+def write_till(args, till: dict) -> None:
+    """The till's section of the Markdown, and its entry in the JSON (the rest kept)."""
+    path = Path(args.json)
+    report = json.loads(path.read_text()) if path.exists() else {}
+    report["till"] = till
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    write_markdown(Path(args.out), till_markdown(till), TILL_BEGIN, TILL_END)
+    print(f"wrote {args.out} and {args.json}")
+
+
 # -- the run -------------------------------------------------------------------------
-def main(argv=None) -> int:
+def arguments(argv) -> argparse.Namespace:
+    """The command line, with --quick's smaller figures filled in."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="superuser URL of a PostgreSQL server to use")
     parser.add_argument("--tenants", default="1,100,1000", help="pooled tenant counts")
@@ -837,15 +1534,29 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--abuse-loops", type=int, default=4, help="anonymous sign-in loops")
     parser.add_argument("--abuse-tenants", type=int, default=4, help="workspaces they target")
+    parser.add_argument("--till", action="store_true", help='only "the till" scenario (see above)')
+    parser.add_argument(
+        "--till-tenants", type=int, default=100, help="workspaces of the till (--quick: 10)"
+    )
+    parser.add_argument("--till-clients", type=int, default=4, help="client threads of the till")
     args = parser.parse_args(argv)
-    if args.render:
-        return render(args.json, args.out)
-    if args.quick:
+    if args.till_tenants < 1 or args.till_clients < 1:
+        parser.error("--till-tenants and --till-clients must be at least 1")
+    if args.quick and not args.render:
         args.tenants, args.dedicated, args.creations = "1,10", 2, 3
         args.duration, args.warmup, args.rounds = 2, 1, 1
+        if args.till_tenants == parser.get_default("till_tenants"):
+            args.till_tenants = 10
         if args.out == parser.get_default("out"):
             args.out = str(REPO / "var" / "bench" / "quick.md")
             args.json = str(REPO / "var" / "bench" / "quick.json")
+    return args
+
+
+def main(argv=None) -> int:
+    args = arguments(argv)
+    if args.render:
+        return render(args.json, args.out)
     counts = sorted({int(n) for n in args.tenants.split(",")})
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -874,31 +1585,67 @@ def main(argv=None) -> int:
     settings = bootstrap.init_deployment(settings)
     bench = Bench(args, admin_url, settings, work)
     bench.catalog = Catalog(settings)
+    till, till_errors = None, []
     try:
         if args.abuse:
             rows = run_abuse(bench)
+        elif args.till:
+            till, till_errors = run_till_only(bench, command_line(argv))
         else:
             run_all(bench, counts)
+            if args.quick:  # a small till: with the fragment header only
+                print(f"the till, {args.till_tenants} pooled", flush=True)
+                begun = time.perf_counter()
+                shops = bench.pooled()[: args.till_tenants]
+                till, till_errors = run_till(bench, shops, command_line(argv), ((True, None),))
+                print(f"  the till took {time.perf_counter() - begun:.0f} s", flush=True)
     finally:
         bench.catalog.dispose()
         bootstrap.drop_deployment(admin_url, prefix)
+    if till_errors:
+        failed_till(till_errors)
     if args.abuse:
         write_markdown(Path(args.out), abuse_markdown(rows, args), ABUSE_BEGIN, ABUSE_END)
         print(f"wrote {args.out}")
         return 0
+    if args.till:
+        if till_errors:
+            print(f"{args.out} and {args.json} were not written", flush=True)
+            return 1
+        write_till(args, till)
+        return 0
     report = assess(collect(bench, counts, time.perf_counter() - started, argv))
+    write_run(args, report, None if till_errors else till)
+    return 0 if all(r.failed == 0 for r in bench.runs) and not till_errors else 1
+
+
+def write_run(args, report: dict, till: dict | None) -> None:
+    """The run's JSON and Markdown; the till's figures are this run's (--quick) or
+    those the last --till wrote, kept."""
+    previous = Path(args.json)
+    previous = json.loads(previous.read_text()) if previous.exists() else {}
+    if till is not None:
+        report["till"] = till
+    elif "till" in previous:
+        report["till"] = previous["till"]
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     write_markdown(Path(args.out), markdown(report))
+    if "till" in report:
+        write_markdown(Path(args.out), till_markdown(report["till"]), TILL_BEGIN, TILL_END)
     print(f"wrote {args.out} and {args.json}")
-    return 0 if all(r.failed == 0 for r in bench.runs) else 1
 
 
 def render(path: str, out: str) -> int:
     """Write the Markdown again from a run's JSON (after a change to the report)."""
     report = json.loads(Path(path).read_text())
-    report = assess({k: report[k] for k in report if k not in DERIVED})
+    till = report.pop("till", None)
+    if "runs" in report:
+        report = assess({k: report[k] for k in report if k not in DERIVED})
+        write_markdown(Path(out), markdown(report))
+    if till is not None:  # last, as a run writes it
+        report["till"] = {**till, "targets": till_targets(till)}
+        write_markdown(Path(out), till_markdown(report["till"]), TILL_BEGIN, TILL_END)
     Path(path).write_text(json.dumps(report, indent=2) + "\n")
-    write_markdown(Path(out), markdown(report))
     print(f"wrote {out} and {path}")
     return 0
 

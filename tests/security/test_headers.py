@@ -37,6 +37,8 @@ def assert_secure_headers(res):
     for name, value in EXPECTED.items():
         assert res.headers[name] == value, name
     assert "Strict-Transport-Security" not in res.headers  # not in development
+    # how long the app took, for the benchmark and the browser's developer tools
+    assert re.fullmatch(r"app;dur=\d+\.\d", res.headers["Server-Timing"])
 
 
 def test_every_kind_of_answer_carries_the_headers(staff, client_for, tenant_a):
