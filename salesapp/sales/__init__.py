@@ -1,7 +1,8 @@
 """Sales: the point of sale (the till), sales, receipts, voids and refunds."""
 
 #: the till's routes beyond the original five in salesapp/routes.py (all on a tenant's
-#: host): parking, the register picker and the customer quick add (issue 17)
+#: host): parking, the register picker, the customer quick add and a Manager's approval
+#: of a discount over the cap (issue 17)
 ROUTES = (
     ("pos.park", "/pos/park"),
     ("pos.carts", "/pos/carts"),
@@ -9,6 +10,7 @@ ROUTES = (
     ("pos.discard", "/pos/carts/{id}/discard"),
     ("pos.register", "/pos/register"),
     ("pos.customer", "/pos/customer"),
+    ("pos.approve", "/pos/approve"),
 )
 
 

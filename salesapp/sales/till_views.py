@@ -31,19 +31,25 @@ from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 from sqlalchemy import select
 
+from ..accounts.services import SignInThrottled
 from ..customers.models import Customer
 from ..customers.services import CustomerService
+from ..db import KEEP_WRITES
 from ..forms import Form, FormError, parse_uuid
 from ..inventory.services import InventoryService
 from ..pages import labelled
 from ..products.models import Product
 from ..products.services import MAX_MONEY, ProductService
 from . import till
+from .approval import approval_of, approve, approvers
 from .cart import MAX_LABEL, Cart, parked_carts, read_lines, resume
 from .models import CART_PARKED, PAYMENT_METHODS, PosCart
 from .services import (
+    HUNDRED,
     MAX_QUANTITY,
     ZERO,
+    CartDiscount,
+    DiscountOverCap,
     PaymentInput,
     SaleError,
     SaleService,
@@ -115,6 +121,26 @@ def read_weight(form: Form, name: str, label: str) -> Decimal | None:
         maximum=MAX_QUANTITY,
         hint="type the kg the scale shows, e.g. 0.425",
     )
+
+
+def read_discount(form: Form, name: str) -> tuple[Decimal, bool] | None:
+    """A discount as typed at the till: an amount ("1.50") or a percentage ("10%", 0 to
+    100); blank is none. (value, is it a percentage), or None with the error in ``form``."""
+    raw = str(form.data.get(name) or "").strip()
+    percent = raw.endswith("%")
+    probe = Form({name: raw[:-1].strip() if percent else raw})
+    value = probe.decimal(
+        name,
+        places=2,
+        minimum=ZERO,
+        maximum=HUNDRED if percent else MAX_MONEY,
+        required=False,
+        default=ZERO,
+    )
+    if probe.errors:
+        form.error(name, f"{probe.errors[name]}: type an amount (1.50) or a percentage (10%)")
+        return None
+    return value, percent
 
 
 def quick_tenders(due: Decimal, count: int = 4) -> list[Decimal]:
@@ -191,12 +217,24 @@ class PointOfSale:
             "customers": customers,
         }, status
 
+    def _quote(self, cart: Cart | None = None):
+        """The quote of ``cart`` (this till's), its discount on the whole sale and a
+        Manager's approval kept with it counted; SaleError, DiscountOverCap."""
+        cart = cart or self.cart
+        approver, up_to = approval_of(self.request, cart)
+        return self.sales.quote(
+            cart.lines, cart_discount=cart.discount, approver=approver, approved_up_to=up_to
+        )
+
     def _priced(self):
-        """The cart's quote (None if empty or refused), its errors, and its products."""
-        quote, errors, products = None, {}, {}
+        """The cart's quote (None if empty or refused), its errors, the discount to be
+        approved (a DiscountOverCap, else None), and its products."""
+        quote, errors, products, over_cap = None, {}, {}, None
         if self.cart.lines:
             try:
-                quote = self.sales.quote(self.cart.lines)
+                quote = self._quote()
+            except DiscountOverCap as exc:
+                errors, over_cap = exc.errors, exc
             except SaleError as exc:
                 errors = exc.errors
             ids = [line.product_id for line in self.cart.lines]
@@ -204,7 +242,7 @@ class PointOfSale:
                 p.id: p
                 for p in self.request.dbsession.scalars(select(Product).where(Product.id.in_(ids)))
             }
-        return quote, errors, products
+        return quote, errors, products, over_cap
 
     def _tiles(self):
         tiles = _tiles_module()
@@ -216,8 +254,14 @@ class PointOfSale:
     def _cart_values(self, errors: dict, payments=None) -> dict:
         """What the cart piece (``sales/_cart.jinja2``) renders, with a fresh sale key."""
         request = self.request
-        quote, cart_errors, products = self._priced()
+        quote, cart_errors, products, over_cap = self._priced()
         return {
+            "over_cap": over_cap,
+            "approvers": (
+                approvers(request, self.location.id, self.register.id if self.register else None)
+                if over_cap
+                else []
+            ),
             "cart": self.cart,
             "products": products,
             "on_hand": self.inventory.on_hand(products, self.location.id) if products else {},
@@ -367,16 +411,16 @@ class PointOfSale:
             if f"price_{i}" in form.data:  # an open-price line's typed price, corrected
                 line.price = read_price(form, f"price_{i}", "Price") or line.price
             if f"discount_{i}" in form.data:
-                line.discount = form.decimal(
-                    f"discount_{i}",
-                    places=2,
-                    minimum=Decimal("0"),
-                    maximum=MAX_MONEY,
-                    required=False,
-                    default=Decimal("0"),
-                )
+                typed = read_discount(form, f"discount_{i}")
+                if typed is not None:
+                    value, percent = typed
+                    line.discount, line.percent = (ZERO, value) if percent else (value, None)
             kept.append(line)
         self.cart.lines = kept
+        if "cart_discount" in form.data:
+            typed = read_discount(form, "cart_discount")
+            if typed is not None:
+                self.cart.discount = CartDiscount(*typed)
 
     def _apply_customer(self, form: Form) -> None:
         if "customer_id" not in form.data:
@@ -429,7 +473,7 @@ class PointOfSale:
     def _still_due(self, typed: dict, method: str) -> Decimal:
         """The cart's total less what the other methods were given (never negative)."""
         try:
-            total = self.sales.quote(self.cart.lines).total
+            total = self._quote().total
         except SaleError:
             return ZERO
         others = ZERO
@@ -454,6 +498,28 @@ class PointOfSale:
         self.cart.payments = typed
         self.cart.save()
         self.cart.remember(self.request.session)
+        return self._back()
+
+    @view_config(route_name="pos.approve", request_method="POST")
+    def approve_discount(self):
+        """A Manager's (or Admin's) PIN typed on this till approves the cart's discounts
+        over the seller's cap (salesapp.sales.approval); a wrong PIN counts against that
+        person's PIN allowance and is in the audit trail."""
+        request = self.request
+        request.environ[KEEP_WRITES] = True  # a wrong PIN counts, in the audit trail too
+        form = Form(request.POST)
+        approver_id = form.uuid("approver_id", required=False)
+        if approver_id is None:
+            return self.page(errors={"approval": "Choose who approves."}, status=400)
+        try:
+            problem = approve(request, self.cart, approver_id, request.POST.get("pin", ""))
+        except SignInThrottled as refused:
+            request.response.headers["Retry-After"] = str(refused.retry_after)
+            return self.page(errors={"approval": str(refused)}, status=refused.status)
+        if problem:
+            return self.page(errors={"approval": problem}, status=400)
+        self.cart.remember(request.session)
+        request.session.flash("Discount approved.")
         return self._back()
 
     @view_config(route_name="pos.clear", request_method="POST")
@@ -515,11 +581,15 @@ class PointOfSale:
         if ringing.register is None and till.registers_at(request, self.location.id):
             message = f"choose the register of {self.location.name} you ring on"
             return self.page(errors={"register_id": message}, payments=typed, status=400)
+        approver, up_to = approval_of(request, self.cart)
         where = {
             "location_id": self.location.id,
             "customer_id": self.cart.customer_id,
             "register_id": ringing.register_id,
             "shift_id": ringing.shift_id,
+            "cart_discount": self.cart.discount,
+            "approver": approver,
+            "approved_up_to": up_to,
         }
         lines = self.cart.lines
         try:
@@ -568,7 +638,11 @@ class PointOfSale:
     def _summary(self, row: PosCart) -> dict:
         lines = read_lines(row)
         try:
-            total = self.sales.quote(lines).total if lines else ZERO
+            total = (
+                self._quote(Cart(self.request.dbsession, self.cart.till, row)).total
+                if lines
+                else ZERO
+            )
         except SaleError:
             total = None  # a product gone or repriced out of bounds: shown when resumed
         return {"cart": row, "lines": len(lines), "total": total, "age": age(row.updated_at)}

@@ -60,8 +60,8 @@ def test_50_lines_the_discount_cap_and_a_partial_refund(
     page.fill("#pay_cash", "0.50")
     page.click("#complete")
     error = page.locator("table[aria-label=Cart] .field-error")
-    expect(error).to_contain_text("cap of 20%")
-    expect(error).to_contain_text("a Manager must ring this sale or approve the discount")
+    expect(error).to_contain_text("cap of 10%")
+    expect(error).to_contain_text("a Manager must ring the sale, or approve the discount")
     shot(page, f"{size}-03-over-the-cap")
     page.click("text=Sign out")
 
