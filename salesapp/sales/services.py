@@ -232,6 +232,35 @@ def line_discount(line: CartLine, gross: Decimal) -> Decimal:
     return money(gross * line.percent / HUNDRED) if line.percent is not None else line.discount
 
 
+def own_percent(line: PricedLine, typed: Decimal | None) -> Decimal:
+    """A priced line's own discount (its share of the cart's left out) in percent: as
+    typed, or worked out from the amount (rounded up to hundredths)."""
+    return typed if typed is not None else percent_of(line.discount - line.cart_share, line.gross)
+
+
+def line_within(line: PricedLine, typed: Decimal | None, cap: Decimal) -> bool:
+    """Is a line's own discount within ``cap`` percent: a typed percentage at most the
+    cap, or an amount at most the cap's share of the line's price (rounded as a typed
+    percentage would be, so "10%" and its amount are alike)?"""
+    if typed is not None:
+        return typed <= cap
+    return line.discount - line.cart_share <= money(line.gross * cap / HUNDRED)
+
+
+def within(quote: Quote, own: dict[int, Decimal | None], cap: Decimal) -> bool:
+    """Are the quote's discounts within ``cap`` percent: every line's own, and all of
+    them together against the sale's price (each line's cap amount rounded as its own
+    discount is, so lines at the cap never add up to more than it)?"""
+    if not all(line_within(line, own[i], cap) for i, line in enumerate(quote.lines)):
+        return False
+    gross = sum((line.gross for line in quote.lines), ZERO)
+    allowance = max(
+        sum((money(line.gross * cap / HUNDRED) for line in quote.lines), ZERO),
+        money(gross * cap / HUNDRED),
+    )
+    return quote.discount_total <= allowance
+
+
 class DiscountOverCap(SaleError):
     """A discount larger than the seller's cap: a Manager may approve it with their PIN
     at the till (``needed``: the percentage to approve)."""
@@ -297,7 +326,7 @@ class SaleService:
                 p.id: p for p in self.db.scalars(select(Product).where(Product.id.in_(ids)))
             }
         priced: list[PricedLine] = []
-        own: dict[int, Decimal] = {}  # the percentage each line's own discount takes
+        own: dict[int, Decimal | None] = {}  # each line's own discount as typed in percent
         for i, line in enumerate(lines):
             product = products.get(line.product_id)
             if product is None or not product.is_active:
@@ -309,7 +338,7 @@ class SaleService:
                 continue
             gross = money(line.quantity * unit_price(product, line.price))
             discount = line_discount(line, gross)
-            own[i] = percent_of(discount, gross)
+            own[i] = line.percent
             priced.append(price_line(product, line.quantity, discount, line.price))
         if errors:
             raise SaleError(errors)
@@ -347,33 +376,35 @@ class SaleService:
         return quote
 
     def _hold_to_cap(
-        self, quote: Quote, own: dict[int, Decimal], approver, approved_up_to: Decimal | None
+        self,
+        quote: Quote,
+        own: dict[int, Decimal | None],
+        approver,
+        approved_up_to: Decimal | None,
     ) -> None:
         """Refuse discounts over the seller's cap unless ``approver``'s cap covers them,
         and what they approved does (then the quote names the approver)."""
         gross = quote.subtotal + quote.discount_total
         overall = percent_of(quote.discount_total, gross)
-        quote.discount_percent = max([overall, *own.values()])
+        quote.discount_percent = max(
+            [overall, *(own_percent(line, own[i]) for i, line in enumerate(quote.lines))]
+        )
         cap = self.discount_cap()
-        if cap is None or quote.discount_percent <= cap:
+        if cap is None or within(quote, own, cap):
             return
-        if approver is not None and (
-            approved_up_to is None or quote.discount_percent <= approved_up_to
-        ):
+        if approver is not None and (approved_up_to is None or within(quote, own, approved_up_to)):
             theirs = self.cap_for(approver)
-            if theirs is None or quote.discount_percent <= theirs:
+            if theirs is None or within(quote, own, theirs):
                 quote.approved_by = approver
                 return
         errors = {}
         tail = "; a Manager must ring the sale, or approve the discount with their PIN at the till"
-        for i, percent in own.items():
-            if percent > cap:
-                line = quote.lines[i]
-                most = (line.gross * cap / HUNDRED).quantize(CENT, ROUND_DOWN)
+        for i, line in enumerate(quote.lines):
+            if not line_within(line, own[i], cap):
                 errors[f"discount:{i}"] = (
                     f"a discount of {line.discount - line.cart_share} on {line.product.name} "
                     f"is over your cap of {formatting.quantity(cap)}% of the line's price "
-                    f"{line.gross} (at most {most}){tail}"
+                    f"{line.gross} (at most {money(line.gross * cap / HUNDRED)}){tail}"
                 )
         if not errors:
             errors["cart_discount"] = (

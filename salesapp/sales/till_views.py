@@ -123,7 +123,7 @@ def read_weight(form: Form, name: str, label: str) -> Decimal | None:
     )
 
 
-def read_discount(form: Form, name: str) -> tuple[Decimal, bool] | None:
+def read_discount(form: Form, name: str, label: str) -> tuple[Decimal, bool] | None:
     """A discount as typed at the till: an amount ("1.50") or a percentage ("10%", 0 to
     100); blank is none. (value, is it a percentage), or None with the error in ``form``."""
     raw = str(form.data.get(name) or "").strip()
@@ -138,7 +138,9 @@ def read_discount(form: Form, name: str) -> tuple[Decimal, bool] | None:
         default=ZERO,
     )
     if probe.errors:
-        form.error(name, f"{probe.errors[name]}: type an amount (1.50) or a percentage (10%)")
+        form.error(
+            name, f"{label} {probe.errors[name]}: type an amount (1.50) or a percentage (10%)"
+        )
         return None
     return value, percent
 
@@ -411,14 +413,14 @@ class PointOfSale:
             if f"price_{i}" in form.data:  # an open-price line's typed price, corrected
                 line.price = read_price(form, f"price_{i}", "Price") or line.price
             if f"discount_{i}" in form.data:
-                typed = read_discount(form, f"discount_{i}")
+                typed = read_discount(form, f"discount_{i}", "Discount")
                 if typed is not None:
                     value, percent = typed
                     line.discount, line.percent = (ZERO, value) if percent else (value, None)
             kept.append(line)
         self.cart.lines = kept
         if "cart_discount" in form.data:
-            typed = read_discount(form, "cart_discount")
+            typed = read_discount(form, "cart_discount", "Discount on the sale")
             if typed is not None:
                 self.cart.discount = CartDiscount(*typed)
 

@@ -2,7 +2,8 @@
 // Enter needs no script: each form's first submit button is its default action (the
 // cart form's is a hidden "Update cart"), so Enter recalculates and never removes a
 // line. Here:
-// - the focus: in the price/weight prompt when the till asks, else back in the scan box
+// - the focus: in the price/weight prompt when the till asks, in the approver's PIN when
+//   a discount waits for approval, else back in the scan box
 //   after each change, ready for the next barcode, unless the cashier typed elsewhere;
 // - scans without a page load: the scan form (a scan, a typed code, a tile) is sent
 //   with fetch() and the header X-Till-Fragment: cart. An answer carrying that header
@@ -24,7 +25,8 @@
   function focusField() {
     var ask = document.querySelector("#ask-form input:not([type=hidden])");
     var code = byId("code");
-    var target = ask || code;
+    // a discount waiting for approval: the approver's PIN is what is typed next
+    var target = ask || byId("approve_pin") || code;
     if (!target) { return; }
     if (target === code && document.activeElement &&
         document.activeElement.matches("input:not(#code), select, textarea")) {

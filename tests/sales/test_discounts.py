@@ -187,3 +187,16 @@ def test_shares_sum_exactly_and_never_exceed_their_line(amount, weights):
     shares = share_out(amount, weights)
     assert sum(shares, D("0")) == (amount if total else D("0"))
     assert all(D("0") <= s <= w for s, w in zip(shares, weights, strict=True))
+
+
+def test_a_cashier_may_take_the_cap_itself_however_the_cents_round(seller):
+    """10% of 11.16 is 1.116, rounded to 1.12: still the Cashiers' 10%, typed either way,
+    and the same on every line of a sale."""
+    a = seller.add_product("A", "11.16")
+    assert quote(seller, [CartLine(a, D("1"), percent=D("10"))], "Cashiers").total == D("10.04")
+    assert quote(seller, [CartLine(a, D("1"), D("1.12"))], "Cashiers").total == D("10.04")
+    with pytest.raises(DiscountOverCap):
+        quote(seller, [CartLine(a, D("1"), D("1.13"))], "Cashiers")
+    b = seller.add_product("B", "0.05")  # 10% of each is half a cent, rounded up
+    lines = [CartLine(b, D("1"), percent=D("10")) for _ in range(3)]
+    assert quote(seller, lines, "Cashiers").discount_total == D("0.03")
