@@ -168,6 +168,17 @@ def till_report(bench, scan_bytes: int, scan_p95: float) -> dict:
     return till
 
 
+def test_the_p95_is_read_on_the_paced_phase_when_there_is_one(bench):
+    till = till_report(bench, 4000, 50.0)  # at full speed: over
+    paced = {**till["phases"][1], "clients": 16, "pace_s": 0.5}
+    paced["scan"] = {**paced["scan"], "server_p95_ms": 12.0, "bytes_max": 99999}
+    till["phases"].append(paced)
+    bytes_target, p95_target = bench.till_targets(till)
+    assert (bytes_target["measured"], bytes_target["met"]) == ("3.9 KB", True)
+    assert (p95_target["measured"], p95_target["met"]) == ("12.0 ms", True)
+    assert "16 tills at a step every 0.5 s" in p95_target["what"]
+
+
 def test_the_targets_are_read_on_the_fragment_phase(bench):
     met = bench.till_targets(till_report(bench, 5 * 1024 - 1, 29.9))
     assert [t["met"] for t in met] == [True, True]
