@@ -239,11 +239,16 @@ class PointOfSale:
                 errors, over_cap = exc.errors, exc
             except SaleError as exc:
                 errors = exc.errors
-            ids = [line.product_id for line in self.cart.lines]
-            products = {
-                p.id: p
-                for p in self.request.dbsession.scalars(select(Product).where(Product.id.in_(ids)))
-            }
+            if quote is not None:  # its lines have the products: no second look-up
+                products = {line.product.id: line.product for line in quote.lines}
+            else:
+                ids = [line.product_id for line in self.cart.lines]
+                products = {
+                    p.id: p
+                    for p in self.request.dbsession.scalars(
+                        select(Product).where(Product.id.in_(ids))
+                    )
+                }
         return quote, errors, products, over_cap
 
     def _tiles(self):
