@@ -56,14 +56,14 @@ class SettingsService(TenantService):
         row.receipt_footer = receipt_footer
         self._set_admins_need_two_factor(admins_need_two_factor)
         if cashier_discount_cap is not None:
-            self._set_policy("cashier_discount_cap", cashier_discount_cap)
+            self.set_policy("cashier_discount_cap", cashier_discount_cap)
         if manager_discount_cap is not None:
-            self._set_policy(
+            self.set_policy(
                 "manager_discount_cap",
                 None if manager_discount_cap == NO_CAP else manager_discount_cap,
             )
         if needs_open_shift is not None:
-            self._set_policy("needs_open_shift", needs_open_shift)
+            self.set_policy("needs_open_shift", needs_open_shift)
         self.db.flush()
         return row
 
@@ -118,8 +118,9 @@ class SettingsService(TenantService):
         value = self.db.scalar(select(SalePolicy.needs_open_shift))
         return True if value is None else value
 
-    def _set_policy(self, name: str, value) -> None:
-        """One of the selling rules (a column of ``sale_policies``), audited."""
+    def set_policy(self, name: str, value) -> None:
+        """Set one of the selling rules (a column of ``sale_policies``: the caps, the
+        open-shift rule), audited; the same value again changes nothing."""
         before = self.db.scalar(select(getattr(SalePolicy, name)))
         if before is None:
             before = POLICY_DEFAULTS[name]

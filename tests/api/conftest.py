@@ -164,3 +164,25 @@ def receive(store, tenant, product_id, quantity: str, location_id=None):
         inventory = InventoryService(db, tenant.id)
         where = location_id or inventory.default_location().id
         inventory.receive(uuid.UUID(str(product_id)), where, Decimal(quantity))
+
+
+def stock(api_staff, store):
+    """(api_staff, products): A (2.50 + 16% tax, barcode, 10 on hand) and B (10.00, 5)."""
+    manager = api_staff.manager
+    a = new_product(manager, "A", "2.50", tax_rate="16", cost="1.00", barcode="4006381333931")
+    b = new_product(manager, "B", "10.00", cost="1.00")
+    receive(store, api_staff.tenant, a["id"], "10")
+    receive(store, api_staff.tenant, b["id"], "5")
+    return api_staff, {"A": a, "B": b}
+
+
+@pytest.fixture
+def stocked(api_staff, store):
+    """A pooled tenant's API staff with two products in stock (see stock)."""
+    return stock(api_staff, store)
+
+
+@pytest.fixture
+def stocked_per_placement(api_staff_per_placement, store):
+    """The same in a pooled and in a dedicated tenant."""
+    return stock(api_staff_per_placement, store)

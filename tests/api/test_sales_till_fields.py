@@ -19,22 +19,10 @@ from salesapp.preferences.services import SettingsService
 from salesapp.registers.services import RegisterService
 from salesapp.sales.models import InvoiceCounter, Sale, SaleLine
 from tests.api.conftest import new_product, receive
-from tests.api.test_sales_api import count_sales, stock
+from tests.api.test_sales_api import count_sales
 
 CASH = [{"method": "cash", "amount": "100"}]
 UNKNOWN = "01a2092b-1ec6-7387-93bc-6e2beebd8b5f"
-
-
-@pytest.fixture
-def stocked(api_staff, store):
-    """A pooled tenant's API staff, A (2.50 + 16% tax, 10 on hand) and B (10.00, 5)."""
-    return stock(api_staff, store)
-
-
-@pytest.fixture
-def stocked_per_placement(api_staff_per_placement, store):
-    """The same in a pooled and in a dedicated tenant."""
-    return stock(api_staff_per_placement, store)
 
 
 def sale_row(store, tenant, number) -> tuple[Sale, list[SaleLine]]:
@@ -59,18 +47,6 @@ def add_register(store, tenant, name="Till 1", location_id=None, shift=True):
             admin = db.scalars(select(User).where(User.username == "admin")).one()
             opened = registers.open_shift(register, "50.00", admin).id
         return register.id, opened
-
-
-def set_needs_open_shift(store, tenant, value: bool) -> None:
-    with store(tenant) as db:
-        settings = SettingsService(db, tenant.id)
-        row = settings.get()
-        settings.update(
-            allow_negative_stock=row.allow_negative_stock,
-            currency=row.currency,
-            receipt_footer=row.receipt_footer,
-            needs_open_shift=value,
-        )
 
 
 #: (sales, stock movements) of ``stocked`` before any sale: the two deliveries
@@ -292,7 +268,8 @@ def test_a_register_without_an_open_shift_sells_only_when_the_setting_is_off(sto
     }
     assert count_sales(store, api_staff.tenant) == NOTHING_SOLD
 
-    set_needs_open_shift(store, api_staff.tenant, False)
+    with store(api_staff.tenant) as db:
+        SettingsService(db, api_staff.tenant.id).set_policy("needs_open_shift", False)
     sale = api_staff.cashier.post("/api/sales", body).json
     assert (sale["register_id"], sale["shift_id"]) == (str(register_id), None)
     row, _ = sale_row(store, api_staff.tenant, sale["number"])

@@ -117,7 +117,7 @@ def test_managers_have_no_cap_until_an_admin_sets_one_and_admins_never(seller):
     half = [CartLine(a, D("1"), percent=D("50"))]
     assert quote(seller, half, "Managers").total == D("5.00")
     with seller.session() as db, db.begin():
-        SettingsService(db, seller.tenant.id)._set_policy("manager_discount_cap", D("20"))
+        SettingsService(db, seller.tenant.id).set_policy("manager_discount_cap", D("20"))
     with pytest.raises(DiscountOverCap, match="cap of 20%"):
         quote(seller, half, "Managers")
     assert quote(seller, half, "Admin").total == D("5.00")
@@ -155,7 +155,7 @@ def test_an_approval_by_someone_whose_cap_is_too_small_does_not_count(seller):
     with pytest.raises(DiscountOverCap):
         quote(seller, lines, "Cashiers", approver=other_cashier)
     with seller.session() as db, db.begin():
-        SettingsService(db, seller.tenant.id)._set_policy("manager_discount_cap", D("25"))
+        SettingsService(db, seller.tenant.id).set_policy("manager_discount_cap", D("25"))
         manager = service(seller, db, "Managers").user
     with pytest.raises(DiscountOverCap):
         quote(seller, lines, "Cashiers", approver=manager)
