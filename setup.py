@@ -5,15 +5,20 @@ from setuptools import find_namespace_packages, setup
 requires = [
     "alembic>=1.13",
     "argon2-cffi>=23.1",
+    "babel>=2.14",  # salesapp.localization: numbers, money and dates as a locale writes them
     "click>=8.1",
     "cryptography>=42",
+    "phonenumbers>=8.13",  # customers' phone numbers kept in one normalised form
     "psycopg[binary]>=3.1",
     "pyramid>=2.0",
     "pyramid_jinja2>=2.10",
+    "pyramid_mailer>=0.15",  # e-mail sent only once the transaction commits
     "pyramid_services>=2.2",
     "pyramid_tm>=2.5",
+    "segno>=1.6",  # the two-factor set-up's QR code, made by the app
     "SQLAlchemy>=2.0",
     "transaction>=4.0",
+    "tzdata>=2024.1",  # the IANA zones, where the system has none
     "waitress>=3.0",
     "zope.sqlalchemy>=3.1",
     "zxcvbn>=4.5",  # salesapp.accounts.passwords (4.5 added max_length, which it uses)
@@ -22,9 +27,13 @@ requires = [
 #: the embedded default (no catalog URL): a PostgreSQL shipped in a wheel, for development
 #: and the tests. An extra, so that an install for real servers does without it (pgserver
 #: has no wheels past Python 3.12)
-embedded_requires = ["pgserver>=0.1.4"]
+embedded_requires = [
+    "pgserver>=0.1.4",
+    "aiosmtpd>=1.4",  # development's local SMTP server (salesapp.mail)
+]
 
 testing_requires = [
+    "aiosmtpd>=1.4",  # the tests' SMTP server: e-mail is received, not mocked
     "hypothesis>=6.100",  # tests/properties
     "import-linter>=2.1",  # .importlinter: the direction of imports, checked in CI
     "playwright>=1.40",

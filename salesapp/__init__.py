@@ -6,6 +6,7 @@ import gc
 
 from pyramid.config import Configurator
 
+from .localization import JINJA2_FILTERS
 from .settings import Settings, parse_settings
 
 
@@ -27,7 +28,9 @@ def make_app(settings: Settings):
     """The WSGI application for validated settings; reads like a table of contents."""
     with Configurator(settings=settings.raw) as config:
         config.registry.salesapp_settings = settings
-        config.add_settings({"jinja2.filters": "qty = salesapp.formatting:quantity"})
+        config.add_settings(
+            {"jinja2.filters": "qty = salesapp.formatting:quantity\n" + JINJA2_FILTERS}
+        )
         config.include("pyramid_jinja2")
         config.add_jinja2_search_path("salesapp:templates", name=".jinja2")
         config.add_settings({"tm.commit_veto": "salesapp.db.commit_veto"})
@@ -38,6 +41,7 @@ def make_app(settings: Settings):
         config.include(".headers")  # security headers on every response
         config.include(".db")  # request.dbsession, joined to pyramid_tm
         config.include(".tenancy")  # request.site, request.tenant and the tenant tween
+        config.include(".localization")  # request.local: the workspace's zone, locale, currency
         config.include(".security")  # tenant-bound sessions, request.user, permissions
         config.include(".accounts")
         config.include(".locations")

@@ -14,9 +14,26 @@ from ..db import Base
 
 class WorkspaceSettings(Base):
     __tablename__ = "workspace_settings"
+    __table_args__ = (CheckConstraint("tax_rounding in ('line', 'invoice')", name="tax_rounding"),)
     __audit__ = Audit(
         target=lambda settings: "workspace settings",
-        updated=(changed("settings.update", "allow_negative_stock", "currency", "receipt_footer"),),
+        updated=(
+            changed(
+                "settings.update",
+                "allow_negative_stock",
+                "currency",
+                "receipt_footer",
+                "time_zone",
+                "locale",
+                "prices_include_tax",
+                "tax_rounding",
+                "legal_name",
+                "address",
+                "phone",
+                "tax_number",
+                "receipt_header",
+            ),
+        ),
     )
 
     tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -25,6 +42,21 @@ class WorkspaceSettings(Base):
     )
     currency: Mapped[str] = mapped_column(Text, default="USD", server_default="USD")
     receipt_footer: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # -- t0015 (issue 18): where the workspace is, how it writes numbers, its tax rules
+    #: an IANA zone name; every date and time shown and every day boundary is in it
+    time_zone: Mapped[str] = mapped_column(Text, default="UTC", server_default="UTC")
+    #: a Babel locale identifier of salesapp.localization.LOCALES
+    locale: Mapped[str] = mapped_column(Text, default="en_US", server_default="en_US")
+    #: prices are typed and shown with tax included (shelf prices in the EU, UK, Africa)
+    prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    #: tax rounded on each line ('line') or once per rate on the whole sale ('invoice')
+    tax_rounding: Mapped[str] = mapped_column(Text, default="line", server_default="line")
+    # -- the business's details, printed on receipts
+    legal_name: Mapped[str] = mapped_column(Text, default="", server_default="")
+    address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    phone: Mapped[str] = mapped_column(Text, default="", server_default="")
+    tax_number: Mapped[str] = mapped_column(Text, default="", server_default="")
+    receipt_header: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class SignInPolicy(Base):
