@@ -88,9 +88,12 @@ class Form:
     form.check()
     """
 
-    def __init__(self, data):
+    def __init__(self, data, local=None):
         self.data = data
         self.errors: dict[str, str] = {}
+        #: how numbers are read: a workspace's locale (``request.local``) for the pages;
+        #: None reads plain decimals with a point and no grouping (the API, scripts)
+        self.local = local
 
     def _raw(self, name) -> str:
         value = self.data.get(name)
@@ -115,14 +118,20 @@ class Form:
             return value[:max_length]
         return value
 
+    def _number(self, raw: str) -> Decimal:
+        """A number as the form's locale writes it (plain decimals without one)."""
+        if self.local is None:
+            return parse_decimal(raw)
+        return self.local.parse_number(raw)
+
     def decimal(self, name, *, places=2, minimum=None, maximum=None, required=True, default=None):
-        raw = self._raw(name).replace(",", ".") if isinstance(self._raw(name), str) else ""
+        raw = self._raw(name)
         if not raw:
             if required and default is None:
                 self.error(name, "is required")
             return default
         try:
-            value = parse_decimal(raw)
+            value = self._number(raw)
         except (ValueError, InvalidOperation) as exc:
             self.error(name, str(exc))
             return default
@@ -138,6 +147,25 @@ class Form:
         if maximum is not None and value > maximum:
             self.error(name, f"must be at most {maximum}")
         return value.quantize(quantum)
+
+    def money(self, name, *, minimum=None, maximum=None, required=True, default=None):
+        """An amount of the workspace's currency: at most its decimals (ISO 4217: 2 for
+        KES and EUR, none for JPY, so 100.5 yen is refused), read in its locale."""
+        places = self.local.decimals if self.local is not None else 2
+        value = self.decimal(
+            name,
+            places=places,
+            minimum=minimum,
+            maximum=maximum,
+            required=required,
+            default=default,
+        )
+        if name in self.errors and "decimal places" in self.errors[name] and self.local:
+            self.errors[name] = (
+                f"{self.local.currency} amounts have {places or 'no'} decimal place"
+                f"{'' if places == 1 else 's'}; got {self._raw(name)[:30]!r}"
+            )
+        return value
 
     def integer(self, name, *, minimum=None, maximum=None, required=True, default=None):
         value = self.decimal(

@@ -8,7 +8,8 @@ from .db import Base  # noqa: F401
 from .expenses.models import Expense  # noqa: F401
 from .inventory.models import StockMovement  # noqa: F401
 from .locations.models import Location  # noqa: F401
-from .preferences.models import WorkspaceSettings  # noqa: F401
+from .preferences.models import WorkspaceLogo, WorkspaceSettings  # noqa: F401
 from .products.models import Product  # noqa: F401
 from .registers.models import CashMovement, Register, Shift  # noqa: F401
 from .sales.models import InvoiceCounter, Payment, Refund, RefundLine, Sale, SaleLine  # noqa: F401
+from .taxes.models import TaxRate  # noqa: F401

@@ -3,9 +3,19 @@ tenant."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Numeric, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    LargeBinary,
+    Numeric,
+    Text,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..audit.declare import Audit, changed
@@ -57,6 +67,30 @@ class WorkspaceSettings(Base):
     phone: Mapped[str] = mapped_column(Text, default="", server_default="")
     tax_number: Mapped[str] = mapped_column(Text, default="", server_default="")
     receipt_header: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+#: the largest logo the settings page takes, in bytes
+MAX_LOGO_BYTES = 256 * 1024
+
+
+class WorkspaceLogo(Base):
+    """A workspace's logo for receipts (t0015): uploaded on the settings page, served by
+    the app. A table of its own so that reading the settings never loads the image."""
+
+    __tablename__ = "workspace_logos"
+    __table_args__ = (
+        CheckConstraint(f"octet_length(content) <= {MAX_LOGO_BYTES}", name="content_size"),
+        CheckConstraint(
+            "media_type in ('image/png', 'image/jpeg', 'image/webp')", name="media_type"
+        ),
+    )
+
+    tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    media_type: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class SignInPolicy(Base):

@@ -38,6 +38,8 @@ class Product(TenantScoped, Base):
         UniqueConstraint("tenant_id", "barcode"),
         Index("ix_products_tenant_id_name", "tenant_id", "name"),
         Index("ix_products_tenant_id_category", "tenant_id", "category"),
+        ForeignKeyConstraint(["tenant_id", "tax_rate_id"], ["tax_rates.tenant_id", "tax_rates.id"]),
+        Index("ix_products_tenant_id_tax_rate_id", "tenant_id", "tax_rate_id"),
     )
     __audit__ = Audit(
         target=lambda product: f"product {product.sku}",
@@ -48,7 +50,7 @@ class Product(TenantScoped, Base):
             ),
         ),
         updated=(
-            changed("product.price", "unit_price", "cost", "tax_rate"),
+            changed("product.price", "unit_price", "cost", "tax_rate", "tax_rate_id"),
             changed(
                 "product.update",
                 "name",
@@ -68,9 +70,11 @@ class Product(TenantScoped, Base):
     category: Mapped[str] = mapped_column(Text, default="", server_default="")
     unit_price: Mapped[Decimal] = mapped_column(MONEY)
     cost: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"), server_default="0")
-    tax_rate: Mapped[Decimal] = mapped_column(  # percent, prices exclude tax
+    tax_rate: Mapped[Decimal] = mapped_column(  # percent (the named rate's, when it has one)
         Numeric(5, 2), default=Decimal("0"), server_default="0"
     )
+    #: the product's named tax rate (t0016; salesapp.taxes)
+    tax_rate_id: Mapped[uuid.UUID | None]
     reorder_level: Mapped[Decimal] = mapped_column(
         QUANTITY, default=Decimal("0"), server_default="0"
     )

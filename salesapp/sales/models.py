@@ -111,6 +111,10 @@ class Sale(TenantScoped, Base):
     #: largest discount of the sale in percent of a price
     discount_approved_by: Mapped[uuid.UUID | None]
     discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
+    #: how it was priced (t0016): prices with tax included, tax rounded per line or
+    #: per rate on the whole sale ('invoice')
+    prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    tax_rounding: Mapped[str] = mapped_column(Text, default="line", server_default="line")
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -165,6 +169,8 @@ class SaleLine(TenantScoped, Base):
     discount: Mapped[Decimal] = mapped_column(MONEY)  # amount off this line
     tax_rate: Mapped[Decimal] = mapped_column(MONEY)
     tax_amount: Mapped[Decimal] = mapped_column(MONEY)
+    #: the tax rate's name when sold (t0016), for tax per rate
+    tax_name: Mapped[str] = mapped_column(Text, default="", server_default="")
     line_total: Mapped[Decimal] = mapped_column(MONEY)  # net + tax
     refunded_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=0, server_default="0")
     #: the sum of this line's refund lines, kept by SaleService.refund so the database

@@ -43,6 +43,7 @@ AUDITED = {
     "registers": "registers",
     "shifts": "registers",
     "cash_movements": "registers",
+    "tax_rates": "taxes",
 }
 TENANT = 7
 NOW = dt.datetime(2026, 1, 2, 9, 30, tzinfo=dt.UTC)

@@ -4,7 +4,8 @@
 ``locale`` (a Babel identifier, en_US), ``prices_include_tax`` (false: prices stay as
 they were typed, before tax), ``tax_rounding`` ('line' or 'invoice'), and the business's
 ``legal_name``, ``address``, ``phone``, ``tax_number`` and ``receipt_header`` for
-receipts. Storage stays UTC.
+receipts. Storage stays UTC. ``workspace_logos`` holds a workspace's receipt logo (one
+row, at most 256 KiB of PNG, JPEG or WebP).
 
 Revision ID: t0015
 Revises: t0014
@@ -14,6 +15,8 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 
 from alembic import op
+from salesapp.operations import fence
+from salesapp.operations.rls import enable_rls_sql
 
 revision = "t0015"
 down_revision = "t0014"
@@ -47,9 +50,30 @@ def upgrade() -> None:
         "workspace_settings",
         "tax_rounding in ('line', 'invoice')",
     )
+    op.create_table(
+        "workspace_logos",
+        sa.Column("tenant_id", sa.BigInteger(), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("media_type", sa.Text(), nullable=False),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_workspace_logos")),
+        sa.CheckConstraint(
+            "octet_length(content) <= 262144", name=op.f("ck_workspace_logos_content_size")
+        ),
+        sa.CheckConstraint(
+            "media_type in ('image/png', 'image/jpeg', 'image/webp')",
+            name=op.f("ck_workspace_logos_media_type"),
+        ),
+    )
+    for statement in enable_rls_sql("workspace_logos"):
+        op.execute(statement)
+    op.execute(fence.trigger_sql("workspace_logos"))
 
 
 def downgrade() -> None:
+    op.drop_table("workspace_logos")
     op.drop_constraint(
         op.f("ck_workspace_settings_tax_rounding"), "workspace_settings", type_="check"
     )

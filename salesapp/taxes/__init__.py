@@ -1,0 +1,1 @@
+"""Named tax rates of a workspace (standard, reduced, zero, exempt), chosen per product."""
