@@ -29,7 +29,10 @@ def make_app(settings: Settings):
     with Configurator(settings=settings.raw) as config:
         config.registry.salesapp_settings = settings
         config.add_settings(
-            {"jinja2.filters": "qty = salesapp.formatting:quantity\n" + JINJA2_FILTERS}
+            {
+                "jinja2.filters": "qty = salesapp.formatting:quantity\n"
+                "plural = salesapp.formatting:plural\n" + JINJA2_FILTERS
+            }
         )
         config.include("pyramid_jinja2")
         config.add_jinja2_search_path("salesapp:templates", name=".jinja2")

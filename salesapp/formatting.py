@@ -11,3 +11,10 @@ def quantity(value) -> str:
         return ""
     text = format(Decimal(value).normalize(), "f")
     return "0" if text in ("-0", "") else text
+
+
+def plural(count, singular: str, many: str | None = None) -> str:
+    """ "1 product", "2 products", "0 products": a count with its noun in the right form
+    (``many`` where adding "s" is wrong: plural(2, "category", "categories"))."""
+    noun = singular if count == 1 else (many or singular + "s")
+    return f"{count} {noun}"
