@@ -43,6 +43,7 @@ def make_app(settings: Settings):
         config.include(".inputs")  # no NUL, control characters or bad UTF-8 in input (400)
         config.include(".headers")  # security headers on every response
         config.include(".db")  # request.dbsession, joined to pyramid_tm
+        config.include(".mail")  # request.mailer: mail leaves only when the request commits
         config.include(".tenancy")  # request.site, request.tenant and the tenant tween
         config.include(".localization")  # request.local: the workspace's zone, locale, currency
         config.include(".security")  # tenant-bound sessions, request.user, permissions
@@ -50,7 +51,9 @@ def make_app(settings: Settings):
         config.include(".locations")
         config.include(".preferences")
         config.include(".products")
+        config.include(".taxes")  # named tax rates per workspace
         config.include(".inventory")
+        config.include(".purchasing")
         config.include(".customers")
         config.include(".sales")
         config.include(".registers")
@@ -59,6 +62,7 @@ def make_app(settings: Settings):
         config.include(".reports")
         config.include(".audit")
         config.include(".api")
+        config.include(".public")  # self-service sign-up, when salesapp.signup_enabled
         config.include(".pwa")  # installable: the web app manifest, the service worker at /sw.js
         config.include(".routes")
         config.scan(
@@ -75,3 +79,6 @@ def close_app(app) -> None:
     throttle = getattr(registry, "sign_in_throttle", None)
     if throttle is not None:  # not with tenancy off
         throttle.close()
+    signups = getattr(registry, "signups", None)
+    if signups is not None:  # only with sign-up on
+        signups.close()

@@ -118,6 +118,10 @@ class Form:
             return value[:max_length]
         return value
 
+    def _shown(self, value) -> str:
+        """A bound as the form's locale writes numbers (as it is without one)."""
+        return str(value) if self.local is None else self.local.entry(value)
+
     def _number(self, raw: str) -> Decimal:
         """A number as the form's locale writes it (plain decimals without one)."""
         if self.local is None:
@@ -143,9 +147,9 @@ class Form:
             self.error(name, f"has more than {places} decimal places")
             return default
         if minimum is not None and value < minimum:
-            self.error(name, f"must be at least {minimum}")
+            self.error(name, f"must be at least {self._shown(minimum)}")
         if maximum is not None and value > maximum:
-            self.error(name, f"must be at most {maximum}")
+            self.error(name, f"must be at most {self._shown(maximum)}")
         return value.quantize(quantum)
 
     def money(self, name, *, minimum=None, maximum=None, required=True, default=None):

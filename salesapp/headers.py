@@ -40,6 +40,16 @@ CONTENT_SECURITY_POLICY = "; ".join(
     )
 )
 
+
+def workspace_redirect_policy(base_domains) -> str:
+    """The Content-Security-Policy of the public site's find-your-workspace page: as
+    every page's, but its form may lead to a workspace's host (``*.BASE`` on any port,
+    the page's own scheme), where /find redirects it. Browsers hold a form's redirect
+    to ``form-action`` too, so with ``'self'`` alone Chromium stops at the redirect."""
+    hosts = " ".join(f"*.{base}:*" for base in base_domains)
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {hosts}")
+
+
 #: where the static files are served (salesapp.routes): the only answers that may be cached
 STATIC_PREFIX = "/static/"
 #: static answers that keep their own caching headers: the file, a part of it, "not
@@ -67,6 +77,11 @@ def security_headers(settings) -> dict[str, str]:
     return headers
 
 
+#: the one ``Cache-Control`` a view may set besides a static file's: kept by the browser
+#: but checked with the server every time (the workspace's logo, with its ETag; issue 18)
+REVALIDATED = "private, no-cache"
+
+
 def cacheable(request, response) -> bool:
     """A static file's answer, which keeps its own caching headers. Reads the raw
     PATH_INFO: it is there even when it is not valid UTF-8."""
@@ -78,7 +93,8 @@ def headers_tween_factory(handler, registry):
     """Outermost of all tweens (under INGRESS), so the answers of every tween below it
     (the tenant tween's refusals, body-size refusals, pyramid_tm, error views) get the
     headers too. A security header a view set itself is kept; ``Cache-Control`` is not:
-    nothing but a static file may be cached, whatever a view says."""
+    nothing but a static file may be cached, whatever a view says, except that a view may
+    ask for REVALIDATED (kept, but never used unchecked)."""
     headers = tuple(security_headers(registry.salesapp_settings).items())
 
     def headers_tween(request):
@@ -87,7 +103,10 @@ def headers_tween_factory(handler, registry):
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         for name, value in headers:
             response.headers.setdefault(name, value)
-        if not cacheable(request, response):
+        if (
+            not cacheable(request, response)
+            and response.headers.get("Cache-Control") != REVALIDATED
+        ):
             response.headers["Cache-Control"] = "no-store"
         return response
 

@@ -206,6 +206,11 @@ class Local:
         return currency_decimals(self.currency)
 
     @property
+    def _grouping(self) -> str:
+        """The integer part of the locale's number pattern ("#,##0"; en_IN "#,##,##0")."""
+        return self.locale.decimal_formats[None].pattern.split(";")[0].split(".")[0]
+
+    @property
     def quantum(self) -> Decimal:
         """The currency's smallest amount as a Decimal exponent (0.01; 1 for JPY)."""
         return Decimal(1).scaleb(-self.decimals)
@@ -219,7 +224,7 @@ class Local:
         if value is None or value == "":
             return ""
         places = "0" * self.decimals
-        pattern = f"#,##0.{places}" if places else "#,##0"
+        pattern = f"{self._grouping}.{places}" if places else self._grouping
         return numbers.format_decimal(
             Decimal(value), format=pattern, locale=self.locale, decimal_quantization=True
         )
@@ -236,7 +241,7 @@ class Local:
             return ""
         value = Decimal(value).normalize()
         places = max(0, -value.as_tuple().exponent)
-        pattern = "#,##0." + "#" * places if places else "#,##0"
+        pattern = f"{self._grouping}." + "#" * places if places else self._grouping
         return numbers.format_decimal(value, format=pattern, locale=self.locale)
 
     def entry(self, value, places: int | None = None) -> str:
@@ -264,6 +269,10 @@ class Local:
         ``1.234`` is 1234, ``1,5`` is 1.5. A leading minus sign is allowed (callers
         bound the value)."""
         text = (raw or "").strip()
+        if not text:
+            raise ValueError(
+                f"must be a number such as {self.number(Decimal('1234.5'))}, got {(raw or '')[:30]!r}"
+            )
         sign = ""
         if text[:1] in "-+":
             sign, text = ("-" if text[0] == "-" else ""), text[1:].strip()

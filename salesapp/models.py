@@ -10,6 +10,8 @@ from .inventory.models import StockMovement  # noqa: F401
 from .locations.models import Location  # noqa: F401
 from .preferences.models import WorkspaceLogo, WorkspaceSettings  # noqa: F401
 from .products.models import Product  # noqa: F401
+from .purchasing.models import GoodsReceipt, PurchaseOrder, Supplier  # noqa: F401
 from .registers.models import CashMovement, Register, Shift  # noqa: F401
 from .sales.models import InvoiceCounter, Payment, Refund, RefundLine, Sale, SaleLine  # noqa: F401
+from .sales.receipt_models import ReceiptSend  # noqa: F401
 from .taxes.models import TaxRate  # noqa: F401

@@ -27,6 +27,12 @@ ENVIRONMENT = {
     "salesapp.owner_password": "SALESAPP_OWNER_PASSWORD",
     "salesapp.trusted_proxies": "SALESAPP_TRUSTED_PROXIES",
     "salesapp.role_prefix": "SALESAPP_ROLE_PREFIX",
+    # the SMTP server mail goes out through (pyramid_mailer's own ``mail.`` keys)
+    "mail.host": "SALESAPP_MAIL_HOST",
+    "mail.port": "SALESAPP_MAIL_PORT",
+    "mail.username": "SALESAPP_MAIL_USERNAME",
+    "mail.password": "SALESAPP_MAIL_PASSWORD",
+    "mail.default_sender": "SALESAPP_MAIL_SENDER",
 }
 
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -89,6 +95,67 @@ def _list(value) -> tuple[str, ...]:
     if not value:
         return ()
     return tuple(item.strip().lower() for item in re.split(r"[\s,]+", str(value)) if item.strip())
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Where e-mail goes out (salesapp.mail). Without a host, development starts its own
+    SMTP server that keeps every message under var/mail (``dev_port``: 0 for any free
+    port); production sends nothing and says so."""
+
+    host: str | None = None
+    port: int = 25
+    username: str | None = None
+    password: str | None = None
+    #: STARTTLS on the plain port (587); ``ssl``: TLS from the first byte (465)
+    tls: bool = False
+    ssl: bool = False
+    default_sender: str = "salesapp@localhost"
+    dev_port: int = 0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host)
+
+
+def parse_mail_settings(get_raw) -> MailSettings:
+    """The ``mail.*`` settings (pyramid_mailer's names), checked: ``get_raw(key)`` reads
+    one ini key after the environment's overrides."""
+
+    def get(key):
+        value = get_raw(key)
+        return value.strip() if isinstance(value, str) else value
+
+    tls, ssl = _bool(get("mail.tls"), False), _bool(get("mail.ssl"), False)
+    if tls and ssl:
+        raise SettingsError(
+            "mail.tls and mail.ssl are both on: choose mail.ssl for a port that speaks TLS "
+            "from the start (465), mail.tls for STARTTLS (587)"
+        )
+    sender = get("mail.default_sender") or "salesapp@localhost"
+    if "@" not in sender:
+        raise SettingsError(
+            f"mail.default_sender must be an e-mail address, got {sender!r}; "
+            "e.g. receipts@shop.example"
+        )
+    port_hint = "; give the SMTP server's port (25, 587 with mail.tls, 465 with mail.ssl)"
+    return MailSettings(
+        host=get("mail.host") or None,
+        port=_int("mail.port", get("mail.port"), 465 if ssl else 25, 1, 65535, port_hint),
+        username=get("mail.username") or None,
+        password=get("mail.password") or None,
+        tls=tls,
+        ssl=ssl,
+        default_sender=sender,
+        dev_port=_int(
+            "salesapp.dev_mail_port",
+            get("salesapp.dev_mail_port"),
+            0,
+            0,
+            65535,
+            "; give a free port for development's own SMTP server (0: any free port)",
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -159,6 +226,15 @@ class Settings:
     #: again: every session that wants the table queues behind the waiting migration, so
     #: this bounds how long one open read can stall a store's tenants (`salesapp migrate`)
     migration_lock_timeout: float = 3.0
+    #: where e-mail goes out (receipts); see MailSettings
+    mail: MailSettings = field(default_factory=MailSettings)
+    #: development only: the page /dev/mail lists what the app's own SMTP server kept
+    dev_mail: bool = False
+    #: whether the public site offers self-service sign-up (salesapp.public.signups);
+    #: off, its pages are 404
+    signup_enabled: bool = False
+    #: the trial a signed-up workspace gets, in days
+    trial_days: int = 14
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -331,6 +407,17 @@ def parse_settings(raw: dict, environ: dict | None = None) -> Settings:
             maximum=600,
             hint="; give the seconds a migration may wait for a table lock before it pauses "
             "and tries again (a few seconds: the store's tenants wait as long behind it)",
+        ),
+        mail=parse_mail_settings(values.get),
+        dev_mail=_bool(get("dev_mail"), False) and not production,
+        signup_enabled=_bool(get("signup_enabled"), False),
+        trial_days=_int(
+            "salesapp.trial_days",
+            get("trial_days"),
+            14,
+            minimum=1,
+            maximum=3650,
+            hint="; give the days of a signed-up workspace's trial",
         ),
         raw=values,
     )

@@ -76,4 +76,23 @@ def prepare(settings: Settings) -> Settings:
             for url, user, password, kind in shown
         ]
         print("\n".join(lines) + "\n", file=sys.stderr, flush=True)
+        if settings.signup_enabled:
+            start_signup_worker(settings)
     return settings
+
+
+def start_signup_worker(settings: Settings) -> None:
+    """Development only: make the workspaces of verified sign-ups in this process, as
+    `salesapp signup process --watch` does beside the web processes in production."""
+    import threading
+
+    from .operations import signups
+    from .operations.catalog import Catalog
+
+    def report(outcome) -> None:
+        log.warning("sign-up: %s", outcome)
+
+    worker = threading.Thread(
+        target=signups.watch, args=(Catalog(settings), report), name="salesapp-signups", daemon=True
+    )
+    worker.start()

@@ -29,6 +29,9 @@ from salesapp.settings import parse_settings
 from salesapp.tenancy import urls
 from salesapp.tenancy.stores import connect_args
 
+#: fixtures of other modules: the tests' real SMTP server (tests/smtp.py)
+pytest_plugins = ["tests.smtp"]
+
 REPO = Path(__file__).resolve().parents[1]
 BASE_DOMAIN = "example.test"
 TRUSTED_PROXY = "10.0.0.1"
@@ -170,10 +173,10 @@ def forget_failed_sign_ins(request):
 
 
 @pytest.fixture(scope="session")
-def app(settings):
+def app(settings, smtp_session_server):
     """The WSGI app on the session's deployment (tenants made later are found as they
     come: the directory looks up a host it does not know)."""
-    app = make_app(settings)
+    app = make_app(dataclasses.replace(settings, mail=smtp_session_server.mail_settings()))
     yield app
     close_app(app)
 

@@ -16,3 +16,4 @@ def includeme(config):
     config.add_route("till", "/till", site="tenant")
     config.add_route("till.lock", "/till/lock", site="tenant")
     config.add_route("till.unlock", "/till/unlock", site="tenant")
+    config.include(".resets")  # forgot password, verify e-mail: links sent by e-mail

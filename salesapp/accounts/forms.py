@@ -47,8 +47,8 @@ class AccountForm(Form):
                 self.error(name, f"must be among {', '.join(allowed)}")
             elif value not in picked:
                 picked.append(value)
-        if at_least_one and not picked:
-            self.error(name, "choose at least one")
+        if at_least_one and not picked and name not in self.errors:
+            self.error(name, f"Choose at least one of {', '.join(allowed)}.")
         return picked
 
     def password(self, name: str = "password") -> str:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from collections.abc import Iterator
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKeyConstraint,
     Index,
     Text,
     UniqueConstraint,
     and_,
+    event,
     exists,
     func,
 )
@@ -78,6 +81,9 @@ class User(TenantScoped, Base):
     #: named by each session at sign-in; one more ends every session of the user
     #: (sign-out, a new password, deactivation, a change of roles: salesapp.security)
     session_generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: when the user followed a link sent to ``email`` (salesapp.accounts.resets); None
+    #: again whenever the e-mail changes (_email_unverified_when_changed, below)
+    email_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     roles: Mapped[list[Role]] = relationship(
         secondary="user_roles",
@@ -170,6 +176,27 @@ User.two_factor_due = column_property(
 )
 
 
+class RecoveryCode(TenantScoped, Base):
+    """One of a user's single-use codes for signing in without their authenticator app
+    (a lost phone), hashed (salesapp.accounts.recovery); ``used_at`` once taken. A new
+    set replaces the old: the old rows are deleted."""
+
+    __tablename__ = "user_recovery_codes"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+        Index("ix_user_recovery_codes_tenant_id_user_id", "tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    code_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class SignInFailure(TenantScoped, Base):
     """A refused sign-in from an address, as counted per workspace until issue 16.
 
@@ -248,3 +275,57 @@ class UserRegister(Base):
     tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     register_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+
+class LinkPurpose(enum.StrEnum):
+    """What a link sent by e-mail (an :class:`EmailToken`) does when followed."""
+
+    RESET = "reset"  # set a new password (the sign-in page's "Forgot your password?")
+    VERIFY = "verify"  # prove the user's e-mail address is theirs
+
+
+class EmailToken(TenantScoped, Base):
+    """A link sent by e-mail to a user (salesapp.accounts.resets): single use, expiring.
+
+    Only the SHA-256 of the token is kept: the database (a backup, a replica) never holds
+    a link that works. ``used_at`` once followed; a newer link of the same purpose brings
+    an unused one's ``expires_at`` forward to its own creation (void). A reset link also
+    names the password it replaces (``password_stamp``, a digest of the hash): a password
+    changed by any means since (the user, an Admin, the operator) voids it. A verify link
+    names the address it went to: it verifies that address only.
+
+    A row without ``token_hash`` is a request that sent nothing (no such account, no
+    e-mail, deactivated): kept only so that requests are counted alike for throttling.
+    """
+
+    __tablename__ = "user_email_tokens"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+        UniqueConstraint("tenant_id", "token_hash"),
+        CheckConstraint("purpose in ('reset', 'verify')", name="purpose_known"),
+        Index("ix_user_email_tokens_tenant_id_user_id", "tenant_id", "user_id", "created_at"),
+        Index("ix_user_email_tokens_tenant_id_address", "tenant_id", "address", "created_at"),
+    )
+
+    user_id: Mapped[uuid.UUID | None]
+    purpose: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str | None] = mapped_column(Text)
+    #: the address the link went to
+    email: Mapped[str | None] = mapped_column(Text)
+    #: the client's network address that asked (throttling)
+    address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    password_stamp: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+@event.listens_for(User.email, "set")
+def _email_unverified_when_changed(user: User, value, old, initiator) -> None:
+    """A new e-mail address is not verified, whoever changed it and how."""
+    if value != old:
+        user.email_verified_at = None

@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.recorder import record
-from . import totp
+from . import recovery, totp
 from .errors import AccountError
 from .models import ROLE_NAMES, Role, TwoFactor, User, UserRole
 from .passwords import check_password_policy
@@ -467,6 +467,7 @@ class AccountService:
                         reason="one-time password",
                     )
                 self.db.delete(row)
+                recovery.discard(self.db, self.tenant_id, user)
                 self.db.flush()
 
     # -- two-factor sign-in (TOTP) ---------------------------------------------------
@@ -496,8 +497,9 @@ class AccountService:
         self.db.flush()
         return secret
 
-    def confirm_two_factor(self, user: User, code: str) -> None:
-        """Turn two-factor sign-in on with the first code of the user's app."""
+    def confirm_two_factor(self, user: User, code: str) -> list[str]:
+        """Turn two-factor sign-in on with the first code of the user's app; returns
+        the user's recovery codes, to be shown this once."""
         row = self.two_factor(user)
         if row is None or row.enabled_at is not None:
             raise AccountError("Start the set-up again: there is no set-up waiting.", "code")
@@ -512,6 +514,25 @@ class AccountService:
         row.last_step = step
         record(self.db, "auth.two_factor_enable", f"user {user.username}")
         self.db.flush()
+        return recovery.new_set(self.db, self.tenant_id, user)
+
+    def new_recovery_codes(self, user: User, code: str, address: str = "") -> list[str]:
+        """A new set of recovery codes (the old ones void), given a current code of the
+        app: a borrowed session cannot make itself a way in. A wrong code counts as a
+        failed sign-in from ``address``."""
+        row = self.two_factor(user)
+        if row is None or row.enabled_at is None:
+            raise AccountError("Two-factor sign-in is not on.", "code")
+        if not self._take_code(user, row, code, address):
+            raise AccountError(
+                "That code is not right; your recovery codes were not changed.", "code"
+            )
+        record(self.db, "auth.recovery_codes_new", f"user {user.username}")
+        return recovery.new_set(self.db, self.tenant_id, user)
+
+    def recovery_codes_left(self, user: User) -> int:
+        """How many of the user's recovery codes are unused."""
+        return recovery.unused(self.db, self.tenant_id, user)
 
     def disable_two_factor(self, user: User, code: str, address: str = "") -> None:
         """Turn two-factor sign-in off with a current code (a wrong one counts as a
@@ -524,6 +545,7 @@ class AccountService:
             raise AccountError("That code is not right; nothing was changed.", "code")
         record(self.db, "auth.two_factor_disable", f"user {user.username}")
         self.db.delete(row)
+        recovery.discard(self.db, self.tenant_id, user)
         self.db.flush()
 
     def verify_code(self, user: User, code: str, address: str = "") -> bool:
@@ -533,15 +555,34 @@ class AccountService:
         :class:`AccountLocked` at MAX_FAILED_CODES wrong codes in a row (and while
         locked), :class:`AddressThrottled` while the address must wait. A code is taken
         once: the same code again (or an older one) is refused, though still within its
-        30 seconds.
+        30 seconds. One of the user's recovery codes counts as a code, once.
         """
         self._check_throttle(address, user.username)
         row = self.two_factor(user)
         if row is None or row.enabled_at is None:
             return False
-        if not self._take_code(user, row, code, address):
+        if recovery.looks_like_code(code):
+            if not self._take_recovery_code(user, code, address):
+                return False
+        elif not self._take_code(user, row, code, address):
             return False
         self.signed_in(user, address)
+        return True
+
+    def _take_recovery_code(self, user: User, code: str, address: str) -> bool:
+        """Use up one of the user's recovery codes; a wrong one counts as a wrong code."""
+        now = _now()
+        self._check_code_lock(user, now)
+        if not recovery.take(self.db, self.tenant_id, user, code):
+            self._count_code_failure(user, now, address)
+            return False
+        record(
+            self.db,
+            "auth.recovery_code_used",
+            f"user {user.username}",
+            who=user,
+            left=recovery.unused(self.db, self.tenant_id, user),
+        )
         return True
 
     def _take_code(self, user: User, row: TwoFactor, code: str, address: str = "") -> bool:

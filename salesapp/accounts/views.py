@@ -148,7 +148,7 @@ class LoginCodeView:
             request.response.status_int = 400
             return {
                 "error": "That code is not right. Enter the 6 digits your authenticator "
-                "app shows now (each code works once)."
+                "app shows now, or one of your recovery codes (each code works once)."
             }
         return _signed_in(request, user)
 
@@ -222,20 +222,25 @@ class TwoFactorView:
         self.user = request.user
         self.accounts = request.find_service(AccountService)
 
-    def _page(self, error=None):
+    def _page(self, error=None, recovery_codes=None):
         user, tenant = self.user, self.request.tenant
         row = self.accounts.two_factor(user)
+        enabled = row is not None and row.enabled_at is not None
         page = {
-            "enabled": row is not None and row.enabled_at is not None,
+            "enabled": enabled,
             "enabled_at": row.enabled_at if row is not None else None,
             "secret": None,
             "uri": None,
+            "qr": None,
             "required": self.request.required_step == "two_factor",
             "error": error,
+            "recovery_codes": recovery_codes,
+            "codes_left": self.accounts.recovery_codes_left(user) if enabled else 0,
         }
         if row is not None and row.enabled_at is None:
             page["secret"] = secret = self.accounts.enrolment_secret(user)
-            page["uri"] = totp.provisioning_uri(secret, user.username, tenant.name)
+            page["uri"] = uri = totp.provisioning_uri(secret, user.username, tenant.name)
+            page["qr"] = totp.qr_svg(uri)
         if error:
             self.request.response.status_int = 400
         return page
@@ -251,30 +256,43 @@ class TwoFactorView:
 
     @view_config(request_method="POST", request_param="action=confirm")
     def confirm(self):
-        request = self.request
+        """Turn it on; the answer shows the recovery codes, this once (never a
+        redirect: the codes are in no session and no URL)."""
         try:
-            self.accounts.confirm_two_factor(self.user, request.POST.get("code", ""))
+            codes = self.accounts.confirm_two_factor(self.user, self.request.POST.get("code", ""))
         except AccountError as exc:
             return self._page(str(exc))
-        request.session.flash("Two-factor sign-in is on: each sign-in now asks for a code.")
-        return HTTPSeeOther(location=request.route_url("home"))
+        return self._page(recovery_codes=codes)
 
-    @view_config(request_method="POST", request_param="action=disable")
-    def disable(self):
+    def _with_current_code(self, change):
+        """``change(user, code, address)`` given the posted current code of the app: a
+        wrong one counts as a failed sign-in (kept, though the answer is an error).
+        Returns (what ``change`` returned, None), or (None, the page saying why not)."""
         request = self.request
-        request.environ[KEEP_WRITES] = True  # a wrong code counts as a failed sign-in
+        request.environ[KEEP_WRITES] = True
         try:
-            self.accounts.disable_two_factor(
-                self.user, request.POST.get("code", ""), client_address(request)
-            )
+            done = change(self.user, request.POST.get("code", ""), client_address(request))
         except AccountError as exc:
-            return self._page(str(exc))
+            return None, self._page(str(exc))
         except SignInThrottled as refused:
             page = self._page(str(refused))
             _throttled(request, refused)
-            return page
-        request.session.flash("Two-factor sign-in is off.")
-        return HTTPSeeOther(location=request.route_url("accounts.two_factor"))
+            return None, page
+        return done, None
+
+    @view_config(request_method="POST", request_param="action=recovery-codes")
+    def new_codes(self):
+        """A new set of recovery codes, shown this once; the old set is void."""
+        codes, refused = self._with_current_code(self.accounts.new_recovery_codes)
+        return refused or self._page(recovery_codes=codes)
+
+    @view_config(request_method="POST", request_param="action=disable")
+    def disable(self):
+        _, refused = self._with_current_code(self.accounts.disable_two_factor)
+        if refused:
+            return refused
+        self.request.session.flash("Two-factor sign-in is off.")
+        return HTTPSeeOther(location=self.request.route_url("accounts.two_factor"))
 
 
 @view_defaults(route_name="accounts.pin", renderer="accounts/pin.jinja2", permission="account.pin")
@@ -348,7 +366,8 @@ class UserNewView:
 
     def _page(self, values=None, errors=None):
         return {
-            "values": values or {"roles": ["Cashiers"]},
+            # no role ticked: the Admin chooses (a default would give access unasked)
+            "values": values or {"roles": []},
             "errors": errors or {},
             "role_names": ROLE_NAMES,
         }

@@ -188,7 +188,7 @@ def init(obj):
     click.echo("catalog, default pooled store and template database are at head")
 
 
-from . import deploy, doctor, rotate, store, tenant, tenant_data  # noqa: E402, F401  (commands register on import)
+from . import deploy, doctor, operator, rotate, signup, store, tenant, tenant_data  # noqa: E402, F401  (commands register on import)
 
 cli.add_command(tenant.tenant)
 cli.add_command(store.store)
@@ -197,6 +197,8 @@ cli.add_command(deploy.check)
 cli.add_command(deploy.stats)
 cli.add_command(doctor.doctor)
 cli.add_command(rotate.rotate)
+cli.add_command(operator.operator)
+cli.add_command(signup.signup)
 
 
 def main(argv=None):

@@ -106,6 +106,7 @@ def secret_key(obj, as_json):
         click.echo(f"Store URLs re-encrypted: {', '.join(result.stores) or 'none'}")
         for store, count in result.two_factor.items():
             click.echo(f"  {store}: {count} two-factor secret(s) re-encrypted")
+        click.echo(f"  operators: {result.operator_secrets} two-factor secret(s) re-encrypted")
         for store, error in result.failed.items():
             click.echo(f"  {store}: NOT DONE: {error}")
     if result.failed:

@@ -1,15 +1,23 @@
-"""Customer logic: look-up, search, create and update, and a customer's purchases."""
+"""Customer logic: look-up, search, create and update, and a customer's purchases.
+
+Phones are matched as numbers (salesapp.customers.phones): a customer's phone is also
+kept in E.164 (``phone_normalized``), filled whenever it is saved. Customers saved
+before t0019 have none yet; searching and the duplicate check read their digits
+instead, so they are found too (and get one when next saved).
+"""
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import lazyload
 
 from ..forms import Form
+from ..preferences.services import SettingsService
 from ..sales.models import Sale
 from ..services import TenantService
+from . import phones
 from .models import Customer
 
 CUSTOMER_FIELDS = ("name", "phone", "email", "notes")
@@ -31,15 +39,37 @@ def read_customer_fields(form: Form) -> dict:
     return fields
 
 
+def _phone_digits():
+    """The digits of the stored phone, as SQL."""
+    return func.regexp_replace(Customer.phone, r"\D", "", "g")
+
+
 class CustomerService(TenantService):
     """The customers of one tenant, on that tenant's session."""
 
     model = Customer
 
+    def __init__(self, dbsession, tenant_id: int, region: str | None = None):
+        super().__init__(dbsession, tenant_id)
+        self._region = region
+
+    @classmethod
+    def factory(cls, context, request):
+        return cls(request.dbsession, request.tenant.id, phones.region_of(request.local.locale_id))
+
+    @property
+    def region(self) -> str:
+        """The country local phone numbers are read in (the workspace locale's)."""
+        if self._region is None:
+            locale = SettingsService(self.db, self.tenant_id).get().locale
+            self._region = phones.region_of(locale)
+        return self._region
+
     def search(self, q, limit=20, offset=0) -> list[Customer]:
         """Customers whose name, phone or e-mail contains ``q`` (case-insensitive; ``%``
         and ``_`` match themselves), by name. A phone matches on its digits too, so
-        "555 0101" finds "555-0101"."""
+        "555 0101" finds "555-0101", and as a number: in Kenya "0712 345 678" finds
+        "+254 712 345 678" and the other way round."""
         return list(self.db.scalars(self._filtered(q).limit(limit).offset(offset)))
 
     def count(self, q="") -> int:
@@ -55,15 +85,39 @@ class CustomerService(TenantService):
                 Customer.phone.icontains(q, autoescape=True),
                 Customer.email.icontains(q, autoescape=True),
             ]
-            digits = re.sub(r"\D", "", q)
+            digits = phones.digits(q)
             if len(digits) >= 3:
-                phone_digits = func.regexp_replace(Customer.phone, r"\D", "", "g")
-                matches.append(phone_digits.contains(digits, autoescape=True))
+                matches.append(_phone_digits().contains(digits, autoescape=True))
+                number = phones.national(q, self.region)
+                if number:  # the same number written another way
+                    matches.append(Customer.phone_normalized == phones.normalised(q, self.region))
+                    matches.append(_phone_digits().contains(number, autoescape=True))
             query = query.where(or_(*matches))
         return query.order_by(Customer.name, Customer.id)
 
+    def same_phone(self, phone: str, exclude=None) -> list[Customer]:
+        """The customers whose phone is the number ``phone`` writes, however written
+        (none for no phone), by name; ``exclude``: a customer id to leave out."""
+        normalised = phones.normalised(phone, self.region)
+        if not normalised:
+            return []
+        number = phones.national(phone, self.region)
+        not_yet = Customer.phone_normalized == ""  # saved before t0019
+        legacy = (
+            _phone_digits().endswith(number, autoescape=True)
+            if number
+            else _phone_digits() == normalised
+        )
+        query = select(Customer).where(
+            or_(Customer.phone_normalized == normalised, and_(not_yet, legacy))
+        )
+        if exclude is not None:
+            query = query.where(Customer.id != exclude)
+        return list(self.db.scalars(query.order_by(Customer.name, Customer.id).limit(5)))
+
     def create(self, **fields) -> Customer:
         customer = Customer(tenant_id=self.tenant_id, **self._check_fields(fields))
+        customer.phone_normalized = phones.normalised(customer.phone or "", self.region)
         self.db.add(customer)
         self.db.flush()
         return customer
@@ -71,6 +125,7 @@ class CustomerService(TenantService):
     def update(self, customer: Customer, **fields) -> Customer:
         for name, value in self._check_fields(fields).items():
             setattr(customer, name, value)
+        customer.phone_normalized = phones.normalised(customer.phone or "", self.region)
         self.db.flush()
         return customer
 

@@ -1,5 +1,9 @@
 """Customer pages: the list with search, the detail page with purchase history, and the
-new and edit forms."""
+new and edit forms.
+
+A phone already used by another customer is not refused (a family or a business may
+share one) but not saved unasked either: the form comes back with a warning naming
+that customer, and saves only when "Save anyway" is pressed (``same_phone_ok``)."""
 
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ def load_customer(request):
     route_name="customers.list", renderer="customers/list.jinja2", permission="customers.view"
 )
 def customer_list(request):
-    form = Form(request.GET)
+    form = Form(request.GET, local=request.local)
     q = form.text("q", max_length=200)
     page = read_page(form)
     if form.errors:
@@ -69,7 +73,7 @@ def customer_detail(request):
 
 def read_customer_form(request) -> dict:
     """Customer fields from the POSTed form; FormError with labelled messages."""
-    form = Form(request.POST)
+    form = Form(request.POST, local=request.local)
     fields = read_customer_fields(form)
     if form.errors:
         raise FormError(labelled(form.errors, LABELS))
@@ -84,6 +88,19 @@ def posted_values(request) -> dict:
     return {name: request.POST.get(name, "") for name in CUSTOMER_FIELDS}
 
 
+def same_phone_warning(request, fields: dict, exclude=None):
+    """The customers already having this phone, unless the user chose to save anyway
+    (then, or with no such customer: None)."""
+    if request.POST.get("same_phone_ok"):
+        return None
+    return request.find_service(CustomerService).same_phone(fields["phone"], exclude) or None
+
+
+def warn(request, page: dict) -> dict:
+    """The form again, with the warning and a "Save anyway" button; nothing saved."""
+    return refuse(request, page, status=409)
+
+
 @view_defaults(
     route_name="customers.new", renderer="customers/form.jinja2", permission="customers.edit"
 )
@@ -93,11 +110,12 @@ class CustomerNewView:
     def __init__(self, request):
         self.request = request
 
-    def _page(self, values, errors=None):
+    def _page(self, values, errors=None, same_phone=None):
         return {
             "customer": None,
             "values": values,
             "errors": errors or {},
+            "same_phone": same_phone,
             "action": self.request.route_url("customers.new"),
         }
 
@@ -112,6 +130,9 @@ class CustomerNewView:
             fields = read_customer_form(request)
         except FormError as exc:
             return refuse(request, self._page(posted_values(request), exc.errors))
+        same_phone = same_phone_warning(request, fields)
+        if same_phone:
+            return warn(request, self._page(posted_values(request), same_phone=same_phone))
         customer = request.find_service(CustomerService).create(**fields)
         request.session.flash(f"Customer {customer.name} was created.")
         return HTTPSeeOther(location=request.route_url("customers.detail", id=customer.id))
@@ -127,11 +148,12 @@ class CustomerEditView:
         self.request = request
         self.customer = load_customer(request)
 
-    def _page(self, values, errors=None):
+    def _page(self, values, errors=None, same_phone=None):
         return {
             "customer": self.customer,
             "values": values,
             "errors": errors or {},
+            "same_phone": same_phone,
             "action": self.request.route_url("customers.edit", id=self.customer.id),
         }
 
@@ -146,6 +168,9 @@ class CustomerEditView:
             fields = read_customer_form(request)
         except FormError as exc:
             return refuse(request, self._page(posted_values(request), exc.errors))
+        same_phone = same_phone_warning(request, fields, exclude=self.customer.id)
+        if same_phone:
+            return warn(request, self._page(posted_values(request), same_phone=same_phone))
         request.find_service(CustomerService).update(self.customer, **fields)
         request.session.flash(f"Customer {self.customer.name} was saved.")
         return HTTPSeeOther(location=request.route_url("customers.detail", id=self.customer.id))

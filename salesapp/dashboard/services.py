@@ -1,4 +1,6 @@
-"""The dashboard's figures: today's sales, top products, low stock."""
+"""The dashboard's figures: today's sales, top products, low stock. "Today" and "the
+last 30 days" are the workspace's local days, as in the reports (a sale at 00:30 in
+Nairobi is that day's, though it is the day before in UTC)."""
 
 from __future__ import annotations
 
@@ -7,28 +9,36 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from ..localization import PLAIN, Local
 from ..sales.models import RefundLine, Sale, SaleLine
 from ..services import TenantService
 
 
 class DashboardService(TenantService):
-    @staticmethod
-    def day_start(day: dt.date) -> dt.datetime:
-        # Days are UTC days until tenants have a time zone setting.
-        return dt.datetime.combine(day, dt.time(), dt.UTC)
+    """The dashboard of one tenant, in its local days (``local``: the request's)."""
+
+    def __init__(self, dbsession, tenant_id: int, local: Local = PLAIN):
+        super().__init__(dbsession, tenant_id)
+        self.local = local
+
+    @classmethod
+    def factory(cls, context, request):
+        return cls(request.dbsession, request.tenant.id, request.local)
 
     def today(self, today: dt.date | None = None) -> dict:
-        """Completed (and partly refunded) sales since midnight: count, total, refunds."""
-        start = self.day_start(today or dt.datetime.now(dt.UTC).date())
-        row = self.db.execute(
+        """The sales of a local day (today by default) that were not voided: the day,
+        count, total, refunds and net."""
+        day = today or self.local.today()
+        start, end = self.local.day_range(day)
+        count, total, refunded = self.db.execute(
             select(
                 func.count(),
                 func.coalesce(func.sum(Sale.total), 0),
                 func.coalesce(func.sum(Sale.refunded_total), 0),
-            ).where(Sale.created_at >= start, Sale.status != "voided")
+            ).where(Sale.created_at >= start, Sale.created_at < end, Sale.status != "voided")
         ).one()
-        count, total, refunded = row
         return {
+            "day": day,
             "count": count,
             "total": Decimal(total),
             "refunded": Decimal(refunded),
@@ -37,8 +47,9 @@ class DashboardService(TenantService):
 
     def top_products(self, days=30, limit=10) -> list[dict]:
         """Best sellers by revenue net of refunds (the refunded amounts as stored, so the
-        dashboard agrees with the reports to the cent) over the last ``days`` days."""
-        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+        dashboard agrees with the reports to the cent) over the last ``days`` local days,
+        today included (the reports' default range)."""
+        since = self.local.day_start(self.local.today() - dt.timedelta(days=days - 1))
         refunded = (
             select(RefundLine.sale_line_id, func.sum(RefundLine.amount).label("amount"))
             .group_by(RefundLine.sale_line_id)

@@ -14,7 +14,6 @@ from decimal import Decimal
 from sqlalchemy import Select, and_, func, select
 
 from ..accounts.models import User
-from ..forms import CENT
 from ..locations.models import Location
 from ..locations.services import LocationService
 from ..services import TenantService
@@ -51,6 +50,7 @@ class ExpenseService(TenantService):
         date_from: dt.date | None,
         date_to: dt.date | None,
         category: str | None,
+        location_id: uuid.UUID | None = None,
     ) -> Select:
         if date_from is not None:
             query = query.where(Expense.spent_on >= date_from)
@@ -58,6 +58,8 @@ class ExpenseService(TenantService):
             query = query.where(Expense.spent_on <= date_to)
         if category:
             query = query.where(Expense.category == category)
+        if location_id is not None:
+            query = query.where(Expense.location_id == location_id)
         return query
 
     def list(
@@ -66,11 +68,13 @@ class ExpenseService(TenantService):
         date_from: dt.date | None = None,
         date_to: dt.date | None = None,
         category: str | None = None,
+        location_id: uuid.UUID | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[ExpenseRow]:
         """Expenses from ``date_from`` to ``date_to`` (inclusive, either may be None) of
-        ``category`` (exactly; None for all), newest first."""
+        ``category`` (exactly; None for all) booked to ``location_id`` (None for all),
+        newest first."""
         query = (
             select(Expense, Location.name, User.full_name, User.username)
             .join(
@@ -80,7 +84,7 @@ class ExpenseService(TenantService):
             .join(User, and_(User.tenant_id == Expense.tenant_id, User.id == Expense.user_id))
             .order_by(Expense.spent_on.desc(), Expense.created_at.desc(), Expense.id.desc())
         )
-        query = self._filtered(query, date_from, date_to, category)
+        query = self._filtered(query, date_from, date_to, category, location_id)
         rows = self.db.execute(query.limit(limit).offset(offset)).all()
         return [
             ExpenseRow(expense, location, full_name or username)
@@ -93,12 +97,14 @@ class ExpenseService(TenantService):
         date_from: dt.date | None = None,
         date_to: dt.date | None = None,
         category: str | None = None,
+        location_id: uuid.UUID | None = None,
     ) -> tuple[int, Decimal]:
-        """How many expenses match the filters, and their sum (a sum of stored cents:
+        """How many expenses match the filters, and their sum (a sum of stored amounts:
         exact, no rounding)."""
         query = select(func.count(), func.coalesce(func.sum(Expense.amount), 0))
-        count, amount = self.db.execute(self._filtered(query, date_from, date_to, category)).one()
-        return count, Decimal(amount).quantize(CENT)
+        query = self._filtered(query, date_from, date_to, category, location_id)
+        count, amount = self.db.execute(query).one()
+        return count, Decimal(amount)
 
     def categories(self) -> list[str]:
         """The categories in use, alphabetically (the list's filter and the form's

@@ -1,5 +1,6 @@
-"""Expense pages (Managers and Admin): the list with date and category filters, its
-total and paging; the new and edit forms.
+"""Expense pages (Managers and Admin): the list with date, category and (several
+locations) location filters, its total and paging; the new and edit forms. Amounts are
+read and shown as the workspace's locale writes them, days are its local days.
 
 A refused form answers 400, and the commit veto rolls the request back, so a bad
 request never writes anything.
@@ -10,7 +11,7 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
-from ..forms import Form, FormError, utc_today
+from ..forms import Form, FormError
 from ..locations.services import LocationService
 from ..pages import PAGE_SIZE, field_errors, labelled, pager, read_page, refuse
 from .forms import CATEGORY_MAX, LABELS, NOTE_MAX, read_expense_fields
@@ -26,33 +27,42 @@ FIELDS = ("category", "amount", "spent_on", "location_id", "note")
     request_method="GET",
 )
 def expense_list(request):
-    """Expenses, newest first, filtered by date range and category, with the total of
-    every expense the filters select (not only this page's)."""
-    form = Form(request.GET)
+    """Expenses, newest first, filtered by date range, category and location, with the
+    total of every expense the filters select (not only this page's)."""
+    form = Form(request.GET, local=request.local)
     date_from = form.date("from")
     date_to = form.date("to")
     category = form.text("category", max_length=CATEGORY_MAX)
+    multi = request.tenant.multi_location
+    location_id = form.uuid("location", required=False) if multi else None
     page = read_page(form)
     if date_from and date_to and date_from > date_to:
-        form.error("to", f"must not be before From ({date_from.isoformat()})")
+        form.error("to", f"must not be before From ({request.local.day(date_from)})")
     if form.errors:  # show every expense, and say what was wrong with the filters
-        date_from, date_to, category, page = None, None, "", 1
+        date_from, date_to, category, location_id, page = None, None, "", None, 1
     expenses = request.find_service(ExpenseService)
-    filters = {"date_from": date_from, "date_to": date_to, "category": category or None}
+    filters = {
+        "date_from": date_from,
+        "date_to": date_to,
+        "category": category or None,
+        "location_id": location_id,
+    }
     count, amount = expenses.total(**filters)
     query = {
         "from": date_from.isoformat() if date_from else "",
         "to": date_to.isoformat() if date_to else "",
         "category": category,
+        "location": str(location_id) if location_id else "",
     }
     values = {
         "rows": expenses.list(**filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE),
         "filters": query,
         "categories": expenses.categories(),
+        "locations": request.find_service(LocationService).all() if multi else [],
         "count": count,
         "amount": amount,
         "pager": pager(request, "expenses.list", page, count, **query),
-        "multi": request.tenant.multi_location,
+        "multi": multi,
         "errors": labelled(form.errors, LABELS),
     }
     return refuse(request, values) if form.errors else values
@@ -91,7 +101,7 @@ class ExpenseFormView:
             "multi": multi,
             "locations": locations,
             "categories": self.expenses.categories(),
-            "today": utc_today().isoformat(),
+            "today": request.local.today().isoformat(),
             "category_max": CATEGORY_MAX,
             "note_max": NOTE_MAX,
         }
@@ -101,8 +111,11 @@ class ExpenseFormView:
 
     def _read(self):
         """The posted fields; FormError with labelled messages ("Amount is required")."""
-        form = Form(self.request.POST)
-        fields = read_expense_fields(form, with_location=self.request.tenant.multi_location)
+        request = self.request
+        form = Form(request.POST, local=request.local)
+        fields = read_expense_fields(
+            form, with_location=request.tenant.multi_location, today=request.local.today()
+        )
         if form.errors:
             raise FormError(labelled(form.errors, LABELS))
         return fields
@@ -116,7 +129,7 @@ class ExpenseNewView(ExpenseFormView):
 
     @view_config(request_method="GET")
     def get(self):
-        return self._page({"spent_on": utc_today().isoformat()})
+        return self._page({"spent_on": self.request.local.today().isoformat()})
 
     @view_config(request_method="POST")
     def post(self):
@@ -133,9 +146,10 @@ class ExpenseNewView(ExpenseFormView):
             )
         except (FormError, ExpenseError) as exc:
             return refuse(request, self._page(self._posted(), field_errors(exc)))
+        local = request.local
         request.session.flash(
-            f"Recorded an expense of {expense.amount} ({expense.category}) "
-            f"on {expense.spent_on.isoformat()}."
+            f"Recorded an expense of {local.money(expense.amount)} ({expense.category}) "
+            f"on {local.day(expense.spent_on)}."
         )
         return HTTPSeeOther(location=request.route_url("expenses.list"))
 
@@ -156,7 +170,7 @@ class ExpenseEditView(ExpenseFormView):
         return self._page(
             {
                 "category": expense.category,
-                "amount": expense.amount,
+                "amount": self.request.local.entry_money(expense.amount),
                 "spent_on": expense.spent_on.isoformat(),
                 "location_id": str(expense.location_id),
                 "note": expense.note,
@@ -179,6 +193,7 @@ class ExpenseEditView(ExpenseFormView):
         except (FormError, ExpenseError) as exc:
             return refuse(request, self._page(self._posted(), field_errors(exc)))
         request.session.flash(
-            f"Saved the expense of {self.expense.amount} ({self.expense.category})."
+            f"Saved the expense of {request.local.money(self.expense.amount)} "
+            f"({self.expense.category})."
         )
         return HTTPSeeOther(location=request.route_url("expenses.list"))

@@ -6,7 +6,7 @@ default cannot be deactivated, and only an active location can become the defaul
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from ..services import TenantService
 from .models import Location
@@ -121,3 +121,19 @@ class LocationService(TenantService):
         location.is_default = True
         self.db.flush()
         return location
+
+
+def turn_on_multi_location(catalog_engine, tenant_id: int) -> bool:
+    """Let a one-location workspace keep several locations: its Admin's choice, made
+    on the locations page. Whether a workspace has several locations is the catalog's
+    (``tenants.multi_location``: every request reads it with the tenant), so it is
+    written there, in a transaction of its own; the catalog's trigger tells every app
+    process to reload the tenant. True if it changed (False: it was on already).
+    Turning it off again is the operator's (`salesapp tenant`), as locations and their
+    stock would be hidden, not gone."""
+    with catalog_engine.begin() as conn:
+        changed = conn.execute(
+            text("update tenants set multi_location = true where id = :id and not multi_location"),
+            {"id": tenant_id},
+        ).rowcount
+    return bool(changed)

@@ -1,14 +1,16 @@
-"""The Admin's location pages; they exist only for multi-location tenants."""
+"""The Admin's location pages. A one-location workspace's Admin sees its one location
+and may turn several locations on; the other pages exist only once it has."""
 
 from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config, view_defaults
 
+from ..audit.recorder import record
 from ..forms import FormError
 from ..pages import field_errors, refuse
 from .forms import parse_location
-from .services import LocationError, LocationService
+from .services import LocationError, LocationService, turn_on_multi_location
 
 ADMIN_ONLY = {"permission": "locations.manage", "multi_location": True}
 
@@ -30,7 +32,39 @@ def _values(request) -> dict:
 def locations_list(request):
     return {
         "locations": request.find_service(LocationService).all(),
+        "multi": True,
     }
+
+
+@view_config(
+    route_name="locations.list",
+    renderer="locations/list.jinja2",
+    request_method="GET",
+    permission="locations.manage",
+    multi_location=False,
+)
+def one_location(request):
+    """A one-location workspace: its location, and the way to have several."""
+    return {"locations": [request.find_service(LocationService).default()], "multi": False}
+
+
+@view_config(
+    route_name="locations.list",
+    request_method="POST",
+    request_param="action=multi-location",
+    permission="locations.manage",
+)
+def start_multi_location(request):
+    """Turn several locations on (the Admin's choice; see turn_on_multi_location). On
+    already (a second press, another tab): nothing changes, the list shows."""
+    directory = request.registry.directory
+    if turn_on_multi_location(directory.engine, request.tenant.id):
+        record(request.dbsession, "settings.update", "locations", multi_location=[False, True])
+    directory.invalidate(request.tenant.id)  # this process sees it at once
+    request.session.flash(
+        "Several locations are on: add your other shops or warehouses with New location."
+    )
+    return HTTPSeeOther(location=request.route_url("locations.list"))
 
 
 @view_defaults(route_name="locations.new", renderer="locations/new.jinja2", **ADMIN_ONLY)
@@ -47,7 +81,7 @@ class LocationNewView:
         request = self.request
         values = _values(request)
         try:
-            fields = parse_location(request.POST, with_active=False)
+            fields = parse_location(request.POST, with_active=False, local=request.local)
             location = request.find_service(LocationService).create(
                 name=fields.name, address=fields.address
             )
@@ -87,7 +121,7 @@ class LocationEditView:
         request = self.request
         values = _values(request)
         try:
-            fields = parse_location(request.POST, with_active=True)
+            fields = parse_location(request.POST, with_active=True, local=request.local)
             self.locations.update(
                 self.location, name=fields.name, address=fields.address, active=fields.active
             )

@@ -77,7 +77,9 @@ ALEMBIC_DIR = Path(os.environ.get("SALESAPP_ALEMBIC_DIR") or _scripts_dir())
 #: tenant tables the app role may add to and read, never change or delete from
 APPEND_ONLY = ("audit_events", "stock_movements")
 
-#: the catalog tables the app role reads to resolve hosts; it writes none of them
+#: the catalog tables the app role reads to resolve hosts; of these it writes only the
+#: ``multi_location`` column of ``tenants`` (a one-location workspace's Admin turns
+#: several locations on: salesapp/locations)
 CATALOG_READABLE = ("tenants", "domains", "stores", "placements", "tenant_moves")
 
 #: attempts at a migration that timed out waiting for a lock, in all; the pause before
@@ -257,10 +259,14 @@ def grant_sql(kind: str, app_role: str | None) -> list[str]:
         ]
     return [
         f"GRANT SELECT ON {', '.join(CATALOG_READABLE)} TO {app_role}",
+        f"GRANT UPDATE (multi_location) ON tenants TO {app_role}",
         # failed sign-ins, counted by the request path (salesapp/accounts/throttle.py):
         # the app role's only write in the catalog; the table exists from c0005 on
         "DO $$ BEGIN IF to_regclass('public.failed_sign_ins') IS NOT NULL THEN "
         f"EXECUTE 'GRANT SELECT, INSERT, DELETE ON failed_sign_ins TO {app_role}'; END IF; END $$",
+        # sign-ups waiting for their e-mail (salesapp/public/signups.py), from c0007 on
+        "DO $$ BEGIN IF to_regclass('public.signups') IS NOT NULL THEN "
+        f"EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON signups TO {app_role}'; END IF; END $$",
     ]
 
 

@@ -111,6 +111,9 @@ class Store(CatalogBase):
     #: and the database's oid (two store rows never name one database)
     system_identifier: Mapped[str | None] = mapped_column(Text)
     database_oid: Mapped[int | None] = mapped_column(BigInteger)
+    #: a pooled store takes new tenants (placement.py) while accepting; one that is not
+    #: is draining: it keeps its tenants until `salesapp store drain` moves them out
+    accepting: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
 
 
 class Placement(CatalogBase):

@@ -52,7 +52,7 @@ from ..tenancy.binding import bind
 from ..tenancy.directory import PLACEMENT_KINDS, PlacementState, StoreKind, TenantStatus
 from ..tenancy.errors import first_line
 from ..tenancy.hosts import SLUG_RE, normalize_host
-from . import bootstrap, door, migrations, storeadmin
+from . import bootstrap, door, migrations, placement, storeadmin
 from .catalog import Catalog
 from .errors import NotFound, OperationError
 from .identity import DatabaseIdentity, identity_of_store, read_identity, record_identity
@@ -407,10 +407,10 @@ def validate(catalog: Catalog, request: TenantRequest, *, abandoned_ok=False) ->
                 )
             if wanted == StoreKind.DEDICATED_SERVER:
                 server_url = catalog.store_url(store)
-        elif (
-            request.placement == StoreKind.POOLED and catalog.default_pooled_store(session) is None
-        ):
-            raise ProvisioningError("no pooled store exists; run `salesapp init` first")
+            else:
+                placement.require_accepting(store)
+        elif request.placement == StoreKind.POOLED:
+            placement.require_an_accepting_store(catalog)
     if holder is not None:
         if holder.status != TenantStatus.PROVISIONING:
             raise ProvisioningError(f"subdomain {slug!r} is taken; choose another")
@@ -526,12 +526,9 @@ def plan(catalog: Catalog, request: TenantRequest) -> list[str]:
     steps.append(f"add tenant {request.slug!r} ({request.name}) to the catalog")
     if request.placement == StoreKind.POOLED:
         with catalog.session() as session:
-            store = (
-                catalog.store_by_name(session, request.store_name)
-                if request.store_name
-                else catalog.default_pooled_store(session)
-            )
-            steps.append(f"add its rows to pooled store {store.name}")
+            store = placement.claim_pooled_store(catalog, session, request.store_name)
+            how = "" if request.store_name else " (the accepting one with the most room)"
+            steps.append(f"add its rows to pooled store {store.name}{how}")
     elif holder is not None:  # its database is checked once that creation is undone
         steps.append("create its database, as the interrupted creation would have")
     else:
@@ -705,14 +702,8 @@ def _claim(catalog: Catalog, request: TenantRequest, target: DedicatedTarget | N
                 Domain(host=host, is_primary=i == 0) for i, host in enumerate(request.domains)
             ]
             session.add(tenant)
-            if target is None:
-                store = (
-                    catalog.store_by_name(session, request.store_name)
-                    if request.store_name
-                    else catalog.default_pooled_store(session)
-                )
-                if store is None:
-                    raise ProvisioningError("no pooled store exists; run `salesapp init` first")
+            if target is None:  # placement.py's policy; the row stays locked FOR SHARE
+                store = placement.claim_pooled_store(catalog, session, request.store_name)
                 lease.owner_url = catalog.store_url(store)
             else:
                 store = Store(

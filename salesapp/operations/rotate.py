@@ -46,7 +46,7 @@ from ..tenancy import urls
 from ..tenancy.binding import bind
 from ..tenancy.crypto import SecretBox, mask_url
 from ..tenancy.errors import first_line
-from . import door
+from . import door, operators
 from .catalog import Catalog
 from .errors import OperationError
 from .models import Placement, Store, TenantCopy
@@ -199,6 +199,7 @@ class SecretKeyRotation:
     stores: list[str] = field(default_factory=list)  # store URLs re-encrypted
     two_factor: dict[str, int] = field(default_factory=dict)  # store -> secrets re-encrypted
     failed: dict[str, str] = field(default_factory=dict)  # store -> why (run it again)
+    operator_secrets: int = 0  # operators' two-factor secrets re-encrypted (the catalog's)
     #: when the previous keys may be removed (the longest session signed under them ended)
     grace_ends_at: dt.datetime | None = None
 
@@ -234,6 +235,7 @@ def reencrypt_secrets(catalog: Catalog) -> SecretKeyRotation:
                 if token is not None:
                     store.url_encrypted = token
                     result.stores.append(store.name)
+        result.operator_secrets = operators.reencrypt_secrets(catalog)
         box = SecretBox(settings.secret_key, settings.previous_secret_keys, TWO_FACTOR_PURPOSE)
         for store, tenant_ids in _tenants_by_store(catalog):
             try:
@@ -244,7 +246,10 @@ def reencrypt_secrets(catalog: Catalog) -> SecretKeyRotation:
                 result.failed[store.name] = first_line(exc)
         result.grace_ends_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=SESSION_SECONDS)
         record.detail.update(
-            stores=result.stores, two_factor=result.two_factor, failed=result.failed
+            stores=result.stores,
+            two_factor=result.two_factor,
+            operator_secrets=result.operator_secrets,
+            failed=result.failed,
         )
     return result
 

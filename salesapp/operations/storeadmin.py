@@ -144,7 +144,9 @@ def what_database_is(
 
 
 # -- adding a store --------------------------------------------------------------------
-def add_store(catalog: Catalog, name: str, url: str, kind: StoreKind | str) -> dict:
+def add_store(
+    catalog: Catalog, name: str, url: str, kind: StoreKind | str, *, accepting: bool = True
+) -> dict:
     """Register a store.
 
     pooled: ``url`` names a database (created if missing; it must be empty or already a
@@ -154,15 +156,22 @@ def add_store(catalog: Catalog, name: str, url: str, kind: StoreKind | str) -> d
     dedicated-server: ``url`` names a server (any database on it, e.g. postgres) where
     new dedicated databases are created; its role needs CREATEDB.
     The app role must exist on the server (docs/roles.sql).
+
+    A pooled store accepts new tenants from the start (placement.py), unless
+    ``accepting`` is False: then it is added draining, for tenants moved there by name.
     """
-    with catalog.operation("store.add", store_name=name, kind=str(kind), url=url) as record:
-        result = _add_store(catalog, name, url, kind)
+    with catalog.operation(
+        "store.add", store_name=name, kind=str(kind), url=url, accepting=accepting
+    ) as record:
+        result = _add_store(catalog, name, url, kind, accepting)
         record.store_name = result["name"]
         record.detail.update(created=result["created"], identity=result["identity"])
         return result
 
 
-def _add_store(catalog: Catalog, name: str, url: str, kind: StoreKind | str) -> dict:
+def _add_store(
+    catalog: Catalog, name: str, url: str, kind: StoreKind | str, accepting: bool
+) -> dict:
     settings = catalog.settings
     name = (name or "").strip().lower()
     if not STORE_NAME_RE.match(name):
@@ -242,6 +251,7 @@ def _add_store(catalog: Catalog, name: str, url: str, kind: StoreKind | str) -> 
                 url_encrypted=catalog.box.encrypt(url),
                 schema_revision=revision,
                 migration_status="ok" if revision else None,
+                accepting=accepting,
             )
             if identity is not None:
                 record_identity(store, identity)
@@ -318,21 +328,38 @@ def store_status(catalog: Catalog, store: Store) -> dict:
 
 
 def list_stores(catalog: Catalog) -> list[dict]:
+    """Every store with what it holds and whether it answers; a pooled store also with
+    ``placement`` (accepting | draining) and ``next``: True for the one store a new
+    pooled tenant would go to now (placement.py's measure of room)."""
+    from .placement import Room, tenant_counts  # placement imports this module
+
     with catalog.session() as session:
         counts = dict(
             session.execute(
                 select(Placement.store_id, func.count()).group_by(Placement.store_id)
             ).all()
         )
+        counts_in = tenant_counts(session)
         stores = session.scalars(select(Store).order_by(Store.kind.desc(), Store.name)).all()
-    rows = []
+    rows, rooms = [], {}
     for store in stores:
         status = store_status(catalog, store)
+        pooled = store.kind == StoreKind.POOLED
+        if pooled and store.accepting and status["reachable"]:
+            rooms[store.name] = Room(
+                store.name,
+                counts_in.get(store.id, 0),
+                status["size_bytes"],
+                True,
+                is_default=store.is_default,
+                id=store.id,
+            ).key
         rows.append(
             {
                 "name": store.name,
                 "kind": store.kind,
                 "default": store.is_default,
+                "placement": ("accepting" if store.accepting else "draining") if pooled else None,
                 "tenants": counts.get(store.id, 0),
                 "size_bytes": status["size_bytes"],
                 "schema_revision": status["live_revision"] or store.schema_revision,
@@ -342,4 +369,7 @@ def list_stores(catalog: Catalog) -> list[dict]:
                 "url": urls.parse(catalog.store_url(store)).render_as_string(),
             }
         )
+    roomiest = min(rooms, key=rooms.get) if rooms else None
+    for row in rows:
+        row["next"] = row["name"] == roomiest
     return rows

@@ -5,13 +5,32 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from ..audit.recorder import record
 from ..services import TenantService
-from .forms import NO_CAP
-from .models import DEFAULT_CASHIER_DISCOUNT_CAP, SalePolicy, SignInPolicy, WorkspaceSettings
+from .forms import NO_CAP, check_logo
+from .models import (
+    DEFAULT_CASHIER_DISCOUNT_CAP,
+    SalePolicy,
+    SignInPolicy,
+    WorkspaceLogo,
+    WorkspaceSettings,
+)
+
+#: the columns of workspace_settings issue 18 added, which update() sets when given
+DETAILS = (
+    "time_zone",
+    "locale",
+    "prices_include_tax",
+    "tax_rounding",
+    "legal_name",
+    "address",
+    "phone",
+    "tax_number",
+    "receipt_header",
+)
 
 #: the selling rules of a workspace that has not saved them (no ``sale_policies`` row)
 POLICY_DEFAULTS = {
@@ -47,13 +66,21 @@ class SettingsService(TenantService):
         cashier_discount_cap: Decimal | None = None,
         manager_discount_cap: Decimal | str | None = None,
         needs_open_shift: bool | None = None,
+        **details,
     ) -> WorkspaceSettings:
         """Save validated values (see :func:`.forms.parse_settings`); a cap (or shift
-        rule) of None leaves it as it is; the Managers' cap NO_CAP removes it."""
+        rule) of None leaves it as it is; the Managers' cap NO_CAP removes it.
+        ``details``: any of DETAILS (zone, locale, tax mode, the business's details),
+        each set as given; the audit trail records what changed (settings.update)."""
+        unknown = set(details) - set(DETAILS)
+        if unknown:
+            raise TypeError(f"update() got unknown settings: {', '.join(sorted(unknown))}")
         row = self.get()
         row.allow_negative_stock = allow_negative_stock
         row.currency = currency
         row.receipt_footer = receipt_footer
+        for name, value in details.items():
+            setattr(row, name, value)
         self._set_admins_need_two_factor(admins_need_two_factor)
         if cashier_discount_cap is not None:
             self.set_policy("cashier_discount_cap", cashier_discount_cap)
@@ -132,3 +159,59 @@ class SettingsService(TenantService):
             .on_conflict_do_update(index_elements=["tenant_id"], set_={name: value})
         )
         record(self.db, "settings.update", "selling rules", **{name: [before, value]})
+
+    def has_sales(self) -> bool:
+        """Whether the workspace has sold anything (changing its currency then converts
+        nothing: the settings page warns). Plain SQL: settings need no sales model."""
+        return bool(self.db.scalar(text("select exists (select 1 from sales)")))
+
+    # -- the logo ---------------------------------------------------------------------
+    def logo(self) -> WorkspaceLogo | None:
+        """The workspace's logo, or None."""
+        return self.db.get(WorkspaceLogo, self.tenant_id, populate_existing=True)
+
+    def logo_stamp(self):
+        """(media type, size, updated at) of the logo without loading it, or None."""
+        return self.db.execute(
+            select(
+                WorkspaceLogo.media_type,
+                func.octet_length(WorkspaceLogo.content),
+                WorkspaceLogo.updated_at,
+            )
+        ).first()
+
+    def set_logo(self, content: bytes, filename: str = "") -> str:
+        """Save an uploaded logo in place of any before, after :func:`.forms.check_logo`
+        (LogoError, and nothing saved, for anything but a PNG, JPEG or WebP image of at
+        most MAX_LOGO_BYTES); audited. Returns its media type."""
+        media_type = check_logo(content, filename)
+        before = self.logo_stamp()
+        self.db.execute(
+            insert(WorkspaceLogo)
+            .values(tenant_id=self.tenant_id, content=content, media_type=media_type)
+            .on_conflict_do_update(
+                index_elements=["tenant_id"],
+                set_={"content": content, "media_type": media_type, "updated_at": func.now()},
+            )
+        )
+        record(
+            self.db,
+            "settings.update",
+            "logo",
+            logo=[_described(before), f"{media_type}, {len(content):,} bytes"],
+        )
+        return media_type
+
+    def remove_logo(self) -> bool:
+        """Remove the logo (receipts print without one); False if there was none."""
+        before = self.logo_stamp()
+        if before is None:
+            return False
+        self.db.execute(delete(WorkspaceLogo))
+        record(self.db, "settings.update", "logo", logo=[_described(before), None])
+        return True
+
+
+def _described(stamp) -> str | None:
+    """A logo as the audit trail names it: its type and size."""
+    return None if stamp is None else f"{stamp[0]}, {stamp[1]:,} bytes"

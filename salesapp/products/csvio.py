@@ -8,14 +8,26 @@ Text cells are written so that no spreadsheet runs any part of them as a formula
 comma locale or a semicolon one (``salesapp.csvcells``: an apostrophe before each piece
 that would start with ``=``, ``+``, ``-``, ``@``, tab or carriage return), and the parser
 takes those apostrophes off again, so an export re-imports unchanged.
+
+Numbers in a file are machine data, read as plain decimals whatever the workspace's
+locale: a point before the decimals and no grouping (``1234.5``). ``1,234`` is refused,
+naming its line and column, never read as 1.234 nor as 1234 (a spreadsheet in another
+locale writes the same text for other numbers).
+
+A file may also give each product's opening stock: a column ``stock:<location name>``
+per location, or ``opening_stock`` for the default location. The import receives it as
+"receive" movements in the same transaction (salesapp.inventory.services
+``post_opening_stock``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from ..csvcells import QUOTING, escape_cell, unescape_cell
 from ..forms import Form
@@ -31,6 +43,11 @@ REQUIRED_COLUMNS = ("sku", "name", "unit_price")
 TEXT_COLUMNS = frozenset({"sku", "barcode", "name", "category"})
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 10_000
+#: the column of the default location's opening stock, and the prefix of a named one's
+OPENING_STOCK = "opening_stock"
+STOCK_PREFIX = "stock:"
+MAX_STOCK = Decimal("1000000")
+PLAIN_NUMBERS = "numbers in a CSV are plain decimals: a point and no grouping, e.g. 1234.5"
 YES = frozenset({"yes", "y", "true", "1", "on"})
 NO = frozenset({"no", "n", "false", "0", "off"})
 
@@ -42,6 +59,8 @@ class ImportRow:
 
     line: int
     fields: dict
+    #: {location id: quantity} of the row's opening stock columns (blank cells left out)
+    opening_stock: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -75,9 +94,10 @@ def write_products_csv(products: Iterable) -> str:
     return out.getvalue()
 
 
-def parse_products_csv(data: bytes) -> ParsedImport:
+def parse_products_csv(data: bytes, locations: Iterable = ()) -> ParsedImport:
     """Check an uploaded products file; the result's ``rows`` are ready for
-    ``ProductService.apply_import`` when its ``errors`` are empty."""
+    ``ProductService.apply_import`` when its ``errors`` are empty. ``locations``: the
+    workspace's (``id``, ``name``, ``is_default``), which its stock columns may name."""
     if len(data) > MAX_BYTES:
         return _refused(too_big(len(data)))
     try:
@@ -98,6 +118,7 @@ def parse_products_csv(data: bytes) -> ParsedImport:
     except csv.Error as exc:
         return _refused(f"line 1: the header cannot be read ({exc})")
     columns, errors = _read_header(header)
+    stock_columns = _stock_columns(columns, list(locations), errors)
     if errors:
         return ParsedImport(errors=errors)
 
@@ -130,7 +151,7 @@ def parse_products_csv(data: bytes) -> ParsedImport:
                 f"The file has more than {MAX_ROWS:,} rows; import at most {MAX_ROWS:,} "
                 "at once. Split it into smaller files."
             )
-        row, ok = _read_row(row_line, cells, columns, result.errors)
+        row, ok = _read_row(row_line, cells, columns, result.errors, stock_columns)
         # a bad row's SKU still counts, so its repetition further down is reported too
         if _unique_in_file(row, first_line_of, result.errors) and ok:
             result.rows.append(row)
@@ -155,13 +176,18 @@ def _read_header(header: list[str]) -> tuple[list[str], list[str]]:
     columns = [name.strip().lower() for name in header]
     errors = []
     named = [name for name in columns if name]
-    unknown = [name for name in named if name not in COLUMNS]
+    unknown = [
+        name
+        for name in named
+        if name not in COLUMNS and name != OPENING_STOCK and not name.startswith(STOCK_PREFIX)
+    ]
     if unknown:
         errors.append(
             "line 1: unknown column(s) "
             + ", ".join(repr(name) for name in unknown)
             + "; the columns are "
             + ",".join(COLUMNS)
+            + f", and {OPENING_STOCK} or {STOCK_PREFIX}<location name> for opening stock"
         )
     repeated = sorted({name for name in named if named.count(name) > 1})
     if repeated:
@@ -177,8 +203,54 @@ def _read_header(header: list[str]) -> tuple[list[str], list[str]]:
     return columns, errors
 
 
+def _stock_columns(columns: list[str], locations: list, errors: list[str]) -> dict:
+    """{column: location id} of the header's opening stock columns; a column naming no
+    location (or one named twice) is an error of line 1."""
+    by_name = {" ".join(loc.name.split()).lower(): loc for loc in locations}
+    default = next((loc for loc in locations if loc.is_default), None)
+    found, seen = {}, {}
+    for column in columns:
+        if column == OPENING_STOCK:
+            location = default
+        elif column.startswith(STOCK_PREFIX):
+            location = by_name.get(" ".join(column[len(STOCK_PREFIX) :].split()))
+        else:
+            continue
+        if location is None:
+            names = ", ".join(sorted(loc.name for loc in locations)) or "none"
+            errors.append(
+                f"line 1: column {column!r} names no location of this workspace "
+                f"(its locations: {names})"
+            )
+        elif location.id in seen:
+            errors.append(
+                f"line 1: columns {seen[location.id]!r} and {column!r} both give the opening "
+                f"stock of {location.name}"
+            )
+        else:
+            seen[location.id] = column
+            found[column] = location.id
+    return found
+
+
+def _read_stock(form: Form, stock_columns: dict) -> dict[uuid.UUID, Decimal]:
+    """{location id: quantity} of the row's non-blank opening stock cells."""
+    stock = {}
+    for column, location_id in stock_columns.items():
+        quantity = form.decimal(
+            column, places=3, minimum=Decimal(0), maximum=MAX_STOCK, required=False
+        )
+        if quantity:
+            stock[location_id] = quantity
+    return stock
+
+
 def _read_row(
-    line: int, cells: list[str], columns: list[str], errors: list[str]
+    line: int,
+    cells: list[str],
+    columns: list[str],
+    errors: list[str],
+    stock_columns: dict | None = None,
 ) -> tuple[ImportRow, bool]:
     """The row's fields (those that could be read) and whether all of it was good."""
     if len(cells) > len(columns):
@@ -192,8 +264,9 @@ def _read_row(
                 return ImportRow(line=line, fields={}), False
             continue
         values[name] = unescape_cell(cell) if name in TEXT_COLUMNS else cell
-    present = [name for name in columns if name]
-    form, flags_form = Form(values), Form(values)
+    stock_columns = stock_columns or {}
+    present = [name for name in columns if name and name not in stock_columns]
+    form, flags_form = Form(values), Form(values)  # plain decimals: no locale in a CSV
     # the flags first (an open price may leave the unit price blank), their messages last
     flags = _read_yes_no(flags_form, values, present)
     fields = read_product_fields(
@@ -202,11 +275,21 @@ def _read_row(
         open_price=flags.get("open_price", False),
     )
     fields.update(flags)
+    stock = _read_stock(form, stock_columns)
     for name, message in flags_form.errors.items():
         form.error(name, message)
-    errors.extend(f"line {line}: {name} {message}" for name, message in form.errors.items())
+    for name, message in form.errors.items():
+        if "," in values.get(name, "") and "must be a number" in message:
+            message = f"{message}: {PLAIN_NUMBERS}"
+        errors.append(f"line {line}: {name} {message}")
     good = {name: value for name, value in fields.items() if name not in form.errors}
-    return ImportRow(line=line, fields=good), not form.errors
+    return ImportRow(line=line, fields=good, opening_stock=stock), not form.errors
+
+
+def openings(rows: Iterable[ImportRow]) -> list[tuple[int, str, dict]]:
+    """(line, SKU, {location id: quantity}) of the rows that give opening stock, for
+    ``InventoryService.post_opening_stock`` once the products are imported."""
+    return [(row.line, row.fields["sku"], row.opening_stock) for row in rows if row.opening_stock]
 
 
 def _yes_no(value: bool) -> str:

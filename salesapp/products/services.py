@@ -2,7 +2,11 @@
 and barcode, and applying a checked CSV import.
 
 The views, the point of sale and the CSV import all come through :class:`ProductService`,
-so the uniqueness rules and their messages live in one place.
+so the uniqueness rules and their messages live in one place; so do the tax rules: a
+product chosen a named rate (``tax_rate_id``) takes its percentage, and one given only
+a percentage (the API, a CSV file) is linked to the workspace's rate of that percentage
+(salesapp.taxes), so ``tax_rate`` and the named rate always agree. Amounts finer than
+the workspace's currency allows (100.5 yen) are refused here, whatever the way in.
 """
 
 from __future__ import annotations
@@ -14,7 +18,11 @@ from sqlalchemy import Select, case, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..forms import Form, FormError
+from ..localization import Local
+from ..preferences.services import SettingsService
 from ..services import TenantService, page_and_total
+from ..taxes.models import TaxRate
+from ..taxes.services import TaxService
 from .models import Product
 
 #: every field of a product that people set (the model's own names)
@@ -39,6 +47,8 @@ TILL_FLAGS = ("open_price", "sold_by_weight")
 MAX_MONEY = Decimal("9999999999.99")
 MAX_QUANTITY = Decimal("999999999.999")
 ZERO = Decimal("0")
+#: the amounts of a product, held to the currency's decimals
+MONEY_FIELDS = ("unit_price", "cost")
 
 
 def read_product_fields(
@@ -63,17 +73,14 @@ def read_product_fields(
     if "category" in wanted:
         fields["category"] = form.text("category", max_length=100)
     if "unit_price" in wanted:
-        fields["unit_price"] = form.decimal(
+        fields["unit_price"] = form.money(
             "unit_price",
-            places=2,
             minimum=ZERO,
             maximum=MAX_MONEY,
             default=ZERO if open_price else None,
         )
     if "cost" in wanted:
-        fields["cost"] = form.decimal(
-            "cost", places=2, minimum=ZERO, maximum=MAX_MONEY, default=ZERO
-        )
+        fields["cost"] = form.money("cost", minimum=ZERO, maximum=MAX_MONEY, default=ZERO)
     if "tax_rate" in wanted:
         fields["tax_rate"] = form.decimal(
             "tax_rate", places=2, minimum=ZERO, maximum=Decimal("100"), default=ZERO
@@ -148,18 +155,24 @@ class ProductService(TenantService):
 
     # -- changes ---------------------------------------------------------------------
     def create(self, **fields) -> Product:
-        """A new product; FormError names the field if its SKU or barcode is taken."""
+        """A new product; FormError names the field if its SKU or barcode is taken, its
+        tax rate is not one of the workspace's active ones, or an amount has more
+        decimals than the currency."""
         fields = self._check_fields(fields)
         fields.setdefault("barcode", None)
+        fields.setdefault("tax_rate", ZERO)
         self._raise_conflicts(fields, exclude=None)
+        self._with_tax_rate(fields, None)
         product = Product(tenant_id=self.tenant_id, **fields)
         self._flush_guarded(fields, lambda: self.db.add(product))
         return product
 
     def update(self, product: Product, **fields) -> Product:
-        """Change ``product``; FormError names the field if its SKU or barcode is taken."""
+        """Change ``product``; FormError names the field if its SKU or barcode is taken
+        (or as :meth:`create`)."""
         fields = self._check_fields(fields)
         self._raise_conflicts(fields, exclude=product)
+        self._with_tax_rate(fields, product)
 
         def assign():
             for name, value in fields.items():
@@ -169,13 +182,61 @@ class ProductService(TenantService):
         return product
 
     def _check_fields(self, fields: dict) -> dict:
-        unknown = set(fields) - set(PRODUCT_FIELDS) - set(TILL_FLAGS)
+        unknown = set(fields) - set(PRODUCT_FIELDS) - set(TILL_FLAGS) - {"tax_rate_id"}
         if unknown:
             raise TypeError(f"unknown product fields: {', '.join(sorted(unknown))}")
         fields = dict(fields)
         if "barcode" in fields:
             fields["barcode"] = fields["barcode"] or None  # no barcode is NULL, never ""
+        errors = self.money_problems(fields)
+        if errors:
+            raise FormError(errors)
         return fields
+
+    def local(self) -> Local:
+        """The workspace's currency and locale (for the decimals of its amounts)."""
+        return Local.of(SettingsService(self.db, self.tenant_id).get())
+
+    def money_problems(self, fields: dict) -> dict[str, str]:
+        """field -> message for an amount with more decimals than the workspace's
+        currency has (JPY has none): the API and a CSV file read plain decimals with two
+        places, so the currency's rule is held here, once for every way in."""
+        amounts = {name: fields[name] for name in MONEY_FIELDS if fields.get(name) is not None}
+        if not amounts:
+            return {}
+        local = self.local()
+        places = local.decimals
+        wording = f"{places or 'no'} decimal place{'' if places == 1 else 's'}"
+        return {
+            name: f"has more decimals than {local.currency} amounts have ({wording}): {value}"
+            for name, value in amounts.items()
+            if value != local.round_money(value)
+        }
+
+    def _with_tax_rate(self, fields: dict, product: Product | None) -> None:
+        """Make ``tax_rate`` and ``tax_rate_id`` agree: a chosen rate (an active one, or
+        the product's own) gives its percentage; a percentage alone is linked to the
+        workspace's rate of that percentage (one is named if there is none)."""
+        taxes = TaxService(self.db, self.tenant_id)
+        if fields.get("tax_rate_id") is not None:
+            rate = taxes.get(fields["tax_rate_id"])
+            current = product.tax_rate_id if product is not None else None
+            if rate is None or not (rate.is_active or rate.id == current):
+                raise FormError(
+                    {"tax_rate_id": "is not one of the workspace's tax rates; choose one"}
+                )
+            fields["tax_rate"] = rate.rate
+            return
+        fields.pop("tax_rate_id", None)
+        if "tax_rate" not in fields:
+            return
+        percent = fields["tax_rate"]
+        if product is not None and product.tax_rate_id is not None:
+            linked = self.db.get(TaxRate, (self.tenant_id, product.tax_rate_id))
+            if linked is not None and linked.rate == percent:
+                return  # the same percentage: the product keeps its named rate
+        taxes.ensure(also=[percent])
+        fields["tax_rate_id"] = taxes.for_percent(percent).id
 
     def conflicts(self, fields: dict, exclude: Product | None = None) -> dict[str, str]:
         """field -> message for a SKU or barcode another product of the tenant has."""
@@ -210,10 +271,15 @@ class ProductService(TenantService):
     # -- CSV import ------------------------------------------------------------------
     def import_conflicts(self, rows) -> list[str]:
         """Problems only the database can show for checked CSV rows (``csvio.ImportRow``):
-        a barcode that another product, not changed by the file, already has."""
+        a barcode that another product, not changed by the file, already has, and an
+        amount with more decimals than the workspace's currency has."""
         by_sku = {row.fields["sku"]: row for row in rows}
         codes = {row.fields["barcode"]: row for row in rows if row.fields.get("barcode")}
-        errors = []
+        errors = [
+            f"line {row.line}: {name} {message}"
+            for row in rows
+            for name, message in self.money_problems(row.fields).items()
+        ]
         if codes:
             holders = self.db.scalars(select(Product).where(Product.barcode.in_(codes)))
             for holder in holders:
@@ -234,6 +300,7 @@ class ProductService(TenantService):
         returns (created, updated). Call :meth:`import_conflicts` first."""
         skus = [row.fields["sku"] for row in rows]
         existing = {p.sku: p for p in self.db.scalars(select(Product).where(Product.sku.in_(skus)))}
+        rate_ids = self._import_rate_ids(rows)
         created = updated = 0
         try:
             with self.db.begin_nested():
@@ -248,18 +315,35 @@ class ProductService(TenantService):
                 self.db.flush()
                 for row in rows:
                     product = existing.get(row.fields["sku"])
+                    linked = rate_ids.get(row.fields.get("tax_rate", ZERO))
                     if product is None:
-                        self.db.add(Product(tenant_id=self.tenant_id, **row.fields))
+                        self.db.add(
+                            Product(tenant_id=self.tenant_id, tax_rate_id=linked, **row.fields)
+                        )
                         created += 1
                     else:
+                        relink = "tax_rate" in row.fields and row.fields["tax_rate"] != (
+                            product.tax_rate if product.tax_rate_id else None
+                        )
                         for name, value in row.fields.items():
                             setattr(product, name, value)
+                        if relink:
+                            product.tax_rate_id = linked
                         updated += 1
                 self.db.flush()
         except IntegrityError as exc:
             messages = _unique_violation_errors(exc, {})
             raise FormError({"file": "; ".join(messages.values())}) from exc
         return created, updated
+
+    def _import_rate_ids(self, rows) -> dict:
+        """percentage -> the workspace's rate of it, for the percentages of the rows (and
+        0%, a new product's without the column)."""
+        percents = {row.fields["tax_rate"] for row in rows if "tax_rate" in row.fields}
+        percents.add(ZERO)
+        taxes = TaxService(self.db, self.tenant_id)
+        taxes.ensure(also=sorted(percents))
+        return {percent: taxes.for_percent(percent).id for percent in percents}
 
 
 def _unique_violation_errors(exc: IntegrityError, fields: dict) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """Product pages: the list with search, the new and edit forms, CSV export and import.
 
-Views parse with :class:`~salesapp.forms.Form`, call :class:`ProductService` and render.
-A refused form answers 400 and dooms the request's transaction, so nothing of a bad
-request is ever committed.
+Views parse with :class:`~salesapp.forms.Form` in the workspace's locale (a German shop
+types 1.234,50), call :class:`ProductService` and render. A product's tax is chosen from
+the workspace's named rates (salesapp.taxes). A refused form answers 400 and dooms the
+request's transaction, so nothing of a bad request is ever committed.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config, view_defaults
 
+from ..formatting import plural
 from ..forms import Form, FormError
+from ..inventory.services import InventoryService
 from ..pages import PAGE_SIZE, labelled, pager, read_page, refuse
+from ..preferences.services import SettingsService
+from ..taxes.services import TaxService
 from . import csvio
 from .services import TILL_FLAGS, VALUE_FIELDS, ProductService, read_product_fields
 
@@ -27,11 +32,23 @@ LABELS = {
     "unit_price": "Unit price",
     "cost": "Cost",
     "tax_rate": "Tax rate",
+    "tax_rate_id": "Tax rate",
     "reorder_level": "Reorder level",
     "q": "Search",
     "page": "Page",
     "active": "Active",
 }
+
+
+def label_errors(errors: dict[str, str]) -> dict[str, str]:
+    """Messages under their field's label: "Cost must be at least 0"; a message that is
+    a sentence of its own ("USD amounts have 2 decimal places; ...") after a colon."""
+    return {
+        name: f"{LABELS.get(name, name)}: {message}"
+        if message[:1].isupper()
+        else f"{LABELS.get(name, name)} {message}"
+        for name, message in errors.items()
+    }
 
 
 def load_product(request):
@@ -59,6 +76,8 @@ def product_list(request):
     active = form.choice("active", ACTIVE_FILTERS, required=False, default="all")
     page = read_page(form)
     products = request.find_service(ProductService)
+    taxes = request.find_service(TaxService)
+    taxes.ensure()  # products from before named rates get theirs, to show its name
     if form.errors:
         q, category, active, page = "", "", "all", 1
     rows, total = products.listing(
@@ -75,6 +94,7 @@ def product_list(request):
         ),
         "can_edit": request.has_permission("products.edit"),
         "can_see_cost": can_see_cost(request),
+        "rates": taxes.by_id(p.tax_rate_id for p in rows),
         "errors": labelled(form.errors, LABELS),
     }
     return refuse(request, values) if form.errors else values
@@ -87,19 +107,28 @@ def product_values(product=None) -> dict:
     values = {name: getattr(product, name) for name in (*VALUE_FIELDS, *TILL_FLAGS)}
     values["barcode"] = product.barcode or ""
     values["active"] = product.is_active
+    values["tax_rate_id"] = str(product.tax_rate_id or "")
     return values
 
 
 def read_product_form(request, products: ProductService, exclude=None) -> dict:
     """Product fields from the POSTed form; FormError with labelled messages, which
-    name a taken SKU or barcode too, so one round trip shows every problem."""
-    form = Form(request.POST)
+    name a taken SKU or barcode too, so one round trip shows every problem.
+
+    The tax is the chosen named rate (``tax_rate_id``); a form that posts a percentage
+    instead (``tax_rate``, as older clients do) is linked to the rate of that
+    percentage by the service."""
+    form = Form(request.POST, local=request.local)
     flags = {name: form.boolean(name) for name in TILL_FLAGS}
-    fields = read_product_fields(form, open_price=flags["open_price"])
+    rate_id = form.uuid("tax_rate_id", required=False)
+    columns = [name for name in VALUE_FIELDS if not (rate_id and name == "tax_rate")]
+    fields = read_product_fields(form, columns, open_price=flags["open_price"])
+    if rate_id is not None:
+        fields["tax_rate_id"] = rate_id
     fields["is_active"] = form.boolean("active")
     fields.update(flags)
     if form.errors:
-        errors = labelled(form.errors, LABELS)
+        errors = label_errors(form.errors)
         unique = {name: fields[name] for name in ("sku", "barcode") if name not in form.errors}
         for name, message in products.conflicts(unique, exclude).items():
             errors.setdefault(name, message)
@@ -108,11 +137,40 @@ def read_product_form(request, products: ProductService, exclude=None) -> dict:
 
 
 def posted_values(request) -> dict:
+    """What was typed, shown back as it was (text, so a refused 1,234.50 stays)."""
     form = Form(request.POST)
-    values = {name: request.POST.get(name, "") for name in VALUE_FIELDS}
+    values = {name: request.POST.get(name, "") for name in (*VALUE_FIELDS, "tax_rate_id")}
     values["active"] = form.boolean("active")
     values.update({name: form.boolean(name) for name in TILL_FLAGS})
     return values
+
+
+def form_page(request, product, values, errors, action) -> dict:
+    """The product form's values: the rates to choose from (a product's own even if
+    deactivated), and whether prices are typed with tax."""
+    taxes = request.find_service(TaxService)
+    rates = taxes.choices(product.tax_rate_id if product is not None else None)
+    if not values.get("tax_rate_id") and product is None:
+        values = {**values, "tax_rate_id": _default_rate(rates, values.get("tax_rate"))}
+    settings = SettingsService(request.dbsession, request.tenant.id).get()
+    return {
+        "product": product,
+        "values": values,
+        "errors": errors or {},
+        "action": action,
+        "rates": rates,
+        "prices_include_tax": settings.prices_include_tax,
+    }
+
+
+def _default_rate(rates, percent) -> str:
+    """The rate a new product's form starts at: the first of the posted percentage (a
+    refused form of an older client), else the workspace's Standard, else the first."""
+    for rate in rates:
+        if percent not in (None, "") and str(rate.rate.normalize()) == str(percent):
+            return str(rate.id)
+    standard = [r for r in rates if r.name == "Standard"]
+    return str((standard or rates)[0].id) if rates else ""
 
 
 @view_defaults(
@@ -125,12 +183,8 @@ class ProductNewView:
         self.request = request
 
     def _page(self, values, errors=None):
-        return {
-            "product": None,
-            "values": values,
-            "errors": errors or {},
-            "action": self.request.route_url("products.new"),
-        }
+        request = self.request
+        return form_page(request, None, values, errors, request.route_url("products.new"))
 
     @view_config(request_method="GET")
     def get(self):
@@ -159,12 +213,9 @@ class ProductEditView:
         self.product = load_product(request)
 
     def _page(self, values, errors=None):
-        return {
-            "product": self.product,
-            "values": values,
-            "errors": errors or {},
-            "action": self.request.route_url("products.edit", id=self.product.id),
-        }
+        request, product = self.request, self.product
+        action = request.route_url("products.edit", id=product.id)
+        return form_page(request, product, values, errors, action)
 
     @view_config(request_method="GET")
     def get(self):
@@ -211,6 +262,7 @@ class ProductImportView:
             "columns": csvio.COLUMNS,
             "required": csvio.REQUIRED_COLUMNS,
             "max_rows": csvio.MAX_ROWS,
+            "locations": self.request.find_service(InventoryService).locations(),
         }
 
     @view_config(request_method="GET")
@@ -228,7 +280,8 @@ class ProductImportView:
         if size > csvio.MAX_BYTES:
             return refuse(request, self._page([csvio.too_big(size)]))
         upload.file.seek(0)
-        parsed = csvio.parse_products_csv(upload.file.read())
+        inventory = request.find_service(InventoryService)
+        parsed = csvio.parse_products_csv(upload.file.read(), inventory.locations())
         if parsed.errors:
             return refuse(request, self._page(parsed.errors))
         products = request.find_service(ProductService)
@@ -237,9 +290,12 @@ class ProductImportView:
             return refuse(request, self._page(conflicts))
         try:
             created, updated = products.apply_import(parsed.rows)
+            stocked = inventory.post_opening_stock(csvio.openings(parsed.rows))
         except FormError as exc:
             return refuse(request, self._page(exc.errors.values()))
+        opening = f"; opening stock: {plural(stocked, 'movement')}" if stocked else ""
         request.session.flash(
-            f"Imported {created + updated} products ({created} created, {updated} updated)"
+            f"Imported {plural(created + updated, 'product')} ({created} created, "
+            f"{updated} updated){opening}"
         )
         return HTTPSeeOther(location=request.route_url("products.list"))

@@ -6,13 +6,38 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 from sqlalchemy import text
 
+from ..headers import workspace_redirect_policy
 from ..tenancy import SiteKind, TenantStatus
 from ..tenancy.hosts import SLUG_RE, normalize_host
 
 
+def workspace_url(request, label: str, path: str = "/login") -> str:
+    """``path`` on the workspace ``label`` under this public site's base domain, with
+    this request's scheme and port (development's :6543)."""
+    port = request.host_port
+    default = {"http": "80", "https": "443"}.get(request.scheme)
+    netloc = f"{label}.{request.site.base_domain}" + ("" if port == default else f":{port}")
+    return f"{request.scheme}://{netloc}{path}"
+
+
+def _find_form_page(request, **values) -> dict:
+    """The find-your-workspace page: its form may lead to a workspace's host."""
+    settings = request.registry.salesapp_settings
+    request.response.headers["Content-Security-Policy"] = workspace_redirect_policy(
+        settings.base_domains
+    )
+    return {
+        "error": None,
+        "workspace": "",
+        "base_domain": request.site.base_domain,
+        "signup": settings.signup_enabled,
+        **values,
+    }
+
+
 @view_config(route_name="public.home", renderer="public/home.jinja2")
 def public_home(request):
-    return {"error": None, "workspace": "", "base_domain": request.site.base_domain}
+    return _find_form_page(request)
 
 
 @view_config(route_name="public.find", renderer="public/home.jinja2")
@@ -24,16 +49,12 @@ def find_workspace(request):
         label = label[: -len(base) - 1]
     if not SLUG_RE.match(label) or normalize_host(f"{label}.{base}") is None:
         request.response.status_int = 400
-        return {
-            "error": "Type your workspace's name: letters, digits and hyphens, as in "
-            f"yourshop.{base}",
-            "workspace": label,
-            "base_domain": base,
-        }
-    port = request.host_port
-    default = {"http": "80", "https": "443"}.get(request.scheme)
-    netloc = f"{label}.{base}" + ("" if port == default else f":{port}")
-    return HTTPFound(location=f"{request.scheme}://{netloc}/login")
+        return _find_form_page(
+            request,
+            error=f"Type your workspace's name: letters, digits and hyphens, as in yourshop.{base}",
+            workspace=label,
+        )
+    return HTTPFound(location=workspace_url(request, label))
 
 
 def store_in_use(tenant) -> bool:

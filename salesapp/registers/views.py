@@ -200,15 +200,18 @@ class RegisterPage:
     )
     def open(self):
         request = self.request
-        form = Form(request.POST)
-        opening_float = form.decimal("opening_float", places=2, minimum=0, maximum=MAX_AMOUNT)
+        form = Form(request.POST, local=request.local)
+        opening_float = form.money("opening_float", minimum=0, maximum=MAX_AMOUNT)
         try:
             form.check()
             self.shift = self.registers.open_shift(self.register, opening_float, request.user)
         except (FormError, ShiftError) as exc:
             values = {"opening_float": request.POST.get("opening_float", "")}
             return refuse(request, self.page(values, _errors(exc)))
-        return self.back(f"Opened a shift on {self.register.name} with a float of {opening_float}.")
+        return self.back(
+            f"Opened a shift on {self.register.name} with a float of "
+            f"{request.local.money(opening_float)}."
+        )
 
     @view_config(
         route_name="registers.cash",
@@ -218,9 +221,9 @@ class RegisterPage:
     )
     def cash(self):
         request = self.request
-        form = Form(request.POST)
+        form = Form(request.POST, local=request.local)
         kind = form.choice("kind", (CASH_IN, CASH_OUT))
-        amount = form.decimal("amount", places=2, minimum=0.01, maximum=MAX_AMOUNT)
+        amount = form.money("amount", minimum=request.local.quantum, maximum=MAX_AMOUNT)
         reason = form.text("reason", required=True, max_length=MAX_REASON)
         values = {name: request.POST.get(name, "") for name in ("kind", "amount", "reason")}
         try:
@@ -230,7 +233,7 @@ class RegisterPage:
             self.registers.move_cash(self.shift, kind, amount, reason, request.user)
         except (FormError, ShiftError) as exc:
             return refuse(request, self.page(values, _errors(exc)))
-        return self.back(f"{KIND_LABELS[kind]}: {amount} ({reason}).")
+        return self.back(f"{KIND_LABELS[kind]}: {request.local.money(amount)} ({reason}).")
 
 
 @view_defaults(
@@ -257,13 +260,14 @@ class CloseView:
         }
 
     def read_counts(self) -> tuple[dict, dict]:
-        """(the counts as parsed, the counts as typed); FormError for bad ones."""
-        form = Form(self.request.POST)
-        money = {"places": 2, "minimum": 0, "maximum": MAX_AMOUNT}
+        """(the counts as parsed, the counts as typed); FormError for bad ones. Read as
+        the workspace writes numbers ("1.234,50" in German), in the currency's decimals."""
+        form = Form(self.request.POST, local=self.request.local)
+        money = {"minimum": 0, "maximum": MAX_AMOUNT}
         counts = {
-            "counted_cash": form.decimal("counted_cash", **money),
-            "counted_card": form.decimal("counted_card", required=False, **money),
-            "counted_mobile_money": form.decimal("counted_mobile_money", required=False, **money),
+            "counted_cash": form.money("counted_cash", **money),
+            "counted_card": form.money("counted_card", required=False, **money),
+            "counted_mobile_money": form.money("counted_mobile_money", required=False, **money),
             "note": form.text("note", max_length=MAX_NOTE),
         }
         typed = {name: self.request.POST.get(name, "") for name in COUNT_FIELDS}

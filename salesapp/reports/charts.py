@@ -2,14 +2,16 @@
 
 Every piece of text (labels, values, titles) is escaped with markupsafe, so a product
 named ``<script>`` draws as text. Each bar is a ``<rect class="bar">`` carrying its
-label and value as ``data-`` attributes and a ``<title>`` that browsers show on hover.
-Values may be negative (a loss): those bars hang below the zero line.
+label and value as ``data-`` attributes (the value a plain decimal, for machines and
+tests) and a ``<title>`` that browsers show on hover (the value as the workspace's locale
+writes it, as are the axis' ticks). Values may be negative (a loss): those bars hang
+below the zero line.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from markupsafe import Markup, escape
@@ -30,13 +32,20 @@ def _nice_step(span: float, count: int) -> float:
     return 10 * magnitude
 
 
-def _tick_text(value: float) -> str:
+def _plain(value: Decimal) -> str:
+    """A number grouped as English writes it, without trailing zeros (a chart drawn
+    without a locale)."""
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _tick_text(value: float, number: Callable[[Decimal], str]) -> str:
     size = abs(value)
     if size >= 1_000_000:
-        return f"{value / 1_000_000:g}M"
+        return number(Decimal(f"{value / 1_000_000:g}")) + "M"
     if size >= 10_000:
-        return f"{value / 1_000:g}k"
-    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+        return number(Decimal(f"{value / 1_000:g}")) + "k"
+    return number(Decimal(f"{value:.2f}"))
 
 
 def _short(label: str) -> str:
@@ -54,11 +63,15 @@ def bar_chart(
     title: str,
     width: int = WIDTH,
     height: int = HEIGHT,
+    number: Callable[[Decimal], str] = _plain,
+    value_text: Callable[[Decimal], str] = str,
 ) -> Markup:
     """An ``<svg>`` bar chart of ``values`` (one bar per label, in order), labelled for
     screen readers as ``title`` (its ``aria-label``), with a y axis of round ticks and
     the labels under the bars (every n-th when there are many; each bar's title has
-    its full label and value)."""
+    its full label and value). ``number`` writes the ticks and ``value_text`` the values
+    in the bars' titles, as people read them: on a page, the workspace's
+    ``Local.number`` and ``Local.money``."""
     labels = [str(label) for label in labels]
     values = list(values)
     if len(labels) != len(values):
@@ -94,7 +107,7 @@ def bar_chart(
             f'<line class="grid" x1="{LEFT}" x2="{LEFT + plot_w}" '
             f'y1="{_f(y(tick))}" y2="{_f(y(tick))}"/>'
             f'<text class="tick" x="{LEFT - 6}" y="{_f(y(tick) + 4)}" text-anchor="end">'
-            f"{escape(_tick_text(tick))}</text>"
+            f"{escape(_tick_text(tick, number))}</text>"
         )
 
     slot = plot_w / len(values)
@@ -108,8 +121,8 @@ def bar_chart(
         parts.append(
             f'<rect class="{css}" x="{_f(x)}" y="{_f(top)}" width="{_f(bar_w)}" '
             f'height="{_f(abs(y(number) - zero))}" data-label="{escape(label)}" '
-            f'data-value="{escape(str(value))}"><title>{escape(label)}: {escape(str(value))}'
-            "</title></rect>"
+            f'data-value="{escape(str(value))}"><title>{escape(label)}: '
+            f"{escape(value_text(value))}</title></rect>"
         )
         if i % every == 0:
             cx, cy = x + bar_w / 2, TOP + plot_h + 12

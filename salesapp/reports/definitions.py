@@ -1,7 +1,10 @@
 """What each report is: its URL name, title, columns, chart and the notes that say how
-its figures are counted. The page, the CSV file and the index all read from here, and
-``cell`` formats a value the same way for the page and the CSV, so both show the same
-numbers."""
+its figures are counted. The page, the CSV file and the index all read from here.
+
+A value is written two ways from the same figure: ``shown`` for people (the page and the
+chart: the workspace's locale, dates and times in its zone) and ``written`` for machines
+(the CSV: plain decimals, ISO dates, ISO 8601 times with the zone's offset). Both read
+the same row, so the page and the CSV always carry the same numbers."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..formatting import quantity
+from ..localization import PLAIN, Local
 from .services import ReportResult
 
 CHART_TOP = 20  # bars in a chart of products: the first 20 (the table has them all)
@@ -20,11 +24,11 @@ CHART_TOP = 20  # bars in a chart of products: the first 20 (the table has them 
 class Column:
     key: str
     label: str
-    kind: str = "text"  # text, day, count, money, quantity, rate
+    kind: str = "text"  # text, day, when, count, money, quantity, rate
 
     @property
     def numeric(self) -> bool:
-        return self.kind not in ("text", "day")
+        return self.kind not in ("text", "day", "when")
 
 
 @dataclass(frozen=True)
@@ -34,38 +38,60 @@ class Report:
     summary: str
     method: str  # the ReportService method
     columns: tuple[Column, ...]
-    chart: Callable[[ReportResult], tuple[list[str], list[Decimal]]]
+    #: (result, local) -> (bar labels as shown, bar values)
+    chart: Callable[[ReportResult, Local], tuple[list[str], list[Decimal]]]
     chart_caption: str
     notes: tuple[str, ...] = ()
     dated: bool = True  # False: as of now, only the location filter applies
 
 
-def cell(value, kind: str) -> str:
-    """A value as the table and the CSV file write it."""
+def shown(value, kind: str, local: Local = PLAIN) -> str:
+    """A value as the page (and the chart) shows it: numbers in the workspace's
+    locale, days and times in its zone."""
+    if value is None:
+        return ""
+    if kind == "day":
+        return local.day(value)
+    if kind == "when":
+        return local.when(value)
+    if kind == "money":
+        return local.money(value)
+    if kind in ("count", "quantity", "rate"):
+        return local.number(value)
+    return str(value)
+
+
+def written(value, kind: str, local: Local = PLAIN) -> str:
+    """A value as the CSV file writes it, for machines: no locale (plain decimal
+    strings, a point, no grouping; money with the currency's decimals), days as
+    YYYY-MM-DD and times as ISO 8601 with the zone's offset."""
     if value is None:
         return ""
     if kind == "day":
         return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if kind == "when":
+        return local.iso(value)
     if kind == "quantity":
         return quantity(value)
     if kind == "money":
-        return f"{Decimal(value):.2f}"
+        return format(local.round_money(value), "f")
     if kind == "rate":
-        return f"{Decimal(value):.2f}%"
+        return quantity(value)
     return str(value)
 
 
 def _by(label_key: str, value_key: str, label_kind: str = "text", top: int | None = None):
-    def chart(result: ReportResult):
+    def chart(result: ReportResult, local: Local):
         rows = result.rows
         if top is not None:
             rows = sorted(rows, key=lambda row: -row[value_key])[:top]
-        return [cell(row[label_key], label_kind) for row in rows], [row[value_key] for row in rows]
+        labels = [shown(row[label_key], label_kind, local) for row in rows]
+        return labels, [row[value_key] for row in rows]
 
     return chart
 
 
-def _statement(result: ReportResult):
+def _statement(result: ReportResult, local: Local):
     totals = result.totals
     names = (
         ("Revenue", "revenue"),
@@ -77,9 +103,13 @@ def _statement(result: ReportResult):
     return [label for label, _ in names], [totals[key] for _, key in names]
 
 
-UTC_DAYS = "Days are UTC days; both ends of the range are included."
+LOCAL_DAYS = (
+    "Days are the workspace's days, in its time zone (Settings); both ends of the range "
+    "are included. The CSV file writes times in ISO 8601 with the zone's offset and "
+    "numbers as plain decimals."
+)
 SALES_NOTES = (
-    UTC_DAYS,
+    LOCAL_DAYS,
     "Voided sales are left out.",
     "Refunds are counted by sale date: a refund counts with the sale it refunds, on the "
     "day of that sale, even when it was made later. Net = gross - refunds.",
@@ -92,14 +122,14 @@ SALES_COLUMNS = (
 )
 
 
-def _shift_bars(result: ReportResult):
-    """Over/short per shift, each bar named by its register and close time."""
-    labels = [f"{row['register']} {row['closed']}" for row in result.rows]
+def _shift_bars(result: ReportResult, local: Local):
+    """Over/short per shift, each bar named by its register and local close time."""
+    labels = [f"{row['register']} {local.when(row['closed'])}" for row in result.rows]
     return labels, [row["over_short"] for row in result.rows]
 
 
 SHIFT_NOTES = (
-    UTC_DAYS,
+    LOCAL_DAYS,
     "A shift counts on the day it was closed; open shifts are left out until closed.",
     "Over/short = counted - expected, per method: above 0 the drawer (or terminal) held "
     "more than expected, below 0 less. A method not counted at the close has no "
@@ -159,7 +189,11 @@ REPORTS: dict[str, Report] = {
             columns=(Column("cashier", "Cashier"), *SALES_COLUMNS),
             chart=_by("cashier", "net"),
             chart_caption="Net sales per cashier.",
-            notes=SALES_NOTES,
+            notes=(
+                *SALES_NOTES,
+                "Each person is named with their username, so two people of the same name "
+                "are two rows told apart.",
+            ),
         ),
         Report(
             name="sales-by-location",
@@ -199,7 +233,7 @@ REPORTS: dict[str, Report] = {
             summary="Every shift closed: its register, who opened it, and over/short.",
             method="shifts",
             columns=(
-                Column("closed", "Closed (UTC)"),
+                Column("closed", "Closed", "when"),
                 Column("register", "Register"),
                 Column("cashier", "Opened by"),
                 *SHIFT_FIGURES[1:],
@@ -226,7 +260,10 @@ REPORTS: dict[str, Report] = {
             columns=(Column("cashier", "Cashier"), *SHIFT_FIGURES),
             chart=_by("cashier", "over_short"),
             chart_caption="Over/short per cashier (below the line: short).",
-            notes=(*SHIFT_NOTES, "A shift's cashier is the person who opened it."),
+            notes=(
+                *SHIFT_NOTES,
+                "A shift's cashier is the person who opened it, named with their username.",
+            ),
         ),
         Report(
             name="profit-and-loss",
@@ -256,21 +293,25 @@ REPORTS: dict[str, Report] = {
         Report(
             name="tax-summary",
             title="Tax summary",
-            summary="Taxable sales and tax collected per tax rate, net of refunds.",
+            summary="Net sales, tax and gross per tax rate, net of refunds.",
             method="tax_summary",
             columns=(
-                Column("rate", "Tax rate", "rate"),
-                Column("taxable", "Taxable net", "money"),
-                Column("tax", "Tax collected", "money"),
-                Column("total", "Net + tax", "money"),
+                Column("tax_name", "Tax"),
+                Column("rate", "Rate (%)", "rate"),
+                Column("net", "Net", "money"),
+                Column("tax", "Tax", "money"),
+                Column("gross", "Gross", "money"),
             ),
-            chart=_by("rate", "tax", "rate"),
+            chart=_by("tax_name", "tax"),
             chart_caption="Tax collected per rate.",
             notes=(
                 *SALES_NOTES[:2],
-                "Both columns are net of refunds (counted by sale date); a refund's tax "
-                "part is the line's tax in proportion to the amount refunded, rounded to "
-                "the cent, and its net part the rest.",
+                "A row per tax rate as it was when sold: its name and percentage. Sales "
+                "from before rates had names are shown by their percentage.",
+                "Gross = net + tax, whether the prices included tax or not. Every figure "
+                "is net of refunds (counted by sale date); a refund's tax part is the "
+                "line's tax in proportion to the amount refunded, rounded to the cent, and "
+                "its net part the rest.",
             ),
         ),
         Report(

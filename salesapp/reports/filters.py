@@ -1,12 +1,14 @@
-"""The reports' filters: a date range of UTC days (both ends inclusive, at most 366
-days, the last 30 days by default) and an optional location."""
+"""The reports' filters: a date range of the workspace's local days (both ends
+inclusive, at most 366 days, the last 30 days up to its today by default), typed as
+ISO dates (what ``<input type=date>`` sends, whatever the locale shows), and an
+optional location."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from ..forms import Form, FormError, utc_today
+from ..forms import Form, FormError
 from ..locations.models import Location
 from ..locations.services import LocationService
 from ..pages import labelled
@@ -39,8 +41,8 @@ class ReportFilters:
 def read_filters(request, *, dated: bool = True) -> ReportFilters:
     """The filters from the query string; FormError with a sentence per bad field.
     Without ``dated`` (stock valuation: as of now) only the location is read."""
-    form = Form(request.GET)
-    today = utc_today()
+    form = Form(request.GET, local=request.local)
+    today = request.local.today()
     date_from = date_to = today
     if dated:
         date_to = form.date("to", default=today)

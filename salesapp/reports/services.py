@@ -1,5 +1,11 @@
-"""The reports' figures: one method per report, each for a date range (UTC days, both
-ends inclusive) and an optional location, each returning rows and their totals.
+"""The reports' figures: one method per report, each for a date range (the workspace's
+local days, both ends inclusive) and an optional location, each returning rows and their
+totals.
+
+Days are the workspace's days (``salesapp.localization.Local``): a range of local days
+is the UTC instants ``Local.day_range`` gives (a DST day has 23 or 25 hours), and a row
+falls on the local day of its instant, which SQL works out with ``AT TIME ZONE`` and the
+zone's name as a bound parameter. Storage stays UTC.
 
 Rules every report keeps, so that its totals agree to the cent with the sales and
 expenses it summarises:
@@ -22,12 +28,14 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Date, and_, case, cast, distinct, func, literal_column, or_, select
+from sqlalchemy import Date, and_, bindparam, case, cast, distinct, func, or_, select
 
 from ..accounts.models import User
 from ..expenses.models import Expense
+from ..formatting import quantity
 from ..forms import CENT, money
 from ..inventory.models import StockMovement
+from ..localization import PLAIN, Local
 from ..locations.models import Location
 from ..products.models import Product
 from ..registers.models import Register, Shift
@@ -53,11 +61,6 @@ class ReportResult:
     totals: dict = field(default_factory=dict)
 
 
-def day_start(day: dt.date) -> dt.datetime:
-    """Midnight UTC starting ``day``: days are UTC days until tenants have a time zone."""
-    return dt.datetime.combine(day, dt.time(), dt.UTC)
-
-
 def days(date_from: dt.date, date_to: dt.date) -> list[dt.date]:
     return [date_from + dt.timedelta(days=n) for n in range((date_to - date_from).days + 1)]
 
@@ -67,23 +70,47 @@ def _cents(value) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
 
 
-#: the UTC day of a sale; a literal time zone (a bound parameter would make the GROUP BY
-#: expression differ from the SELECT's in PostgreSQL's eyes)
-SALE_DAY = cast(func.timezone(literal_column("'UTC'"), Sale.created_at), Date)
+def person(full_name: str, username: str) -> str:
+    """A user as reports name them: the full name and the username, which is unique in
+    the workspace, so two "Carl Cashier"s are told apart ("Carl Cashier (carl2)"); the
+    username alone when there is no full name."""
+    return f"{full_name} ({username})" if full_name and full_name != username else username
+
+
+def tax_label(name: str, rate: Decimal) -> str:
+    """A tax rate as the tax summary names it: its name when sold. Lines sold before
+    rates had names have the name ''; they are named by their percentage ("16%",
+    "7.5%"), as the till names a rate-less product's tax, so both make one row."""
+    return name or f"{quantity(rate)}%"
+
+
 SALE_JOIN = and_(Sale.tenant_id == SaleLine.tenant_id, Sale.id == SaleLine.sale_id)
 
 
 class ReportService(TenantService):
-    """The reports of one tenant, on that tenant's session (reads only)."""
+    """The reports of one tenant, on that tenant's session (reads only), in its local
+    days (``local``: the request's, from the workspace settings)."""
+
+    def __init__(self, dbsession, tenant_id: int, local: Local = PLAIN):
+        super().__init__(dbsession, tenant_id)
+        self.local = local
+
+    @classmethod
+    def factory(cls, context, request):
+        return cls(request.dbsession, request.tenant.id, request.local)
+
+    def _day(self, instant):
+        """The local day of a timestamp column, in SQL. The zone is the one ``local``
+        really uses (an unknown name falls back to UTC there and here alike), bound as
+        a parameter. Group by it through a subquery's column: PostgreSQL cannot tell
+        that two bound parameters are one, so the expression itself must not be
+        repeated in a GROUP BY."""
+        return cast(func.timezone(bindparam("zone", self.local.zone.key), instant), Date)
 
     # -- what every sales figure starts from ----------------------------------------
-    @staticmethod
-    def _sale_filters(date_from: dt.date, date_to: dt.date, location_id) -> list:
-        conditions = [
-            Sale.created_at >= day_start(date_from),
-            Sale.created_at < day_start(date_to + dt.timedelta(days=1)),
-            Sale.status != "voided",
-        ]
+    def _sale_filters(self, date_from: dt.date, date_to: dt.date, location_id) -> list:
+        start, end = self.local.day_range(date_from, date_to)
+        conditions = [Sale.created_at >= start, Sale.created_at < end, Sale.status != "voided"]
         if location_id is not None:
             conditions.append(Sale.location_id == location_id)
         return conditions
@@ -113,7 +140,8 @@ class ReportService(TenantService):
                 SaleLine.sale_id.label("sale_id"),
                 SaleLine.product_id.label("product_id"),
                 SaleLine.tax_rate.label("tax_rate"),
-                SALE_DAY.label("day"),
+                SaleLine.tax_name.label("tax_name"),
+                self._day(Sale.created_at).label("day"),
                 SaleLine.line_total.label("gross"),
                 refunded_amount.label("refunded"),
                 (SaleLine.tax_amount - refund_tax).label("kept_tax"),
@@ -159,11 +187,22 @@ class ReportService(TenantService):
     def sales_by_day(
         self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
     ) -> ReportResult:
-        """Every day of the range (days without sales too): sales, gross, refunds, net."""
+        """Every local day of the range (days without sales too): sales, gross, refunds,
+        net."""
+        sold = (
+            select(self._day(Sale.created_at).label("day"), Sale.total, Sale.refunded_total)
+            .where(*self._sale_filters(date_from, date_to, location_id))
+            .subquery()
+        )
         found = {
             day: _summary(count, gross, refunds)
-            for day, count, gross, refunds in self._sales_grouped(
-                [SALE_DAY], [], date_from, date_to, location_id
+            for day, count, gross, refunds in self.db.execute(
+                select(
+                    sold.c.day,
+                    func.count(),
+                    func.sum(sold.c.total),
+                    func.sum(sold.c.refunded_total),
+                ).group_by(sold.c.day)
             )
         }
         rows = [
@@ -202,13 +241,14 @@ class ReportService(TenantService):
     def sales_by_cashier(
         self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
     ) -> ReportResult:
-        """Per user who sold (full name, else username): sales, gross, refunds, net."""
-        name = func.coalesce(func.nullif(User.full_name, ""), User.username)
+        """Per user who sold (grouped by the user, never by name; named by
+        :func:`person`, so two people of one name are two rows told apart): sales,
+        gross, refunds, net."""
         joins = [(User, and_(User.tenant_id == Sale.tenant_id, User.id == Sale.user_id))]
         rows = [
-            {"cashier": cashier, **_summary(count, gross, refunds)}
-            for _, cashier, count, gross, refunds in self._sales_grouped(
-                [User.id, name], joins, date_from, date_to, location_id
+            {"cashier": person(full_name, username), **_summary(count, gross, refunds)}
+            for _, full_name, username, count, gross, refunds in self._sales_grouped(
+                [User.id, User.full_name, User.username], joins, date_from, date_to, location_id
             )
         ]
         rows.sort(key=lambda row: row["cashier"].lower())
@@ -237,8 +277,9 @@ class ReportService(TenantService):
     def profit_and_loss(
         self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
     ) -> ReportResult:
-        """Per day: revenue (net of refunds, excluding tax), cost of goods sold (at the
-        cost at the time of sale), gross profit, expenses, net profit."""
+        """Per local day: revenue (net of refunds, excluding tax), cost of goods sold (at
+        the cost at the time of sale), gross profit, expenses (by the day they were
+        spent, a date as typed), net profit."""
         lines = self._lines(date_from, date_to, location_id)
         sold = {
             day: (_cents(revenue), _cents(cost))
@@ -277,18 +318,30 @@ class ReportService(TenantService):
     def tax_summary(
         self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
     ) -> ReportResult:
-        """Per tax rate: the taxable net and the tax collected, both net of refunds,
-        and their sum."""
+        """Per tax rate sold (its name and percentage when sold: ``Standard`` 16% and
+        an unnamed 16% of older sales are two rows): the net, the tax and the gross
+        (net + tax), all net of refunds. A line's total is always its net plus its tax,
+        whether its prices included tax or not (``sales.prices_include_tax``), so the
+        sums per rate hold for both; with tax rounded per invoice the lines' tax
+        amounts are the invoice's shares, and sum to it."""
         lines = self._lines(date_from, date_to, location_id)
-        rows = []
-        for rate, taxable, tax in self.db.execute(
-            select(lines.c.tax_rate, func.sum(lines.c.kept_net), func.sum(lines.c.kept_tax))
-            .group_by(lines.c.tax_rate)
-            .order_by(lines.c.tax_rate)
+        found: dict[tuple[str, Decimal], list[Decimal]] = {}
+        for name, rate, net, tax in self.db.execute(
+            select(
+                lines.c.tax_name,
+                lines.c.tax_rate,
+                func.sum(lines.c.kept_net),
+                func.sum(lines.c.kept_tax),
+            ).group_by(lines.c.tax_name, lines.c.tax_rate)
         ):
-            taxable, tax = _cents(taxable), _cents(tax)
-            rows.append({"rate": rate, "taxable": taxable, "tax": tax, "total": taxable + tax})
-        totals = {key: sum((row[key] for row in rows), ZERO) for key in ("taxable", "tax", "total")}
+            sums = found.setdefault((tax_label(name, rate), rate), [ZERO, ZERO])
+            sums[0] += _cents(net)
+            sums[1] += _cents(tax)
+        rows = [
+            {"tax_name": label, "rate": rate, "net": net, "tax": tax, "gross": net + tax}
+            for (label, rate), (net, tax) in sorted(found.items(), key=lambda f: (f[0][1], f[0][0]))
+        ]
+        totals = {key: sum((row[key] for row in rows), ZERO) for key in ("net", "tax", "gross")}
         return ReportResult(rows, totals)
 
     # -- payment methods and shifts ---------------------------------------------------
@@ -331,7 +384,8 @@ class ReportService(TenantService):
     def shifts(
         self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
     ) -> ReportResult:
-        """Every shift closed in the range, by close time: its register, who opened it,
+        """Every shift closed in the range (local days), by close time (an instant,
+        shown in local time): its register, who opened it,
         the cash expected and counted, and over/short per method (counted - expected;
         empty for a method not counted) and in all."""
         rows = [
@@ -349,31 +403,32 @@ class ReportService(TenantService):
     def shifts_by_cashier(
         self, date_from: dt.date, date_to: dt.date, location_id: uuid.UUID | None = None
     ) -> ReportResult:
-        """Per person who opened shifts closed in the range: their summed figures."""
+        """Per person who opened shifts closed in the range (by user, named by
+        :func:`person`): their summed figures."""
         return _grouped_shifts(self.shifts(date_from, date_to, location_id), "cashier")
 
     def _closed_shifts(self, date_from, date_to, location_id) -> list:
         """(shift, register name, opener's name, expected card and mobile money) of the
-        shifts closed in the range, oldest first."""
-        name = func.coalesce(func.nullif(User.full_name, ""), User.username)
+        shifts closed in the range of local days, oldest first."""
+        start, end = self.local.day_range(date_from, date_to)
         query = (
-            select(Shift, Register.name, name)
+            select(Shift, Register.name, User.full_name, User.username)
             .join(
                 Register,
                 and_(Register.tenant_id == Shift.tenant_id, Register.id == Shift.register_id),
             )
             .join(User, and_(User.tenant_id == Shift.tenant_id, User.id == Shift.opened_by))
-            .where(
-                Shift.closed_at >= day_start(date_from),
-                Shift.closed_at < day_start(date_to + dt.timedelta(days=1)),
-            )
+            .where(Shift.closed_at >= start, Shift.closed_at < end)
             .order_by(Shift.closed_at, Shift.id)
         )
         if location_id is not None:
             query = query.where(Register.location_id == location_id)
         found = self.db.execute(query).all()
-        expected = self._expected_by_method([shift.id for shift, _, _ in found])
-        return [(shift, register, cashier, expected) for shift, register, cashier in found]
+        expected = self._expected_by_method([shift.id for shift, *_ in found])
+        return [
+            (shift, register, person(full_name, username), expected)
+            for shift, register, full_name, username in found
+        ]
 
     def _expected_by_method(self, shift_ids: list) -> dict:
         """{(shift id, method): taken less refunded} for those shifts: what a card or
@@ -409,9 +464,12 @@ class ReportService(TenantService):
             "mobile_money": shift.counted_mobile_money,
         }
         row = {
-            "closed": shift.closed_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+            "closed": shift.closed_at,
             "register": register,
             "cashier": cashier,
+            # what the by-register and by-cashier reports group by (names may repeat)
+            "register_id": shift.register_id,
+            "cashier_id": shift.opened_by,
             "shifts": 1,
             "expected": shift.expected_cash,
             "counted": shift.counted_cash,
@@ -482,10 +540,11 @@ def _shift_totals(rows: list[dict]) -> dict:
 
 
 def _grouped_shifts(result: ReportResult, key: str) -> ReportResult:
-    """The shift rows summed per ``key`` (register or cashier), by name."""
-    groups: dict[str, list[dict]] = {}
+    """The shift rows summed per ``key`` (register or cashier), grouped by its id, not
+    its name: two registers or people of one name stay two rows."""
+    groups: dict = {}
     for row in result.rows:
-        groups.setdefault(row[key], []).append(row)
-    rows = [{key: name, **_shift_totals(found)} for name, found in groups.items()]
+        groups.setdefault(row[f"{key}_id"], []).append(row)
+    rows = [{key: found[0][key], **_shift_totals(found)} for found in groups.values()]
     rows.sort(key=lambda row: row[key].lower())
     return ReportResult(rows, result.totals)

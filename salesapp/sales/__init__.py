@@ -18,5 +18,6 @@ def includeme(config):
     from .services import SaleService
 
     config.register_service_factory(SaleService.factory, iface=SaleService)
+    config.include(".receipts")  # credit notes, e-mailed receipts
     for name, pattern in ROUTES:
         config.add_route(name, pattern, site="tenant")

@@ -59,10 +59,10 @@ def approve(request, cart: Cart, approver_id, pin: str) -> str | None:
     try:
         quote = sales.quote(cart.lines, cart_discount=cart.discount, approver=user)
     except DiscountOverCap as exc:
-        cap = sales.cap_for(user)
+        cap, needed = request.local.number(sales.cap_for(user)), request.local.number(exc.needed)
         return (
             f"{user.full_name or user.username} may discount at most {cap}%: this sale "
-            f"takes {exc.needed}% off. Lower the discount or ask someone else."
+            f"takes {needed}% off. Lower the discount or ask someone else."
         )
     except SaleError as exc:
         return "; ".join(exc.errors.values())

@@ -64,7 +64,9 @@ def _stored(line: CartLine) -> list:
 
 def _read_payments(value) -> dict[str, dict[str, str]]:
     """The stored payments as typed, ``{method: {"amount", "reference"}}``; anything
-    else is dropped (they are shown back and parsed again at completion)."""
+    else is dropped. An amount is kept as the cashier typed it, in the workspace's locale
+    ("1.234,50" in German): it is shown back and parsed again, in that locale, at
+    completion. Lines, by contrast, are stored as plain decimals (:func:`_stored`)."""
     payments = {}
     for method in PAYMENT_METHODS:
         item = value.get(method) if isinstance(value, dict) else None

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    FetchedValue,
     ForeignKeyConstraint,
     Index,
     Numeric,
@@ -38,6 +39,8 @@ class InvoiceCounter(Base):
 
     tenant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     last_number: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: the last credit-note number (t0017), kept the same way by the refunds' default
+    last_credit_number: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 def _voided(sale: Sale) -> Iterator[Event]:
@@ -115,6 +118,9 @@ class Sale(TenantScoped, Base):
     #: per rate on the whole sale ('invoice')
     prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     tax_rounding: Mapped[str] = mapped_column(Text, default="line", server_default="line")
+    #: how many times its receipt was shown for printing (t0017): the first is the
+    #: original, every later one is marked COPY (salesapp.sales.receipts)
+    receipt_prints: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -201,6 +207,7 @@ class Refund(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
         Index("ix_refunds_tenant_id_sale_id", "tenant_id", "sale_id"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
+        UniqueConstraint("tenant_id", "credit_number"),
     )
     __audit__ = Audit(
         target=lambda refund: f"sale id {refund.sale_id}",
@@ -219,6 +226,11 @@ class Refund(TenantScoped, Base):
     amount: Mapped[Decimal] = mapped_column(MONEY)
     method: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: the refund's credit-note number (t0017): gapless per workspace, given by the
+    #: column's default in the refund's own transaction (salesapp_next_credit_number(),
+    #: which counts in invoice_counters.last_credit_number); empty for refunds made
+    #: before credit notes were numbered
+    credit_number: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -1,5 +1,12 @@
 """Selling: pricing a cart, completing a sale in one transaction, voids and refunds.
 
+Pricing follows the workspace's tax rules (:class:`Pricing`, from its settings): shelf
+prices with tax included (the customer pays the shelf price; the tax is the part of it
+``r / (100 + r)``) or without (tax is added); tax rounded on each line, or once per rate
+on the whole sale and shared out over that rate's lines; every amount rounded half up to
+the currency's smallest unit (cents; whole yen). A sale keeps how it was priced
+(``prices_include_tax``, ``tax_rounding``) and each line the name of its rate.
+
 Completing a sale writes the sale, its lines, its payments and its stock movements in
 the request's one transaction, with a per-tenant gapless invoice number: the counter
 row is incremented in that same transaction, so a sale that fails gives its number
@@ -12,8 +19,9 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -25,9 +33,11 @@ from ..customers.models import Customer
 from ..forms import CENT, FormError, money
 from ..ids import uuid7
 from ..inventory.services import InventoryService, StockError
+from ..localization import Local
 from ..preferences.services import SettingsService
 from ..products.models import Product
 from ..products.services import MAX_MONEY
+from ..taxes.services import TaxService, label
 from .models import (
     PAYMENT_METHODS,
     Payment,
@@ -51,6 +61,56 @@ NEXT_INVOICE_NUMBER = text(
 
 
 MAX_KEY = 100
+#: how a workspace rounds tax: each line's on its own, or once per rate on the whole sale
+TAX_ROUNDINGS = ("line", "invoice")
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """How a workspace prices a sale (its settings, read once per quote).
+
+    ``inclusive``: shelf prices include tax, so a line's total is its price less its
+    discount and the tax is the part ``r / (100 + r)`` of it; otherwise the tax is added
+    to that. ``rounding``: 'line' rounds each line's tax; 'invoice' rounds the tax of
+    each rate once, on the sum of that rate's lines, then shares it out over them
+    (:func:`share_out`), so line taxes still add up to the rate's. ``quantum``: the
+    currency's smallest amount (0.01; 1 for JPY), never finer than a cent, as the
+    columns keep cents.
+    """
+
+    inclusive: bool = False
+    rounding: str = "line"
+    quantum: Decimal = CENT
+
+    @classmethod
+    def of(cls, settings) -> Pricing:
+        """The pricing of a workspace's settings row."""
+        quantum = max(Local.of(settings).quantum, CENT)
+        rounding = settings.tax_rounding if settings.tax_rounding in TAX_ROUNDINGS else "line"
+        return cls(bool(settings.prices_include_tax), rounding, quantum)
+
+    def round(self, value) -> Decimal:
+        """An amount rounded half up to the currency's smallest unit."""
+        return Decimal(value).quantize(self.quantum, rounding=ROUND_HALF_UP)
+
+    def exact(self, value: Decimal) -> bool:
+        """Is ``value`` a whole number of the currency's smallest unit (no 100.5 yen)?"""
+        return value == value.quantize(self.quantum, rounding=ROUND_HALF_UP)
+
+    def tax_on(self, charged: Decimal, rate: Decimal) -> Decimal:
+        """The tax in ``charged`` (inclusive) or on it (exclusive) at ``rate`` percent."""
+        if self.inclusive:
+            return self.round(charged * rate / (HUNDRED + rate))
+        return self.round(charged * rate / HUNDRED)
+
+    def amounts_text(self) -> str:
+        """How many decimals amounts have, in words: "no decimal places" (JPY), "2 ..."."""
+        places = max(0, -self.quantum.as_tuple().exponent)
+        return f"{places or 'no'} decimal place{'' if places == 1 else 's'}"
+
+
+#: the pricing of a workspace that never changed its settings: tax added, per line, cents
+EXCLUSIVE = Pricing()
 
 
 class SaleError(FormError):
@@ -110,8 +170,9 @@ class CartDiscount:
     def __bool__(self) -> bool:
         return bool(self.value)
 
-    def amount(self, net: Decimal) -> Decimal:
-        return money(net * self.value / HUNDRED) if self.percent else self.value
+    def amount(self, charged: Decimal, pricing: Pricing = EXCLUSIVE) -> Decimal:
+        """The amount off ``charged`` (what the lines come to after their own discounts)."""
+        return pricing.round(charged * self.value / HUNDRED) if self.percent else self.value
 
     def __str__(self) -> str:
         return f"{formatting.quantity(self.value)}%" if self.percent else str(self.value)
@@ -129,12 +190,28 @@ class PricedLine:
     product: Product
     quantity: Decimal
     discount: Decimal  # the line's own discount and its share of the cart's
-    gross: Decimal
-    net: Decimal
+    gross: Decimal  # quantity x unit price: the shelf price (with tax, when inclusive)
+    net: Decimal  # before tax
     tax: Decimal
-    total: Decimal
+    total: Decimal  # net + tax: what the customer pays for the line
     unit_price: Decimal = ZERO
     cart_share: Decimal = ZERO  # of ``discount``, what the cart discount took
+    tax_name: str = ""  # the name of the product's tax rate
+
+    @property
+    def charged(self) -> Decimal:
+        """The line's price less its discounts: its net (tax added) or its total (tax
+        included). Tax is on this; the cart discount is shared out over it."""
+        return self.gross - self.discount
+
+    def with_tax(self, tax: Decimal, inclusive: bool) -> None:
+        """Set the line's tax (e.g. its share of its rate's, rounded per invoice) and the
+        net and total that follow from it."""
+        self.tax = tax
+        if inclusive:
+            self.net, self.total = self.charged - tax, self.charged
+        else:
+            self.net, self.total = self.charged, self.charged + tax
 
 
 @dataclass
@@ -150,6 +227,13 @@ class Quote:
     discount_percent: Decimal = ZERO
     #: who approved a discount over the seller's cap (None: none was needed)
     approved_by: object = None
+    #: how it was priced (the workspace's tax rules and currency)
+    pricing: Pricing = EXCLUSIVE
+
+    @property
+    def gross(self) -> Decimal:
+        """What the lines come to at their shelf prices, before any discount."""
+        return sum((line.gross for line in self.lines), ZERO)
 
 
 def unit_price(product: Product, price: Decimal | None = None) -> Decimal:
@@ -159,29 +243,50 @@ def unit_price(product: Product, price: Decimal | None = None) -> Decimal:
 
 
 def price_line(
-    product: Product, quantity: Decimal, discount: Decimal, price: Decimal | None = None
+    product: Product,
+    quantity: Decimal,
+    discount: Decimal,
+    price: Decimal | None = None,
+    pricing: Pricing = EXCLUSIVE,
 ) -> PricedLine:
-    """Prices exclude tax; the discount comes off the line before tax; cents round half up."""
+    """A line at the product's price (or the typed ``price`` of an open-price product),
+    less ``discount``, its tax rounded on the line, half up. Without tax included
+    (the default) the tax is added; with it, the line's total is what it is charged and
+    the tax the part ``r / (100 + r)`` of that."""
     unit = unit_price(product, price)
-    gross = money(quantity * unit)
-    net = gross - discount
-    tax = money(net * product.tax_rate / 100)
-    return PricedLine(product, quantity, discount, gross, net, tax, net + tax, unit)
+    gross = pricing.round(quantity * unit)
+    line = PricedLine(product, quantity, discount, gross, ZERO, ZERO, ZERO, unit)
+    line.with_tax(pricing.tax_on(line.charged, product.tax_rate), pricing.inclusive)
+    return line
 
 
-def share_out(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
-    """``amount`` in cents over ``weights`` in proportion, summing exactly to ``amount``
-    (largest remainders get the odd cents); no share exceeds its weight when ``amount``
-    does not exceed their sum."""
+def tax_per_invoice(lines: list[PricedLine], pricing: Pricing) -> None:
+    """Round tax once per rate on the whole sale: for each percentage, the tax of the sum
+    of its lines, shared out over them in proportion to what each is charged (largest
+    remainders take the odd cents), so the lines' taxes add up to the rate's."""
+    by_rate: dict[Decimal, list[PricedLine]] = defaultdict(list)
+    for line in lines:
+        by_rate[line.product.tax_rate].append(line)
+    for rate, group in by_rate.items():
+        tax = pricing.tax_on(sum((line.charged for line in group), ZERO), rate)
+        shares = share_out(tax, [line.charged for line in group], pricing.quantum)
+        for line, share in zip(group, shares, strict=True):
+            line.with_tax(share, pricing.inclusive)
+
+
+def share_out(amount: Decimal, weights: list[Decimal], quantum: Decimal = CENT) -> list[Decimal]:
+    """``amount`` in units of ``quantum`` (cents; whole yen) over ``weights`` in
+    proportion, summing exactly to ``amount`` (largest remainders get the odd units); no
+    share exceeds its weight when ``amount`` does not exceed their sum."""
     total = sum(weights, ZERO)
     if not amount or not total:
         return [ZERO for _ in weights]
     exact = [amount * w / total for w in weights]
-    shares = [e.quantize(CENT, ROUND_DOWN) for e in exact]
-    left = int((amount - sum(shares, ZERO)) / CENT)
+    shares = [e.quantize(quantum, ROUND_DOWN) for e in exact]
+    left = int((amount - sum(shares, ZERO)) / quantum)
     by_remainder = sorted(range(len(weights)), key=lambda i: exact[i] - shares[i], reverse=True)
     for i in by_remainder[:left]:
-        shares[i] += CENT
+        shares[i] += quantum
     return shares
 
 
@@ -190,7 +295,7 @@ def percent_of(part: Decimal, whole: Decimal) -> Decimal:
     return (part * HUNDRED / whole).quantize(CENT, ROUND_UP) if whole else ZERO
 
 
-def refund_amount(line: SaleLine, quantity: Decimal) -> Decimal:
+def refund_amount(line: SaleLine, quantity: Decimal, round=money) -> Decimal:
     """What refunding ``quantity`` more of ``line`` pays back.
 
     Allocated by cumulative quantity: what was paid for all the quantity refunded so
@@ -198,23 +303,32 @@ def refund_amount(line: SaleLine, quantity: Decimal) -> Decimal:
     accumulates over many small refunds, the line never pays back more than its total,
     and the refund of the last units pays back exactly the rest. Never negative: a line
     whose earlier refunds were rounded up by the old per-refund rule pays nothing until
-    the allocation catches up.
+    the allocation catches up. ``round``: to the currency's smallest unit
+    (:meth:`Pricing.round`; cents by default). The line's total is what was paid with
+    tax, whether prices included it or not, so this holds in both.
     """
     upto = line.refunded_quantity + quantity
-    paid = money(line.line_total * upto / line.quantity)  # exactly line_total at the end
+    paid = round(line.line_total * upto / line.quantity)  # exactly line_total at the end
     return max(ZERO, paid - line.refunded_amount)
 
 
-def _line_problem(product: Product, line: CartLine):
+def _line_problem(product: Product, line: CartLine, pricing: Pricing = EXCLUSIVE):
     """(field, message) for a cart line's quantity, price or discount out of bounds, or
-    None."""
+    typed finer than the currency's smallest unit (100.5 yen), or None."""
     if not ZERO < line.quantity <= MAX_QUANTITY:
         return "quantity", (
             f"quantity of {product.name} must be more than 0 and at most {MAX_QUANTITY}"
         )
     if product.open_price and line.price is not None and not ZERO <= line.price <= MAX_MONEY:
         return "price", f"the price of {product.name} must be between 0 and {MAX_MONEY}"
-    gross = money(line.quantity * unit_price(product, line.price))
+    typed = (("price", line.price if product.open_price else None), ("discount", line.discount))
+    for name, amount in typed:
+        if amount is not None and not pricing.exact(amount):
+            return name, (
+                f"the {name} of {product.name} is {amount}, but amounts in this currency "
+                f"have {pricing.amounts_text()}"
+            )
+    gross = pricing.round(line.quantity * unit_price(product, line.price))
     if gross > MAX_MONEY:
         return "quantity", (
             f"{line.quantity.normalize():f} of {product.name} come to {gross}, more "
@@ -222,14 +336,14 @@ def _line_problem(product: Product, line: CartLine):
         )
     if line.percent is not None and not ZERO <= line.percent <= HUNDRED:
         return "discount", f"discount on {product.name} must be between 0% and 100%"
-    if not ZERO <= line_discount(line, gross) <= gross:
+    if not ZERO <= line_discount(line, gross, pricing.round) <= gross:
         return "discount", f"discount on {product.name} must be between 0 and the line's {gross}"
     return None
 
 
-def line_discount(line: CartLine, gross: Decimal) -> Decimal:
-    """The line's own discount as an amount."""
-    return money(gross * line.percent / HUNDRED) if line.percent is not None else line.discount
+def line_discount(line: CartLine, gross: Decimal, round=money) -> Decimal:
+    """The line's own discount as an amount (a percentage's rounded by ``round``)."""
+    return round(gross * line.percent / HUNDRED) if line.percent is not None else line.discount
 
 
 def own_percent(line: PricedLine, typed: Decimal | None) -> Decimal:
@@ -238,25 +352,26 @@ def own_percent(line: PricedLine, typed: Decimal | None) -> Decimal:
     return typed if typed is not None else percent_of(line.discount - line.cart_share, line.gross)
 
 
-def line_within(line: PricedLine, typed: Decimal | None, cap: Decimal) -> bool:
+def line_within(line: PricedLine, typed: Decimal | None, cap: Decimal, round=money) -> bool:
     """Is a line's own discount within ``cap`` percent: a typed percentage at most the
     cap, or an amount at most the cap's share of the line's price (rounded as a typed
     percentage would be, so "10%" and its amount are alike)?"""
     if typed is not None:
         return typed <= cap
-    return line.discount - line.cart_share <= money(line.gross * cap / HUNDRED)
+    return line.discount - line.cart_share <= round(line.gross * cap / HUNDRED)
 
 
 def within(quote: Quote, own: dict[int, Decimal | None], cap: Decimal) -> bool:
     """Are the quote's discounts within ``cap`` percent: every line's own, and all of
     them together against the sale's price (each line's cap amount rounded as its own
-    discount is, so lines at the cap never add up to more than it)?"""
-    if not all(line_within(line, own[i], cap) for i, line in enumerate(quote.lines)):
+    discount is, so lines at the cap never add up to more than it)? The price is the
+    shelf price, with tax when prices include it."""
+    round = quote.pricing.round
+    if not all(line_within(line, own[i], cap, round) for i, line in enumerate(quote.lines)):
         return False
-    gross = sum((line.gross for line in quote.lines), ZERO)
     allowance = max(
-        sum((money(line.gross * cap / HUNDRED) for line in quote.lines), ZERO),
-        money(gross * cap / HUNDRED),
+        sum((round(line.gross * cap / HUNDRED) for line in quote.lines), ZERO),
+        round(quote.gross * cap / HUNDRED),
     )
     return quote.discount_total <= allowance
 
@@ -288,6 +403,11 @@ class SaleService:
         )
 
     # -- pricing ---------------------------------------------------------------------
+    def pricing(self) -> Pricing:
+        """How this workspace prices (its settings: tax included or not, rounding,
+        currency)."""
+        return Pricing.of(SettingsService(self.db, self.tenant_id).get())
+
     def cap_for(self, user) -> Decimal | None:
         """The most ``user`` may discount, in percent of a price (None: no cap): the
         workspace's cap for each of their roles, the most generous one counting; Admins
@@ -318,6 +438,7 @@ class SaleService:
             raise SaleError({"cart": "the cart is empty: add a product first"})
         if len(lines) > MAX_LINES:
             raise SaleError({"cart": f"a sale has at most {MAX_LINES} lines"})
+        pricing = self.pricing()
         ids = [line.product_id for line in lines]
         if lock:
             products = self.inventory.lock_products(ids)
@@ -325,6 +446,7 @@ class SaleService:
             products = {
                 p.id: p for p in self.db.scalars(select(Product).where(Product.id.in_(ids)))
             }
+        rates = TaxService(self.db, self.tenant_id).by_id(p.tax_rate_id for p in products.values())
         priced: list[PricedLine] = []
         own: dict[int, Decimal | None] = {}  # each line's own discount as typed in percent
         for i, line in enumerate(lines):
@@ -332,40 +454,57 @@ class SaleService:
             if product is None or not product.is_active:
                 errors[f"line:{i}"] = "this product is not for sale any more; remove the line"
                 continue
-            problem = _line_problem(product, line)
+            problem = _line_problem(product, line, pricing)
             if problem:
                 errors[f"{problem[0]}:{i}"] = problem[1]
                 continue
-            gross = money(line.quantity * unit_price(product, line.price))
-            discount = line_discount(line, gross)
+            gross = pricing.round(line.quantity * unit_price(product, line.price))
+            discount = line_discount(line, gross, pricing.round)
             own[i] = line.percent
-            priced.append(price_line(product, line.quantity, discount, line.price))
+            priced.append(price_line(product, line.quantity, discount, line.price, pricing))
+            rate = rates.get(product.tax_rate_id)
+            priced[-1].tax_name = rate.name if rate else label(None, product.tax_rate)
         if errors:
             raise SaleError(errors)
-        quote = self._with_cart_discount(priced, cart_discount)
+        quote = self._with_cart_discount(priced, cart_discount, pricing)
         self._hold_to_cap(quote, own, approver, approved_up_to)
         return quote
 
-    def _with_cart_discount(self, priced: list[PricedLine], cart: CartDiscount) -> Quote:
-        """The quote of the priced lines, the cart discount shared out over them."""
-        net = sum((p.net for p in priced), ZERO)
+    def _with_cart_discount(
+        self, priced: list[PricedLine], cart: CartDiscount, pricing: Pricing = EXCLUSIVE
+    ) -> Quote:
+        """The quote of the priced lines, the cart discount shared out over what each
+        is charged after its own discount (before tax, or with it when prices include
+        it), then the tax rounded per line or per rate on the whole sale."""
+        charged = sum((p.charged for p in priced), ZERO)
         if cart.percent and not ZERO <= cart.value <= HUNDRED:
             raise SaleError({"cart_discount": "the cart discount must be between 0% and 100%"})
-        amount = cart.amount(net)
-        if not ZERO <= amount <= net:
+        if not cart.percent and not pricing.exact(cart.value):
             raise SaleError(
-                {"cart_discount": f"the cart discount must be between 0 and the lines' {net}"}
+                {
+                    "cart_discount": f"the cart discount is {cart.value}, but amounts in this "
+                    f"currency have {pricing.amounts_text()}"
+                }
             )
-        quote = Quote(cart_discount=amount)
-        for p, share in zip(priced, share_out(amount, [p.net for p in priced]), strict=True):
-            line = price_line(p.product, p.quantity, p.discount + share, p.unit_price)
-            line.unit_price, line.cart_share = p.unit_price, share
+        amount = cart.amount(charged, pricing)
+        if not ZERO <= amount <= charged:
+            raise SaleError(
+                {"cart_discount": f"the cart discount must be between 0 and the lines' {charged}"}
+            )
+        quote = Quote(cart_discount=amount, pricing=pricing)
+        shares = share_out(amount, [p.charged for p in priced], pricing.quantum)
+        for p, share in zip(priced, shares, strict=True):
+            line = price_line(p.product, p.quantity, p.discount + share, p.unit_price, pricing)
+            line.unit_price, line.cart_share, line.tax_name = p.unit_price, share, p.tax_name
             quote.lines.append(line)
+        if pricing.rounding == "invoice":
+            tax_per_invoice(quote.lines, pricing)
+        for line in quote.lines:
             quote.subtotal += line.net
             quote.discount_total += line.discount
             quote.tax_total += line.tax
             quote.total += line.total
-        before_discounts = quote.subtotal + quote.discount_total
+        before_discounts = quote.gross
         if max(before_discounts, quote.total) > MAX_MONEY:
             raise SaleError(
                 {
@@ -384,7 +523,7 @@ class SaleService:
     ) -> None:
         """Refuse discounts over the seller's cap unless ``approver``'s cap covers them,
         and what they approved does (then the quote names the approver)."""
-        gross = quote.subtotal + quote.discount_total
+        gross = quote.gross
         overall = percent_of(quote.discount_total, gross)
         quote.discount_percent = max(
             [overall, *(own_percent(line, own[i]) for i, line in enumerate(quote.lines))]
@@ -400,11 +539,12 @@ class SaleService:
         errors = {}
         tail = "; a Manager must ring the sale, or approve the discount with their PIN at the till"
         for i, line in enumerate(quote.lines):
-            if not line_within(line, own[i], cap):
+            if not line_within(line, own[i], cap, quote.pricing.round):
+                most = quote.pricing.round(line.gross * cap / HUNDRED)
                 errors[f"discount:{i}"] = (
                     f"a discount of {line.discount - line.cart_share} on {line.product.name} "
                     f"is over your cap of {formatting.quantity(cap)}% of the line's price "
-                    f"{line.gross} (at most {money(line.gross * cap / HUNDRED)}){tail}"
+                    f"{line.gross} (at most {most}){tail}"
                 )
         if not errors:
             errors["cart_discount"] = (
@@ -440,6 +580,9 @@ class SaleService:
             )
         if customer_id is not None and self.db.get(Customer, (self.tenant_id, customer_id)) is None:
             raise SaleError({"customer_id": "no such customer; choose one from the list"})
+        # products made before named rates get theirs now, before any product is locked
+        # (the naming updates products; doing it later could deadlock two tills)
+        TaxService(self.db, self.tenant_id).ensure()
         quote = self.quote(
             lines,
             cart_discount=cart_discount,
@@ -507,6 +650,8 @@ class SaleService:
             cart_discount=quote.cart_discount,
             discount_approved_by=quote.approved_by.id if quote.approved_by else None,
             discount_percent=quote.discount_percent if quote.approved_by else None,
+            prices_include_tax=quote.pricing.inclusive,
+            tax_rounding=quote.pricing.rounding,
         )
         self.db.add(sale)
         self.db.flush()  # the sale row before its children (composite foreign keys)
@@ -527,6 +672,7 @@ class SaleService:
                     unit_cost=product.cost,
                     discount=priced.discount,
                     tax_rate=product.tax_rate,
+                    tax_name=priced.tax_name,
                     tax_amount=priced.tax,
                     line_total=priced.total,
                 )
@@ -745,9 +891,9 @@ class SaleService:
         )
         self.db.add(refund)
         self.db.flush()
-        total = ZERO
+        total, round = ZERO, self.pricing().round
         for line, quantity in chosen:
-            amount = refund_amount(line, quantity)
+            amount = refund_amount(line, quantity, round)
             self.db.add(
                 RefundLine(
                     tenant_id=self.tenant_id,

@@ -35,7 +35,7 @@ from ..accounts.services import SignInThrottled
 from ..customers.models import Customer
 from ..customers.services import CustomerService
 from ..db import KEEP_WRITES
-from ..forms import Form, FormError, parse_uuid
+from ..forms import CENT, Form, FormError, parse_uuid
 from ..inventory.services import InventoryService
 from ..pages import labelled
 from ..products.models import Product
@@ -91,69 +91,93 @@ def asks_for(product: Product) -> bool:
     return bool(product.open_price or product.sold_by_weight)
 
 
-def read_typed(form: Form, name: str, label: str, *, places: int, maximum, hint: str):
-    """An amount typed at the till (a price, a weight): above 0, with at most ``places``
-    decimals, at most ``maximum``; None if not. An error (in ``form``) names ``label``
-    and ends with what to type (``hint``)."""
-    value = form.decimal(name, places=places, maximum=maximum)
+def read_typed(form: Form, name: str, label: str, value, hint: str):
+    """An amount typed at the till (a price, a weight) already read into ``value``:
+    above 0, else None. An error (in ``form``) names ``label`` and ends with what to
+    type (``hint``, written as the workspace writes numbers)."""
     if value is not None and value <= 0:
         form.error(name, "must be more than 0")
     if name in form.errors:
-        form.errors[name] = f"{label} {form.errors[name]}: {hint}"
+        message = form.errors[name]
+        joint = " " if message[:1].islower() else ": "  # "JPY amounts have no decimal..."
+        form.errors[name] = f"{label}{joint}{message}: {hint}"
         return None
     return value
 
 
 def read_price(form: Form, name: str, label: str) -> Decimal | None:
-    """A price typed at the till: in cents, above 0, at most MAX_MONEY."""
-    return read_typed(
-        form, name, label, places=2, maximum=MAX_MONEY, hint="type the price, e.g. 3.50"
-    )
+    """A price typed at the till: in the currency's decimals (none for JPY), above 0, at
+    most MAX_MONEY, read as the workspace's locale writes numbers."""
+    value = form.money(name, maximum=MAX_MONEY)
+    example = form.local.entry_money(Decimal("3.5")) if form.local else "3.50"
+    return read_typed(form, name, label, value, hint=f"type the price, e.g. {example}")
 
 
 def read_weight(form: Form, name: str, label: str) -> Decimal | None:
     """A weight in kg typed at the till: to the gram, above 0, at most MAX_QUANTITY."""
-    return read_typed(
-        form,
-        name,
-        label,
-        places=3,
-        maximum=MAX_QUANTITY,
-        hint="type the kg the scale shows, e.g. 0.425",
-    )
+    value = form.decimal(name, places=3, maximum=MAX_QUANTITY)
+    example = form.local.entry(Decimal("0.425")) if form.local else "0.425"
+    return read_typed(form, name, label, value, hint=f"type the kg the scale shows, e.g. {example}")
 
 
 def read_discount(form: Form, name: str, label: str) -> tuple[Decimal, bool] | None:
-    """A discount as typed at the till: an amount ("1.50") or a percentage ("10%", 0 to
-    100); blank is none. (value, is it a percentage), or None with the error in ``form``."""
+    """A discount as typed at the till: an amount ("1.50", in the currency's decimals) or
+    a percentage ("10%", 0 to 100, up to 2 decimals), in the workspace's locale ("1,50"
+    in German); blank is none. (value, is it a percentage), or None with the error in
+    ``form``."""
     raw = str(form.data.get(name) or "").strip()
     percent = raw.endswith("%")
-    probe = Form({name: raw[:-1].strip() if percent else raw})
-    value = probe.decimal(
-        name,
-        places=2,
-        minimum=ZERO,
-        maximum=HUNDRED if percent else MAX_MONEY,
-        required=False,
-        default=ZERO,
-    )
+    probe = Form({name: raw[:-1].strip() if percent else raw}, local=form.local)
+    bounds = {"minimum": ZERO, "required": False, "default": ZERO}
+    if percent:
+        value = probe.decimal(name, places=2, maximum=HUNDRED, **bounds)
+    else:
+        value = probe.money(name, maximum=MAX_MONEY, **bounds)
     if probe.errors:
+        amount = form.local.entry_money(Decimal("1.5")) if form.local else "1.50"
         form.error(
-            name, f"{label} {probe.errors[name]}: type an amount (1.50) or a percentage (10%)"
+            name, f"{label} {probe.errors[name]}: type an amount ({amount}) or a percentage (10%)"
         )
         return None
     return value, percent
 
 
-def quick_tenders(due: Decimal, count: int = 4) -> list[Decimal]:
+def discount_entry(local, value: Decimal, percent: bool) -> str:
+    """A discount as its field shows it, so it reads back the same: "10%", "1,50"."""
+    if not value:
+        return ""
+    return f"{local.entry(value)}%" if percent else local.entry_money(value)
+
+
+def typed_amount(local, item: dict[str, str]) -> Decimal | None:
+    """A payment's amount as typed (``{"amount": "1.234,50"}``) read in the workspace's
+    locale and currency; None if blank or not an amount (the cart form says why)."""
+    return Form(item, local=local).money("amount", minimum=ZERO, required=False)
+
+
+def tendered(local, payments: dict[str, dict[str, str]]) -> Decimal | None:
+    """What the payments typed come to, or None when nothing is typed or something typed
+    is not an amount (then no change is shown; the form says what is wrong)."""
+    paid, typed = ZERO, False
+    for item in payments.values():
+        if not (item.get("amount") or "").strip():
+            continue
+        value = typed_amount(local, item)
+        if value is None:
+            return None
+        paid, typed = paid + value, True
+    return paid if typed else None
+
+
+def quick_tenders(due: Decimal, count: int = 4, quantum: Decimal = CENT) -> list[Decimal]:
     """The next round amounts above ``due`` a customer is likely to hand over, smallest
-    first: 13.40 -> 14, 15, 20, 50."""
+    first, in the currency's decimals (``quantum``): 13.40 -> 14, 15, 20, 50."""
     amounts = []
     for step in ROUND_STEPS:
         amount = (due / step).to_integral_value(ROUND_CEILING) * step
         if amount > due and amount not in amounts:
             amounts.append(amount)
-    return [a.quantize(Decimal("0.01")) for a in amounts[:count]]
+    return [a.quantize(quantum) for a in amounts[:count]]
 
 
 def age(since: dt.datetime, now: dt.datetime | None = None) -> str:
@@ -261,7 +285,11 @@ class PointOfSale:
     def _cart_values(self, errors: dict, payments=None) -> dict:
         """What the cart piece (``sales/_cart.jinja2``) renders, with a fresh sale key."""
         request = self.request
+        local = request.local
         quote, cart_errors, products, over_cap = self._priced()
+        payments = payments if payments is not None else self.cart.payments
+        paid = tendered(local, payments)
+        settings = workspace_settings(request)
         return {
             "over_cap": over_cap,
             "approvers": (
@@ -274,8 +302,23 @@ class PointOfSale:
             "on_hand": self.inventory.on_hand(products, self.location.id) if products else {},
             "quote": quote,
             "errors": {**cart_errors, **errors},
-            "payments": payments if payments is not None else self.cart.payments,
-            "tenders": quick_tenders(quote.total) if quote else [],
+            "payments": payments,
+            #: what the payments typed leave as change (or still due: negative)
+            "change": paid - quote.total if quote and paid is not None else None,
+            "tenders": quick_tenders(quote.total, quantum=local.quantum) if quote else [],
+            "tax_included": settings.prices_include_tax,
+            #: the discounts as their fields show them ("1,50", "10%")
+            "line_discounts": [
+                discount_entry(
+                    local,
+                    line.percent if line.percent is not None else line.discount,
+                    line.percent is not None,
+                )
+                for line in self.cart.lines
+            ],
+            "sale_discount": discount_entry(
+                local, self.cart.discount.value, self.cart.discount.percent
+            ),
             "location": self.location,
             "ringing": till.ringing(request, self.register),
             "customer": (
@@ -284,7 +327,7 @@ class PointOfSale:
                 else None
             ),
             "methods": [(m, PAYMENT_LABELS[m]) for m in PAYMENT_METHODS],
-            "currency": workspace_settings(request).currency,
+            "currency": settings.currency,
             "sale_key": str(uuid.uuid4()),
         }
 
@@ -350,7 +393,7 @@ class PointOfSale:
         or sold by weight is asked about first (``price``, ``quantity``), unless the post
         brings them."""
         request = self.request
-        form = Form(request.POST)
+        form = Form(request.POST, local=request.local)
         product_id = form.uuid("add_product", required=False) or form.uuid(
             "product_id", required=False
         )
@@ -446,9 +489,7 @@ class PointOfSale:
         for method in PAYMENT_METHODS:
             if f"pay_{method}" not in form.data and f"ref_{method}" not in form.data:
                 continue
-            amount = form.decimal(
-                f"pay_{method}", places=2, minimum=ZERO, maximum=MAX_PAYMENT, required=False
-            )
+            amount = form.money(f"pay_{method}", minimum=ZERO, maximum=MAX_PAYMENT, required=False)
             reference = form.text(f"ref_{method}", max_length=100)
             typed[method] = {
                 "amount": (form.data.get(f"pay_{method}") or "").strip()[:30],
@@ -467,15 +508,21 @@ class PointOfSale:
         if method not in PAYMENT_METHODS:
             form.error("tender", f"must name one of {', '.join(PAYMENT_METHODS)}")
             return
+        local = self.request.local
         if amount == "exact":
-            amount = str(self._still_due(typed, method))
-        tender = Form({"tender": amount}).decimal(
-            "tender", places=2, minimum=ZERO, maximum=MAX_PAYMENT
-        )
+            tender = self._still_due(typed, method)
+        else:  # the button's value: a plain decimal, as the page wrote it
+            tender = Form({"tender": amount}).decimal(
+                "tender", places=local.decimals, minimum=ZERO, maximum=MAX_PAYMENT
+            )
         if tender is None:
             form.error("tender", "must be an amount")
             return
-        typed[method] = {**typed.get(method, {"reference": ""}), "amount": str(tender)}
+        # kept as the cashier would have typed it, in the workspace's locale
+        typed[method] = {
+            **typed.get(method, {"reference": ""}),
+            "amount": local.entry_money(tender),
+        }
 
     def _still_due(self, typed: dict, method: str) -> Decimal:
         """The cart's total less what the other methods were given (never negative)."""
@@ -485,7 +532,7 @@ class PointOfSale:
             return ZERO
         others = ZERO
         for other, item in typed.items():
-            value = Form(item).decimal("amount", places=2, minimum=ZERO, required=False)
+            value = typed_amount(self.request.local, item)
             if other != method and value:
                 others += value
         return max(ZERO, total - others)
@@ -494,7 +541,7 @@ class PointOfSale:
     def update(self):
         """Recalculate: quantities, discounts, a removal, the customer, the payments typed
         (kept with the cart), a quick tender. What Enter does in any cart field."""
-        form = Form(self.request.POST)
+        form = Form(self.request.POST, local=self.request.local)
         self._apply_lines(form)
         self._apply_customer(form)
         _payments, typed = self._read_payments(form)
@@ -564,7 +611,7 @@ class PointOfSale:
         """Complete the sale once per form (its hidden ``sale_key``): a second press, or
         a retry after a network blip, shows the first sale's receipt."""
         request = self.request
-        form = Form(request.POST)
+        form = Form(request.POST, local=request.local)
         key, asked = None, None
         if "sale_key" in request.POST:
             try:
@@ -609,7 +656,8 @@ class PointOfSale:
         if not new:
             return self._receipt(sale, again=True)
         self.cart.clear(request.session)
-        request.session.flash(f"Sale {sale.number} completed. Change due: {sale.change_due}")
+        change = request.local.cash(sale.change_due)
+        request.session.flash(f"Sale {sale.number} completed. Change due: {change}")
         return HTTPSeeOther(location=request.route_url("sales.receipt", id=sale.id))
 
     def _receipt(self, sale, *, again: bool):

@@ -60,8 +60,9 @@ def wrong_code(secret, now) -> str:
     return "000000" if totp.code_at(secret, now) != "000000" else "111111"
 
 
-def enrol(client, clock):
-    """Set up two-factor sign-in from the account page; returns the secret."""
+def enrol(client, clock, with_codes=False):
+    """Set up two-factor sign-in from the account page; returns the secret (and, with
+    ``with_codes``, the recovery codes the answer shows)."""
     page = client.get("/account/two-factor")
     assert page.html.select_one('[data-testid="two-factor-status"]').text == "off"
     page = form_with(page, "action").submit(status=303).follow()
@@ -69,8 +70,10 @@ def enrol(client, clock):
     uri = page.html.select_one('[data-testid="two-factor-uri"]').text
     assert uri.startswith("otpauth://totp/") and f"secret={secret}" in uri
     form = form_for(page, "/account/two-factor", testid="confirm-form")
-    fill(form, code=totp.code_at(secret, clock.now)).submit(status=303)
-    return secret
+    done = fill(form, code=totp.code_at(secret, clock.now)).submit(status=200)
+    codes = [c.text for c in done.html.select('[data-testid="recovery-code"]')]
+    assert len(codes) == 10
+    return (secret, codes) if with_codes else secret
 
 
 def sign_in_with_code(client, username, password, code, status=303):
@@ -112,7 +115,7 @@ def test_enrolment_shows_the_secret_until_confirmed_and_stores_it_encrypted(
     )  # the same key until set-up is done
 
     form = form_for(client.get("/account/two-factor"), "/account/two-factor", "confirm-form")
-    fill(form, code=totp.code_at(secret, clock.now)).submit(status=303)
+    fill(form, code=totp.code_at(secret, clock.now)).submit(status=200)
     page = client.get("/account/two-factor")
     assert page.html.select_one('[data-testid="two-factor-status"]').text == "on"
     assert secret not in page.text

@@ -103,7 +103,7 @@ def test_users_list_shows_every_user_with_roles_status_and_last_sign_in(staff, o
         ({"full_name": ""}, "full_name", "is required"),
         ({"email": "not-an-address"}, "email", "not a valid e-mail"),
         ({"email": "two@@example.org"}, "email", "not a valid e-mail"),
-        ({"roles": []}, "roles", "choose at least one"),
+        ({"roles": []}, "roles", "Choose at least one of Admin, Managers, Cashiers."),
         ({"password": ""}, "password", "is required"),
         ({"password": "short"}, "password", "at least 10 characters"),
         ({"username": "longusername1", "password": "LongUsername1"}, "password", "must not be"),
@@ -212,7 +212,7 @@ def test_admin_edits_name_e_mail_roles_and_active(staff, owner_engine, placement
     [
         ({"full_name": ""}, "full_name", "is required"),
         ({"email": "nope"}, "email", "not a valid e-mail"),
-        ({"roles": []}, "roles", "choose at least one"),
+        ({"roles": []}, "roles", "Choose at least one of Admin, Managers, Cashiers."),
     ],
 )
 def test_edit_refuses_bad_input_and_writes_nothing(staff, owner_engine, values, field, message):
@@ -365,3 +365,19 @@ def test_a_user_of_another_tenant_is_not_reachable_by_id(staff, owner_engine, pl
             status=404,
         )
     assert users_snapshot(owner_engine, tenant_a) == before
+
+
+def test_the_new_user_form_ticks_no_role_and_asks_for_one(staff, owner_engine):
+    """No role is given unasked: the Admin chooses, and is told to when none is."""
+    tenant, clients = staff(roles=("Admin",))
+    form = new_user_form(clients["Admin"])
+    assert [box.checked for box in form.fields["roles"]] == [False, False, False]
+    before = users_snapshot(owner_engine, tenant)
+    res = fill(form, username="noroles", full_name="No Roles", password=GOOD_PASSWORD).submit(
+        status=400
+    )
+    assert (
+        res.html.select_one("#roles-error").text
+        == "Choose at least one of Admin, Managers, Cashiers."
+    )
+    assert users_snapshot(owner_engine, tenant) == before

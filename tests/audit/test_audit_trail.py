@@ -3,16 +3,27 @@ adjustments, user and role changes; Admin reads it; nobody edits it."""
 
 import pytest
 
+from tests.accounts.support import sql
 from tests.conftest import form_with, sign_in
 from tests.sales.test_pos_pages import cart_form, scan, submit_complete
 
 
 def events(admin, **filters):
+    """(action, username, target as recorded) of the audit page's rows, and the page."""
     page = admin.get("/audit", params=filters)
     return [
-        (tr["data-action"], *(td.text.strip() for td in tr.select("td")[1:5:2]))
+        (tr["data-action"], tr.select("td")[1]["data-username"], tr.select("td")[3]["data-target"])
         for tr in page.html.select("tr[data-action]")
     ], page
+
+
+def shown(admin, **filters) -> list[tuple[str, ...]]:
+    """(action, who, what, details) of the audit page's rows, as a person reads them."""
+    page = admin.get("/audit", params=filters)
+    return [
+        (tr["data-action"], *(tr.select("td")[i].text.strip() for i in (1, 3, 4)))
+        for tr in page.html.select("tr[data-action]")
+    ]
 
 
 @pytest.fixture(params=["pooled", "dedicated"])
@@ -91,7 +102,7 @@ def test_price_changes_and_stock_adjustments_are_recorded(shop):
     rows, page = events(clients["Admin"])
     price = next(r for r in rows if r[0] == "product.price")
     assert price[2] == "product TEA"
-    assert "unit_price: 4.00 → 4.50" in page.text
+    assert "unit price: 4.00 → 4.50" in page.text
     assert any(r[0] == "stock.adjust" for r in rows) and "broken jar" in page.text
     assert any(r[0] == "stock.receive" for r in rows)
 
@@ -146,3 +157,68 @@ def test_a_refused_change_leaves_no_event(shop):
     form.submit(status=400)
     after, _ = events(clients["Admin"], action="stock.adjust")
     assert after == before
+
+
+def test_the_trail_names_people_and_rows_not_ids(shop, owner_engine):
+    """Who acted by name and username; a refund's sale by its number, a movement's
+    product and location by name; empty values as "—", never "None"; one query per
+    kind of row for the whole page."""
+    tenant, clients = shop
+    till, manager, admin = clients["Cashiers"], clients["Managers"], clients["Admin"]
+    sql(
+        owner_engine,
+        tenant,
+        "update users set full_name = 'Carl Cashier' where username <> 'admin'",
+    )
+    scan(till, "TEA")
+    form = cart_form(till)
+    form["pay_cash"] = "4"
+    submit_complete(form)
+    sale = till.get("/sales").html.select_one("tbody a")["href"]
+    refund = form_with(manager.get(sale + "/refund"), "method")
+    refund[next(f for f in refund.fields if f.startswith("qty_"))] = "1"
+    refund.submit(status=303)
+    form = form_with(manager.get("/stock/adjust"), "quantity")
+    form.select("product_id", text="Tea (TEA)")
+    form["quantity"], form["reason"] = "-1", "broken jar"
+    form.submit(status=303)
+
+    rows = shown(admin)
+    manager_name = manager.get("/").html.select_one('[data-testid="username"]').text
+    refund_row = next(r for r in rows if r[0] == "sale.refund")
+    assert refund_row[1] == f"Carl Cashier ({manager_name})"
+    assert refund_row[2] == "sale 1"
+    adjust = next(r for r in rows if r[0] == "stock.adjust")
+    assert adjust[2] == "product Tea (TEA)"
+    assert "location: Main" in adjust[3] and "broken jar" in adjust[3]
+    page = admin.get("/audit").text
+    assert " id " not in " ".join(r[2] for r in rows)
+    assert "None" not in page
+    assert "location_id" not in page
+    signed_in = next(r for r in rows if r[0] == "auth.sign_in")
+    assert signed_in[3] == "—"  # no details: a dash, not an empty cell
+
+
+def test_audit_days_are_the_workspace_s_local_days(shop, owner_engine):
+    """The From/To filters are local days: an event at 22:30 UTC is on the next day in
+    Nairobi (UTC+3), and its time is shown in Nairobi's zone."""
+    tenant, clients = shop
+    admin = clients["Admin"]
+    sql(
+        owner_engine,
+        tenant,
+        "insert into workspace_settings (tenant_id, time_zone) values (:tid, 'Africa/Nairobi')"
+        " on conflict (tenant_id) do update set time_zone = excluded.time_zone",
+    )
+    sql(
+        owner_engine,
+        tenant,
+        "insert into audit_events (tenant_id, id, at, username, action, target)"
+        " values (:tid, gen_random_uuid(), '2026-03-01 22:30+00', 'admin', 'test.late', 'x')",
+    )
+    rows, page = events(admin, action="test.late", **{"from": "2026-03-02", "to": "2026-03-02"})
+    assert [r[0] for r in rows] == ["test.late"]
+    assert "Mar 2, 2026" in page.html.select_one("tr[data-action] time").text
+    assert "1:30" in page.html.select_one("tr[data-action] time").text
+    rows, _ = events(admin, action="test.late", **{"from": "2026-03-01", "to": "2026-03-01"})
+    assert rows == []

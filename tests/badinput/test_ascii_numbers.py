@@ -32,13 +32,30 @@ def test_numbers_and_dates_of_other_digits_are_refused_with_a_message(digit):
 
 
 def test_ascii_numbers_are_read_as_before():
-    form = Form({"a": "12.50", "b": "-3", "c": "1,5", "d": "1e3", "e": "2024-02-29"})
+    form = Form({"a": "12.50", "b": "-3", "d": "1e3", "e": "2024-02-29"})
     assert form.decimal("a") == Decimal("12.50")
     assert form.integer("b") == -3
-    assert form.decimal("c") == Decimal("1.50")
     assert form.decimal("d", maximum=Decimal("5000")) == Decimal("1000.00")
     assert form.date("e") == dt.date(2024, 2, 29)
     assert form.errors == {}
+
+
+def test_a_comma_is_never_turned_into_a_point():
+    """Without a locale (the API's way) a comma is refused, not read as a decimal point
+    (``1,234`` was once stored as 1.234); with one, it means what the locale says."""
+    from salesapp.localization import Local
+
+    plain = Form({"c": "1,5", "g": "1,234"})
+    assert plain.decimal("c") is None
+    assert plain.decimal("g") is None
+    assert set(plain.errors) == {"c", "g"}
+    english = Form({"g": "1,234", "c": "1,5"}, local=Local(locale_id="en_US"))
+    assert english.decimal("g") == Decimal("1234.00")
+    assert english.decimal("c") is None
+    assert "ambiguous" in english.errors["c"]
+    german = Form({"g": "1,234", "c": "1,5"}, local=Local(locale_id="de_DE"))
+    assert german.decimal("g", places=3) == Decimal("1.234")
+    assert german.decimal("c") == Decimal("1.50")
 
 
 def outcome(parse, text):

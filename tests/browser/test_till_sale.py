@@ -50,7 +50,8 @@ def total(page):
 
 
 def receipt_lines(page):
-    return page.locator(".receipt tbody tr:not(.sub)")
+    """The receipt's item rows: its first table's (a tax summary may follow it)."""
+    return page.locator(".receipt table").first.locator("tbody tr:not(.sub)")
 
 
 def focused_id(page) -> str:

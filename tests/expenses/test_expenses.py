@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from salesapp.localization import PLAIN
 from tests.accounts.support import fill, sql
 from tests.conftest import form_with
 from tests.reports.conftest import Books
@@ -63,7 +65,7 @@ def test_record_an_expense_and_see_it_listed(workspace_per_placement, owner_engi
     assert new.html.select_one("select#location_id") is None  # one location: no choice
     assert new.html.select_one("#spent_on")["value"] == TODAY.isoformat()
     done = record(manager, **{**GOOD, "category": "  Rent ", "note": "May\r\nand June"}).follow()
-    assert f"Recorded an expense of 1200.50 (Rent) on {TODAY.isoformat()}." in done.text
+    assert f"Recorded an expense of 1,200.50 (Rent) on {PLAIN.day(TODAY)}." in done.text
     (row,) = stored(owner_engine, tenant)
     assert (row.category, row.amount, row.spent_on, row.note) == (
         "Rent",
@@ -75,9 +77,9 @@ def test_record_an_expense_and_see_it_listed(workspace_per_placement, owner_engi
     who = manager.get("/").html.select_one("[data-testid=who]").get_text(strip=True)
     assert row.username == who  # the recorder is the signed-in user
     listed = done.html.select_one(f'tr[data-expense="{row.id}"]')
-    assert "Rent" in listed.get_text() and listed.select_one("[data-col=amount]").text == "1200.50"
+    assert "Rent" in listed.get_text() and listed.select_one("[data-col=amount]").text == "1,200.50"
     assert done.html.select_one("[data-testid=expenses-total] [data-col=amount]").text.strip() == (
-        "1200.50"
+        "1,200.50"
     )
     assert "Expenses" in done.html.select_one("nav.menu").get_text()
 
@@ -119,9 +121,11 @@ BAD = [
     ({"amount": "0"}, "amount", "Amount must be at least 0.01"),
     ({"amount": "-5"}, "amount", "Amount must be at least 0.01"),
     ({"amount": "10000000.01"}, "amount", "Amount must be at most 10000000"),
-    ({"amount": "1.234"}, "amount", "Amount has more than 2 decimal places"),
+    ({"amount": "1.234"}, "amount", "USD amounts have 2 decimal places; got '1.234'"),
+    ({"amount": "1,23"}, "amount", "Amount is ambiguous or badly grouped"),
     ({"amount": "ten"}, "amount", "Amount must be a number"),
-    ({"amount": "1e30"}, "amount", "Amount is too large"),
+    ({"amount": "1e30"}, "amount", "Amount must be a number such as 1,234.5"),
+    ({"amount": "12345678901234"}, "amount", "Amount is too large"),
     ({"spent_on": ""}, "spent_on", "Date is required"),
     ({"spent_on": "31/01/2026"}, "spent_on", "Date must be a date written YYYY-MM-DD"),
     ({"spent_on": "2026-02-30"}, "spent_on", "Date must be a date written YYYY-MM-DD"),
@@ -182,9 +186,14 @@ def many(workspace, app_engine, owner_engine):
 
 def listing(client, status=200, **query):
     page = client.get("/expenses", params=query, status=status)
-    amounts = [D(td.text) for td in page.html.select("tbody [data-col=amount]")]
+    amounts = [amount(td.text) for td in page.html.select("tbody [data-col=amount]")]
     total = page.html.select_one("[data-testid=expenses-total] [data-col=amount]")
-    return page, amounts, D(total.text.strip()) if total is not None else None
+    return page, amounts, amount(total.text) if total is not None else None
+
+
+def amount(text: str) -> D:
+    """An amount as an en_US page shows it ("1,200.50")."""
+    return PLAIN.parse_number(text.strip())
 
 
 def test_the_list_filters_pages_and_totals(many):
@@ -195,7 +204,7 @@ def test_the_list_filters_pages_and_totals(many):
     assert amounts == [a for _, a, _ in made[:50]]  # newest first
     assert "60 expenses · page 1 of 2" in page.text
     page2 = manager.get(page.html.select_one("a[rel=next]")["href"])
-    assert [D(td.text) for td in page2.html.select("tbody [data-col=amount]")] == [
+    assert [amount(td.text) for td in page2.html.select("tbody [data-col=amount]")] == [
         a for _, a, _ in made[50:]
     ]
 
@@ -227,7 +236,7 @@ def test_the_list_filters_pages_and_totals(many):
     [
         ({"from": "yesterday"}, "From must be a date written YYYY-MM-DD"),
         ({"to": "2026-02-30"}, "To must be a date written YYYY-MM-DD"),
-        ({"from": "2026-03-02", "to": "2026-03-01"}, "To must not be before From (2026-03-02)"),
+        ({"from": "2026-03-02", "to": "2026-03-01"}, "To must not be before From (Mar 2, 2026)"),
         ({"page": "0"}, "Page must be at least 1"),
         ({"page": "x"}, "Page must be a number"),
     ],
@@ -330,3 +339,80 @@ def test_a_single_location_tenant_ignores_a_posted_location(staff, owner_engine)
         status=303,
     )
     assert [row.location for row in stored(owner_engine, tenant)] == ["Main"]
+
+
+def set_workspace(owner_engine, tenant, **values):
+    """Set the workspace's settings (zone, locale, currency) as the settings page would."""
+    columns = ", ".join(values)
+    sql(
+        owner_engine,
+        tenant,
+        f"insert into workspace_settings (tenant_id, {columns})"
+        f" values (:tid, {', '.join(':' + k for k in values)})"
+        f" on conflict (tenant_id) do update set "
+        + ", ".join(f"{k} = excluded.{k}" for k in values),
+        **values,
+    )
+
+
+def test_the_list_filters_by_location_and_shows_it(staff, owner_engine, app_engine):
+    tenant, clients = staff("pooled", roles=("Managers",), multi_location=True)
+    books = Books(tenant, app_engine(tenant.store_name, pool_size=2), owner_engine)
+    harbour = books.add_location("Harbour")
+    manager = clients["Managers"]
+    record(manager, **{**GOOD, "amount": "10.00"})  # Main, the default
+    record(manager, **{**GOOD, "amount": "7.25", "location_id": str(harbour)})
+    record(manager, **{**GOOD, "amount": "2.75", "location_id": str(harbour)})
+    page, amounts, total = listing(manager)
+    assert sorted(amounts) == [D("2.75"), D("7.25"), D("10.00")] and total == D("20.00")
+    shown = [tr.select("td")[2].get_text(strip=True) for tr in page.html.select("tbody tr")]
+    assert sorted(shown) == ["Harbour", "Harbour", "Main"]
+    options = [o.get_text(strip=True) for o in page.html.select("select#location option")]
+    assert options == ["All locations", "Harbour", "Main"]
+
+    page, amounts, total = listing(manager, location=str(harbour))
+    assert sorted(amounts) == [D("2.75"), D("7.25")] and total == D("10.00")
+    assert page.html.select_one("select#location option[selected]")["value"] == str(harbour)
+    page, _, _ = listing(manager, location=str(harbour), category="Rent")
+    assert "2 expenses · page 1 of 1" in page.text
+    page = manager.get("/expenses", params={"location": "x"}, status=400)
+    assert "Location is not a valid id" in page.html.select_one("[role=alert]").get_text()
+
+
+def test_amounts_are_read_and_shown_in_the_workspace_s_locale(staff, owner_engine):
+    """In German 1.234,50 is one thousand two hundred and thirty-four euros fifty; the
+    list and the edit form show it back as German writes it; yen have no cents."""
+    tenant, clients = staff("pooled", roles=("Managers",))
+    manager = clients["Managers"]
+    set_workspace(owner_engine, tenant, locale="de_DE", currency="EUR")
+    done = record(manager, **{**GOOD, "amount": "1.234,50"}).follow()
+    (row,) = stored(owner_engine, tenant)
+    assert row.amount == D("1234.50")
+    assert done.html.select_one("tbody [data-col=amount]").text == "1.234,50"
+    form = form_with(manager.get(f"/expenses/{row.id}/edit"), "category")
+    assert form["amount"].value == "1234,50"  # parses back unchanged
+    page = record(manager, status=400, **{**GOOD, "amount": "1,234.50"})
+    assert "Deutsch" in page.html.select_one("#amount-error").text  # written the wrong way
+
+    set_workspace(owner_engine, tenant, locale="ja_JP", currency="JPY")
+    page = record(manager, status=400, **{**GOOD, "amount": "100.5"})
+    assert "JPY amounts have no decimal places" in page.html.select_one("#amount-error").text
+    record(manager, **{**GOOD, "amount": "1,500"})
+    assert stored(owner_engine, tenant)[-1].amount == D("1500")
+
+
+def test_today_is_the_workspace_s_local_day(staff, owner_engine):
+    """The date offered, and the latest one allowed, is today where the shop is: Kiritimati
+    (UTC+14) is a day ahead of UTC most of the day, Niue (UTC-11) a day behind."""
+    tenant, clients = staff("pooled", roles=("Managers",))
+    manager = clients["Managers"]
+    for zone in ("Pacific/Kiritimati", "Pacific/Niue"):
+        set_workspace(owner_engine, tenant, time_zone=zone)
+        local_today = dt.datetime.now(ZoneInfo(zone)).date()
+        page = manager.get("/expenses/new")
+        assert page.html.select_one("#spent_on")["value"] == local_today.isoformat()
+        assert page.html.select_one("#spent_on")["max"] == local_today.isoformat()
+        record(manager, **{**GOOD, "spent_on": local_today.isoformat()})
+        tomorrow = (local_today + dt.timedelta(days=1)).isoformat()
+        record(manager, status=400, **{**GOOD, "spent_on": tomorrow})
+    assert len(stored(owner_engine, tenant)) == 2

@@ -1,8 +1,10 @@
-"""Locations (Admin, multi-location tenants only): list, create, edit, the one default."""
+"""Locations (Admin): list, create, edit, the one default; a one-location workspace's
+Admin turning several locations on."""
 
 import uuid
 
 import pytest
+from sqlalchemy import text
 
 from salesapp.db import tenant_session
 from salesapp.locations.services import LocationError, LocationService
@@ -169,12 +171,17 @@ def test_a_location_of_another_tenant_is_not_reachable(staff, owner_engine):
 
 
 @pytest.mark.parametrize("role", ["Admin", "Managers", "Cashiers"])
-def test_every_locations_page_is_404_for_a_single_location_tenant(staff, owner_engine, role):
+def test_a_single_location_tenant_has_only_the_list_and_only_for_its_admin(
+    staff, catalog, owner_engine, role
+):
+    """One location: no page to add or edit locations; the list (its one location and
+    the way to have several) is the Admin's only."""
     tenant, clients = staff("pooled")
     client = clients[role]
     location_id = locations(owner_engine, tenant)["Main"].id
     before = snapshot(owner_engine, tenant)
-    for url in ("/locations", "/locations/new", f"/locations/{location_id}/edit"):
+    client.get("/locations", status=200 if role == "Admin" else 403)
+    for url in ("/locations/new", f"/locations/{location_id}/edit"):
         client.get(url, status=404)
     token = csrf_token(client)
     client.post("/locations/new", {"csrf_token": token, "name": "Second"}, status=404)
@@ -183,7 +190,49 @@ def test_every_locations_page_is_404_for_a_single_location_tenant(staff, owner_e
         {"csrf_token": token, "action": "save", "name": "Renamed"},
         status=404,
     )
+    if role != "Admin":
+        client.post("/locations", {"csrf_token": token, "action": "multi-location"}, status=403)
+        assert not catalog_multi_location(catalog, tenant)
     assert snapshot(owner_engine, tenant) == before
+
+
+def catalog_multi_location(catalog, tenant) -> bool:
+    with catalog.session() as session:
+        return session.execute(
+            text("select multi_location from tenants where id = :id"), {"id": tenant.id}
+        ).scalar_one()
+
+
+def test_the_admin_of_one_location_turns_several_on(staff, catalog, owner_engine):
+    tenant, clients = staff("pooled", roles=("Admin", "Managers"))
+    admin = clients["Admin"]
+    page = admin.get("/locations")
+    assert [tr["data-location"] for tr in page.html.select("tr[data-location]")] == ["Main"]
+    assert "the business address" in page.text  # no receipt address of its own
+    assert page.html.select_one("a[href$='/locations/new']") is None
+    form = form_for(page, "/locations", testid=None)
+    res = form.submit(status=303)
+    assert catalog_multi_location(catalog, tenant)
+    listing = res.follow()
+    assert "Several locations are on" in listing.text
+    assert listing.html.select_one('[data-testid="multi-location"]') is None
+    create(admin, name="Warehouse")
+    assert set(locations(owner_engine, tenant)) == {"Main", "Warehouse"}
+    # the other pages see it too (their expense form offers the locations)
+    assert clients["Managers"].get("/expenses/new").html.select_one("select#location_id")
+    [(event,)] = sql(
+        owner_engine,
+        tenant,
+        "select detail from audit_events where action = 'settings.update' and target = 'locations'",
+    )
+    assert event == {"multi_location": [False, True]}
+
+
+def test_the_receipt_address_is_labelled_as_an_override(workspace):
+    _, clients = workspace
+    page = clients["Admin"].get("/locations/new")
+    label = page.html.select_one("label[for=address]").get_text(" ", strip=True)
+    assert label.startswith("Receipt address") and "blank" in label
 
 
 # -- the service other domains call ----------------------------------------------------

@@ -99,7 +99,7 @@ def second_pool(catalog, settings, server_admin_url):
     name = f"pool{secrets.token_hex(3)}"
     database = settings.database_name(name)
     url = urls.with_database(bootstrap.owner_server_url(settings), database)
-    storeadmin.add_store(catalog, name, url, "pooled")
+    storeadmin.add_store(catalog, name, url, "pooled", accepting=False)
     yield name, database
     with catalog.session() as session:
         store = catalog.store_named(session, name)

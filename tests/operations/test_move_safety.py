@@ -270,7 +270,7 @@ def test_a_move_is_logged_when_it_starts_and_when_it_ends(catalog, make_tenant):
 def spare_pool(catalog):
     name = f"spare{secrets.token_hex(2)}"
     url = urls.with_database(store_url(catalog, "pool1"), catalog.settings.database_name(name))
-    storeadmin.add_store(catalog, name, url, "pooled")
+    storeadmin.add_store(catalog, name, url, "pooled", accepting=False)
     return name
 
 

@@ -81,7 +81,7 @@ def test_the_cli_says_the_catalog_is_no_store(catalog, cli):
 def test_a_new_store_records_its_identity_and_the_refusals_are_logged(catalog):
     name = new_name()
     url = urls.with_database(store_url(catalog, "pool1"), catalog.settings.database_name(name))
-    result = storeadmin.add_store(catalog, name, url, "pooled")
+    result = storeadmin.add_store(catalog, name, url, "pooled", accepting=False)
     assert result["created"]
     with catalog.session() as session:
         recorded = identity_of_store(catalog.store_named(session, name))

@@ -10,6 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 import salesapp
+from salesapp import localization
 from salesapp.db import tenant_session
 from salesapp.locations.services import LocationService
 from salesapp.products import tiles as tiles_module
@@ -165,6 +166,7 @@ TEMPLATES = Path(salesapp.__file__).parent / "templates"
 
 def render(tiles: TillTiles, *, manager=False) -> BeautifulSoup:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+    env.filters.update({name: getattr(localization, name) for name in localization.FILTER_NAMES})
     request = SimpleNamespace(
         has_permission=lambda permission: manager and permission == "products.edit",
         route_url=lambda name, **kw: f"/locations/{kw['id']}/quick-keys",

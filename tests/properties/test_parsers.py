@@ -4,6 +4,7 @@ written the way the app writes them read back unchanged."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -59,7 +60,12 @@ def test_web_form_parsers_refuse_or_bound_any_text(data):
     for read, check in (
         (read_product_fields, _bounded_product),
         (read_customer_fields, None),
-        (lambda form: read_expense_fields(form, with_location=True).__dict__, None),
+        (
+            lambda form: (
+                read_expense_fields(form, with_location=True, today=dt.date(2026, 12, 1)).__dict__
+            ),
+            None,
+        ),
     ):
         form = Form(MultiDict(data))
         fields = read(form)

@@ -1,7 +1,8 @@
 """Properties of completed sales, for arbitrary carts, through the real SaleService on
-the test database (as the app role, each example rolled back): the sale's total is the
-sum of its lines, its payments cover it, and the stock movements of every product sum
-to its stock level."""
+the test database (as the app role, each example rolled back), with prices with tax
+added or included and tax rounded per line or per invoice: the sale's total is the sum
+of its lines and its net plus its tax, its tax the sum of its lines' taxes, its payments
+cover it, and the stock movements of every product sum to its stock level."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from salesapp.forms import money
 from salesapp.ids import uuid7
 from salesapp.inventory.models import StockMovement
 from salesapp.inventory.services import InventoryService
+from salesapp.preferences.services import SettingsService
 from salesapp.products.models import Product
 from salesapp.sales.services import CartLine, PaymentInput, SaleError, SaleService
 from salesapp.tenancy import urls
@@ -47,7 +49,8 @@ def carts(draw):
         )
     )
     split = draw(st.sampled_from(["cash", "card+cash", "over"]))
-    return catalogue, lines, split
+    mode = (draw(st.booleans()), draw(st.sampled_from(["line", "invoice"])))
+    return catalogue, lines, split, mode
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +72,12 @@ def engine(make_tenant, catalog):
 @given(carts())
 def test_total_is_the_sum_of_lines_payments_cover_it_and_stock_adds_up(engine, cart):
     tenant, engine = engine
-    catalogue, lines, split = cart
+    catalogue, lines, split, (inclusive, rounding) = cart
     with tenant_session(engine, tenant.id) as db:
         db.begin()
         try:
+            rules = SettingsService(db, tenant.id).get()
+            rules.prices_include_tax, rules.tax_rounding = inclusive, rounding
             admin = db.scalars(select(User).where(User.username == "admin")).one()
             inventory = InventoryService(db, tenant.id, admin.id)
             location = inventory.default_location().id
@@ -111,6 +116,12 @@ def test_total_is_the_sum_of_lines_payments_cover_it_and_stock_adds_up(engine, c
 
             assert sale.total == sum((line.line_total for line in sale.lines), Decimal("0"))
             assert sale.total == sale.subtotal + sale.tax_total
+            assert sale.tax_total == sum((line.tax_amount for line in sale.lines), Decimal(0))
+            assert (sale.prices_include_tax, sale.tax_rounding) == (inclusive, rounding)
+            for line in sale.lines:
+                charged = money(line.quantity * line.unit_price) - line.discount
+                assert line.line_total == (charged if inclusive else charged + line.tax_amount)
+                assert Decimal(0) <= line.tax_amount <= line.line_total
             assert sale.paid_total == sum((p.amount for p in sale.payments), Decimal("0"))
             assert sale.paid_total >= sale.total
             assert sale.change_due == sale.paid_total - sale.total

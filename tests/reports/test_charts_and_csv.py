@@ -1,12 +1,14 @@
 """The server-drawn bar chart and the CSV writer, without a database."""
 
 import csv
+import datetime as dt
 import io
 from decimal import Decimal as D
 
 import pytest
 from bs4 import BeautifulSoup
 
+from salesapp.localization import Local
 from salesapp.reports.charts import bar_chart
 from salesapp.reports.definitions import REPORTS
 from salesapp.reports.services import ReportResult
@@ -90,3 +92,63 @@ def test_the_csv_has_a_header_the_rows_and_a_totals_row_and_no_formulas():
         ["'=1+1", "'@SUM(A1)", "2", "1.5", "3.00", "0.00", "3.00"],
         ["Total", "", "2", "1.5", "3.00", "0.00", "3.00"],
     ]
+
+
+def test_a_chart_writes_its_ticks_and_titles_as_the_locale_does():
+    german = Local("Europe/Berlin", "de_DE", "EUR")
+    chart = svg(
+        bar_chart(
+            ["Mo", "Di"],
+            [D("0.50"), D("1234.50")],
+            title="T",
+            number=german.number,
+            value_text=german.money,
+        )
+    )
+    bars = chart.select("rect.bar")
+    assert [b["data-value"] for b in bars] == ["0.50", "1234.50"]  # plain, for machines
+    assert [b.title.get_text() for b in bars] == ["Mo: 0,50", "Di: 1.234,50"]
+    ticks = [t.get_text() for t in chart.select("text.tick")]
+    assert "1.000" in ticks and "0" in ticks  # 1.000 is a thousand in German
+    small = svg(bar_chart(["a"], [D("0.5")], title="S", number=german.number))
+    assert "0,2" in [t.get_text() for t in small.select("text.tick")]
+
+
+def test_the_csv_writes_times_with_their_offset_and_plain_numbers_in_every_locale():
+    """A shift closed at 21:30 UTC on June 9 is 00:30 on June 10 in Nairobi: the CSV
+    writes the instant with Nairobi's offset; amounts are plain decimals whatever the
+    locale (German here), with the currency's decimals (yen have none)."""
+    report = REPORTS["shifts"]
+    closed = dt.datetime(2026, 6, 9, 21, 30, tzinfo=dt.UTC)
+    row = {
+        "closed": closed,
+        "register": "Till 1",
+        "cashier": "Carl Cashier (carl)",
+        "expected": D("1234.50"),
+        "counted": D("1234.00"),
+        "cash_over_short": D("-0.50"),
+        "card_over_short": None,
+        "mobile_over_short": None,
+        "over_short": D("-0.50"),
+    }
+    totals = {key: row[key] for key in ("expected", "counted", "cash_over_short", "over_short")}
+    result = ReportResult(rows=[row], totals=totals)
+    nairobi_de = Local("Africa/Nairobi", "de_DE", "KES")
+    assert list(csv.reader(io.StringIO(report_csv(report, result, nairobi_de))))[1:] == [
+        [
+            "2026-06-10T00:30:00+03:00",
+            "Till 1",
+            "Carl Cashier (carl)",
+            "1234.50",
+            "1234.00",
+            "-0.50",
+            "",
+            "",
+            "-0.50",
+        ],
+        ["Total", "", "", "1234.50", "1234.00", "-0.50", "", "", "-0.50"],
+    ]
+    new_york_yen = Local("America/New_York", "ja_JP", "JPY")
+    written = list(csv.reader(io.StringIO(report_csv(report, result, new_york_yen))))
+    assert written[1][0] == "2026-06-09T17:30:00-04:00"
+    assert written[1][4] == "1234"  # counted: yen have no decimals

@@ -3,7 +3,11 @@ figures worked out by hand for the sales and expenses the test writes (and compu
 again in Python from the stored rows), the CSV files against the pages, date ranges
 and locations, refused filters, and who may see reports. The reports against the books
 in a pooled and in a dedicated tenant (a pooled store holds other tenants' rows too);
-the rest, which the placement cannot change, in one placement."""
+the rest, which the placement cannot change, in one placement.
+
+These books are kept in a workspace whose zone is UTC (set explicitly by open_books), in
+en_US: its days are UTC days and the page shows days as "Dec 1, 2026". Other zones, a
+day's edges and DST are tests/reports/test_local_days.py's."""
 
 from __future__ import annotations
 
@@ -12,11 +16,20 @@ from decimal import Decimal as D
 
 import pytest
 
+from salesapp.localization import Local
 from salesapp.reports.definitions import REPORTS
 from tests.reports.conftest import Books
-from tests.reports.support import csv_rows, expected, page_cells, page_table
+from tests.reports.support import (
+    assert_same_figures,
+    csv_rows,
+    expected,
+    page_cells,
+    page_table,
+)
 
-TODAY = dt.datetime.now(dt.UTC).date()
+#: the books' workspace: UTC, en_US, dollars (open_books sets the zone)
+UTC = Local("UTC", "en_US", "USD")
+TODAY = UTC.today()
 LONG_AGO = TODAY - dt.timedelta(days=40)
 LAST_30 = {"from": (TODAY - dt.timedelta(days=29)).isoformat(), "to": TODAY.isoformat()}
 
@@ -61,6 +74,7 @@ def open_books(staff, app_engine, owner_engine, make_user, placement):
     """(Books with write_books' sales and expenses, the manager's client, products)."""
     tenant, clients = staff(placement, roles=("Managers",))
     books = Books(tenant, app_engine(tenant.store_name, pool_size=2), owner_engine)
+    books.set_zone("UTC")
     products = write_books(books, make_user)
     return books, clients["Managers"], products
 
@@ -77,13 +91,14 @@ def books_and_manager_per_placement(request, staff, app_engine, owner_engine, ma
     return open_books(staff, app_engine, owner_engine, make_user, request.param)
 
 
-def assert_csv_matches_page(client, name, **query):
-    """The CSV has the page's header, rows and totals row, cell for cell."""
+def assert_csv_matches_page(client, name, local=UTC, **query):
+    """The CSV has the page's header, rows and totals row, cell for cell: the same
+    figures, the page's as ``local`` (the workspace's) shows them, the CSV's plain."""
     page = report(client, name, **query)
     response = download(client, name, **query)
     assert response.content_type == "text/csv"
     assert response.headers["Content-Disposition"].startswith("attachment; filename=")
-    assert csv_rows(response) == page_cells(page)
+    assert_same_figures(name, csv_rows(response), page_cells(page), local)
     return page
 
 
@@ -109,8 +124,8 @@ def test_every_report_agrees_with_the_books_to_the_cent(books_and_manager_per_pl
         "refunds": "50.41",
         "net": "63.62",
     }
-    assert len(table) == 30 and table[-1]["day"] == TODAY.isoformat()
-    assert table[-1] == {**totals, "day": TODAY.isoformat()}
+    assert len(table) == 30 and table[-1]["day"] == UTC.day(TODAY)
+    assert table[-1] == {**totals, "day": UTC.day(TODAY)}
     assert all(row["sales"] == "0" and row["net"] == "0.00" for row in table[:-1])
 
     # sales by product
@@ -142,13 +157,13 @@ def test_every_report_agrees_with_the_books_to_the_cent(books_and_manager_per_pl
         "net": "63.62",
     }
 
-    # sales by cashier
+    # sales by cashier: named with their username (two people may share a name)
     table, totals = page_table(assert_csv_matches_page(manager, "sales-by-cashier", **LAST_30))
     assert {
         row["cashier"]: (row["sales"], row["gross"], row["refunds"], row["net"]) for row in table
     } == {
-        "Carol Till": ("2", "75.10", "50.41", "24.69"),
-        "Administrator": ("2", "38.93", "0.00", "38.93"),  # full name, else username
+        "Carol Till (carol)": ("2", "75.10", "50.41", "24.69"),
+        "Administrator (admin)": ("2", "38.93", "0.00", "38.93"),
     }
     assert totals["net"] == "63.62" and totals["sales"] == "4"
 
@@ -168,7 +183,7 @@ def test_every_report_agrees_with_the_books_to_the_cent(books_and_manager_per_pl
         "net_profit": "-85.61",
     }
     assert table[-1] == {
-        "day": TODAY.isoformat(),
+        "day": UTC.day(TODAY),
         "revenue": "57.18",
         "cost": "30.45",
         "gross_profit": "26.73",
@@ -179,18 +194,26 @@ def test_every_report_agrees_with_the_books_to_the_cent(books_and_manager_per_pl
     assert D(totals["revenue"]) == books_now["revenue"]
     assert D(totals["cost"]) == books_now["cost"]
 
-    # tax summary: revenue + tax collected = net sales, to the cent
+    # tax summary: net + tax = gross per rate; revenue + tax collected = net sales, to
+    # the cent. The products were made with percentages only: the first sale named them
+    # (salesapp.taxes: the highest is Standard, the next Reduced, 0% Zero-rated)
     table, totals = page_table(assert_csv_matches_page(manager, "tax-summary", **LAST_30))
-    assert {row["rate"]: (row["taxable"], row["tax"]) for row in table} == {
-        "0.00%": ("15.99", "0.00"),
-        "7.50%": ("1.70", "0.12"),
-        "16.00%": ("39.49", "6.32"),
+    assert [(r["tax_name"], r["rate"], r["net"], r["tax"], r["gross"]) for r in table] == [
+        ("Zero-rated", "0", "15.99", "0.00", "15.99"),
+        ("Reduced", "7.5", "1.70", "0.12", "1.82"),
+        ("Standard", "16", "39.49", "6.32", "45.81"),
+    ]
+    for (label, _rate), (net, tax) in books_now["by_rate"].items():
+        row = next(r for r in table if r["tax_name"] == label)
+        assert (row["net"], row["tax"]) == (str(net), str(tax))
+    assert totals == {
+        "tax_name": "Total",
+        "rate": "",
+        "net": "57.18",
+        "tax": "6.44",
+        "gross": "63.62",
     }
-    for rate, (taxable, tax) in books_now["by_rate"].items():
-        row = next(r for r in table if r["rate"] == f"{rate:.2f}%")
-        assert (row["taxable"], row["tax"]) == (str(taxable), str(tax))
-    assert totals == {"rate": "Total", "taxable": "57.18", "tax": "6.44", "total": "63.62"}
-    assert D(totals["taxable"]) + D(totals["tax"]) == books_now["net"]
+    assert D(totals["net"]) + D(totals["tax"]) == books_now["net"]
 
     # stock valuation, as of now
     table, totals = page_table(assert_csv_matches_page(manager, "stock-valuation"))
@@ -203,7 +226,7 @@ def test_every_report_agrees_with_the_books_to_the_cent(books_and_manager_per_pl
     }
     for sku, product_id in products.items():
         assert D(by_row(table, sku)["on_hand"]) == books.on_hand(product_id)
-    assert totals["value"] == "1354.81"
+    assert totals["value"] == "1,354.81"  # en_US groups thousands (the CSV: 1354.81)
 
 
 def by_row(table, sku):
@@ -224,7 +247,7 @@ def test_date_ranges_leave_out_what_is_outside_them(books_and_manager):
     table, totals = page_table(report(manager, "sales-by-day", **wide))
     assert len(table) == 41
     assert table[0] == {
-        "day": LONG_AGO.isoformat(),
+        "day": UTC.day(LONG_AGO),
         "sales": "1",
         "gross": "10.00",
         "refunds": "0.00",
@@ -270,7 +293,8 @@ def test_the_sales_by_day_chart_has_a_bar_per_day(books_and_manager):
     bars = svg.select("rect.bar")
     assert len(bars) == 30
     assert bars[-1]["data-value"] == "63.62"
-    assert bars[-1].title.get_text() == f"{TODAY.isoformat()}: 63.62"
+    assert bars[-1]["data-label"] == UTC.day(TODAY)
+    assert bars[-1].title.get_text() == f"{UTC.day(TODAY)}: 63.62"
     assert float(bars[-1]["height"]) > 0
     assert {bar["data-value"] for bar in bars[:-1]} == {"0.00"}
     # the profit and loss chart: the statement's five figures, the loss below zero
@@ -291,6 +315,7 @@ def two_locations_books(staff, app_engine, owner_engine):
     """A multi-location tenant: Main and Harbour, each with its sales and expenses."""
     tenant, clients = staff("pooled", roles=("Managers",), multi_location=True)
     books = Books(tenant, app_engine(tenant.store_name, pool_size=2), owner_engine)
+    books.set_zone("UTC")
     main = books.location_id()
     harbour = books.add_location("Harbour")
     tea = books.add_product("TEA", "4.00", tax="10", cost="2.00", stock="10")

@@ -4,7 +4,8 @@ reports (each shift, by register, by cashier: expected, counted, over/short per 
 page and CSV cell for cell, in a pooled and in a dedicated tenant.
 
 Sales and refunds are placed in their shift by the test (tests/registers/conftest.py)
-until the till sets their shift itself."""
+until the till sets their shift itself. The workspace's zone is the default, UTC: its
+days are UTC days (zones are tests/reports/test_local_days.py's)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.registers.conftest import Drawer
 from tests.reports.support import page_table
 from tests.reports.test_reports import LAST_30, assert_csv_matches_page, report
 
-TODAY = dt.datetime.now(dt.UTC).date()
+TODAY = dt.datetime.now(dt.UTC).date()  # the workspace's zone is UTC
 
 
 def write_shifts(drawer, make_user):
@@ -94,8 +95,8 @@ def test_sales_by_payment_method_and_the_shift_reports(till_books):
         )
         for r in table
     ] == [
-        ("Till 1", "Administrator", "60.00", "58.00", "-2.00", "0.00", "", "-2.00"),
-        ("Till 2", "Carol Till", "0.00", "1.00", "1.00", "0.00", "0.00", "1.00"),
+        ("Till 1", "Administrator (admin)", "60.00", "58.00", "-2.00", "0.00", "", "-2.00"),
+        ("Till 2", "Carol Till (carol)", "0.00", "1.00", "1.00", "0.00", "0.00", "1.00"),
     ]
     assert totals["over_short"] == "-1.00"
     assert totals["expected"] == "60.00"
@@ -108,8 +109,8 @@ def test_sales_by_payment_method_and_the_shift_reports(till_books):
     assert (totals["shifts"], totals["over_short"]) == ("2", "-1.00")
     table, _ = page_table(assert_csv_matches_page(manager, "shifts-by-cashier", **LAST_30))
     assert [(r["cashier"], r["over_short"]) for r in table] == [
-        ("Administrator", "-2.00"),
-        ("Carol Till", "1.00"),
+        ("Administrator (admin)", "-2.00"),
+        ("Carol Till (carol)", "1.00"),
     ]
     page = report(manager, "shifts", **LAST_30)
     bars = {

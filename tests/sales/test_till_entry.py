@@ -206,14 +206,26 @@ def test_cancel_leaves_the_cart_as_it_was(shop):
         ("FISH", {"price": ""}, "Price of Item FISH is required: type the price, e.g. 3.50"),
         ("FISH", {"price": "0"}, "Price of Item FISH must be more than 0"),
         ("FISH", {"price": "-2"}, "Price of Item FISH must be more than 0"),
-        ("FISH", {"price": "abc"}, "Price of Item FISH must be a number, got 'abc'"),
-        ("FISH", {"price": "1.234"}, "Price of Item FISH has more than 2 decimal places"),
+        (
+            "FISH",
+            {"price": "abc"},
+            "Price of Item FISH must be a number such as 1,234.5, got 'abc'",
+        ),
+        (
+            "FISH",
+            {"price": "1.234"},
+            "Price of Item FISH: USD amounts have 2 decimal places; got '1.234'",
+        ),
         ("FISH", {"price": "10000000000"}, "Price of Item FISH must be at most 9999999999.99"),
         ("NUTS", {"quantity": ""}, "Weight of Item NUTS (kg) is required"),
         ("NUTS", {"quantity": "0"}, "Weight of Item NUTS (kg) must be more than 0"),
         ("NUTS", {"quantity": "0.4255"}, "Weight of Item NUTS (kg) has more than 3 decimal"),
         ("NUTS", {"quantity": "100001"}, "Weight of Item NUTS (kg) must be at most 100000"),
-        ("NUTS", {"quantity": "1kg"}, "Weight of Item NUTS (kg) must be a number, got '1kg'"),
+        (
+            "NUTS",
+            {"quantity": "1kg"},
+            "Weight of Item NUTS (kg) must be a number such as 1,234.5, got '1kg'",
+        ),
         ("SPICE", {"price": "5", "quantity": "-1"}, "Weight of Item SPICE (kg) must be more"),
     ],
 )
@@ -264,7 +276,10 @@ def test_a_bad_quantity_posted_with_a_plain_product_is_refused_with_a_message(sh
     till = shop.till
     fields = {"csrf_token": token(till), "code": "B", "quantity": "lots"}
     res = till.post("/pos/add", fields, status=400)
-    assert "Quantity must be a number, got 'lots'" in res.html.select_one(".pos-find").text
+    assert (
+        "Quantity must be a number such as 1,234.5, got 'lots'"
+        in res.html.select_one(".pos-find").text
+    )
     assert cart_rows(till.get("/pos")) == []
 
 
