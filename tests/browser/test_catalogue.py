@@ -10,6 +10,7 @@ import jinja2
 import pytest
 from playwright.sync_api import expect
 
+from salesapp import localization
 from salesapp.db import tenant_session
 from salesapp.locations.services import LocationService
 from salesapp.products.quickkeys import KeyLook, QuickKeyService
@@ -116,6 +117,7 @@ def test_a_manager_arranges_quick_keys_by_buttons(sized_page, url_for, shop):
 def tiles_page(url_for, tenant, tiles) -> str:
     """A page with the app's stylesheets and the tiles partial, as the till includes it."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+    env.filters.update({name: getattr(localization, name) for name in localization.FILTER_NAMES})
     request = type("Request", (), {"has_permission": lambda self, p: False})()
     partial = env.get_template("sales/_tiles.jinja2").render(
         tiles=tiles, add_form_id="till-add", request=request

@@ -34,6 +34,12 @@ def test_a_complete_sale_with_two_payment_methods_and_its_receipt(
     cashier, cashier_pw = make_user(tenant, ("Cashiers",))
 
     sign_in(page, url_for, tenant, manager, manager_pw)
+    # a new workspace has Zero-rated and Exempt; the Manager adds its standard rate
+    page.goto(url_for(tenant, "/taxes"))
+    page.fill("input[name=name]", "Standard")
+    page.fill("input[name=rate]", "16")
+    page.click("[data-testid=add-rate] button[type=submit]")
+    expect(page.locator("main")).to_contain_text("Standard")
     for sku, name, price, tax, barcode in (
         ("TEA", "Green tea 100g", "4.50", "16", "5012345678900"),
         ("CUP", "Cup", "3.00", "0", ""),
@@ -42,10 +48,12 @@ def test_a_complete_sale_with_two_payment_methods_and_its_receipt(
         page.fill("input[name=sku]", sku)
         page.fill("input[name=name]", name)
         page.fill("input[name=unit_price]", price)
-        page.fill("input[name=tax_rate]", tax)
+        rate = page.locator("#tax_rate_id option", has_text=f"({tax}%)").first
+        page.select_option("#tax_rate_id", value=rate.get_attribute("value"))
         if barcode:
             page.fill("input[name=barcode]", barcode)
-        page.click("form.stacked button[type=submit], main form button[type=submit] >> nth=-1")
+        with page.expect_navigation():  # the product is saved before the next page
+            page.click("form.stacked button[type=submit], main form button[type=submit] >> nth=-1")
         page.goto(url_for(tenant, "/stock/receive"))
         page.select_option("#product_id", label=f"{name} ({sku})")
         page.fill("#quantity", "20")
