@@ -63,6 +63,7 @@ def make_app(settings: Settings):
         config.include(".audit")
         config.include(".api")
         config.include(".public")  # self-service sign-up, when salesapp.signup_enabled
+        config.include(".console")  # the operator console and API, on the main domain
         config.include(".pwa")  # installable: the web app manifest, the service worker at /sw.js
         config.include(".routes")
         config.scan(
@@ -79,6 +80,9 @@ def close_app(app) -> None:
     throttle = getattr(registry, "sign_in_throttle", None)
     if throttle is not None:  # not with tenancy off
         throttle.close()
+    console_catalog = getattr(registry, "console_catalog", None)
+    if console_catalog is not None:  # made at the first operator request
+        console_catalog.dispose()
     signups = getattr(registry, "signups", None)
     if signups is not None:  # only with sign-up on
         signups.close()

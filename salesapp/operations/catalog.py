@@ -6,6 +6,7 @@ directory (directory.py) as the app role.
 
 from __future__ import annotations
 
+import copy
 import getpass
 import logging
 from contextlib import contextmanager
@@ -83,7 +84,16 @@ class Catalog:
             connect_args=connect_args(settings),
         )
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.actor: str | None = None
         _ensure_file_log(settings.log_dir)
+
+    def acting_as(self, actor: str) -> Catalog:
+        """The same catalog (engine, sessions, secrets) whose operations log names
+        ``actor`` instead of the OS user: what the console and the job worker run in an
+        operator's name is logged with the operator's name."""
+        other = copy.copy(self)
+        other.actor = actor
+        return other
 
     @contextmanager
     def session(self) -> Session:
@@ -145,8 +155,9 @@ class Catalog:
         return store
 
     # -- operations log --------------------------------------------------------------
-    @staticmethod
-    def _actor() -> str:
+    def _actor(self) -> str:
+        if self.actor:
+            return self.actor
         try:
             return getpass.getuser()
         except Exception:
