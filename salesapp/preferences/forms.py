@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from ..forms import Form
 from ..localization import LOCALE_IDS, check_currency, check_zone
-from .models import MAX_LOGO_BYTES
+from .models import DETAILS, MAX_LOGO_BYTES
 
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
 MAX_FOOTER = 500
@@ -35,15 +35,7 @@ FIELDS = (
     "cashier_discount_cap",
     "manager_discount_cap",
     "needs_open_shift",
-    "time_zone",
-    "locale",
-    "prices_include_tax",
-    "tax_rounding",
-    "legal_name",
-    "address",
-    "phone",
-    "tax_number",
-    "receipt_header",
+    *DETAILS,
 )
 #: the columns of workspace_settings a form may leave out (None: left as they are), and
 #: the longest text of each

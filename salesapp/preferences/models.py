@@ -21,6 +21,21 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..audit.declare import Audit, changed
 from ..db import Base
 
+#: the columns of workspace_settings issue 18 added: where the workspace is, how it writes
+#: numbers, its tax rules and the business details its receipts print (the settings
+#: service sets them when given, the form reads them, the audit trail records them)
+DETAILS = (
+    "time_zone",
+    "locale",
+    "prices_include_tax",
+    "tax_rounding",
+    "legal_name",
+    "address",
+    "phone",
+    "tax_number",
+    "receipt_header",
+)
+
 
 class WorkspaceSettings(Base):
     __tablename__ = "workspace_settings"
@@ -29,19 +44,7 @@ class WorkspaceSettings(Base):
         target=lambda settings: "workspace settings",
         updated=(
             changed(
-                "settings.update",
-                "allow_negative_stock",
-                "currency",
-                "receipt_footer",
-                "time_zone",
-                "locale",
-                "prices_include_tax",
-                "tax_rounding",
-                "legal_name",
-                "address",
-                "phone",
-                "tax_number",
-                "receipt_header",
+                "settings.update", "allow_negative_stock", "currency", "receipt_footer", *DETAILS
             ),
         ),
     )

@@ -13,23 +13,11 @@ from ..services import TenantService
 from .forms import NO_CAP, check_logo
 from .models import (
     DEFAULT_CASHIER_DISCOUNT_CAP,
+    DETAILS,
     SalePolicy,
     SignInPolicy,
     WorkspaceLogo,
     WorkspaceSettings,
-)
-
-#: the columns of workspace_settings issue 18 added, which update() sets when given
-DETAILS = (
-    "time_zone",
-    "locale",
-    "prices_include_tax",
-    "tax_rounding",
-    "legal_name",
-    "address",
-    "phone",
-    "tax_number",
-    "receipt_header",
 )
 
 #: the selling rules of a workspace that has not saved them (no ``sale_policies`` row)

@@ -28,8 +28,8 @@ from .forms import (
     LogoError,
     parse_settings,
 )
-from .models import MAX_LOGO_BYTES
-from .services import DETAILS, SettingsService
+from .models import DETAILS, MAX_LOGO_BYTES
+from .services import SettingsService
 
 #: the checkboxes of the form (a browser sends nothing for one that is off)
 CHECKBOXES = ("allow_negative_stock", "admins_need_two_factor", "needs_open_shift")
