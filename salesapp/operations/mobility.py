@@ -371,7 +371,11 @@ def _resolve(catalog: Catalog, request: MoveRequest) -> _Plan:
                 raise MoveError(
                     "--database-url is for --to dedicated; a pooled target is a --store"
                 )
-            store = catalog.pooled_store(session, request.store_name)
+            store = (
+                catalog.pooled_store(session, request.store_name)
+                if request.store_name
+                else _roomiest_pooled(catalog, session, tenant.slug, source)
+            )
             if store is None:
                 raise MoveError("no pooled store exists; add one with `salesapp store add`")
             if store.kind != StoreKind.POOLED:
@@ -398,6 +402,26 @@ def _resolve(catalog: Catalog, request: MoveRequest) -> _Plan:
             )
     _refuse_known_target(catalog, plan)
     return plan
+
+
+def _roomiest_pooled(catalog: Catalog, session, slug: str, source: Store) -> Store | None:
+    """With no --store: the accepting pooled store with the most room
+    (salesapp.operations.placement), the tenant's own store aside. (A store named with
+    --store is the operator's choice, draining or not: a drain's mark keeps the policy
+    from choosing it.)"""
+    from .placement import PlacementError, choose_pooled_store
+
+    own = (source.name,) if source.kind == StoreKind.POOLED else ()
+    try:
+        return catalog.store_by_name(session, choose_pooled_store(catalog, exclude=own))
+    except PlacementError as exc:
+        if own:
+            raise MoveError(
+                f"tenant {slug!r} is already in pooled store {source.name!r} and no other "
+                "pooled store accepts new tenants; name one with --store, or mark one "
+                "accepting with `salesapp store accept NAME`"
+            ) from None
+        raise MoveError(str(exc)) from None
 
 
 def _resolve_dedicated(catalog: Catalog, session, request: MoveRequest, plan: _Plan, tenant):

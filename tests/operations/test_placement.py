@@ -208,3 +208,24 @@ def test_one_drain_of_a_store_at_a_time(catalog):
             placement.drain_store(catalog, "pool1", move=False)
     assert {r["name"]: r["placement"] for r in list_stores(catalog)}["pool1"] == "accepting"
     placement.drain_store(catalog, "pool1", move=False)  # the other drain is gone
+
+
+def test_a_move_to_pooled_without_a_store_follows_the_policy(catalog):
+    """`tenant move --to pooled` with no --store: the accepting pooled store with the most
+    room, the tenant's own aside; when no other accepts, refused and nothing moved."""
+    from salesapp.operations.mobility import MoveRequest, move_tenant
+
+    made = create(catalog, placement="dedicated")
+    target = placement.choose_pooled_store(catalog)
+    moved = move_tenant(catalog, MoveRequest(made.slug, "pooled"))
+    assert moved.target == target
+    other = ({"pool1", "pool2"} - {target}).pop()
+    placement.drain_store(catalog, other, move=False)
+    with pytest.raises(OperationError) as refused:  # its own store is the only one open
+        move_tenant(catalog, MoveRequest(made.slug, "pooled"))
+    assert f"already in pooled store '{target}' and no other pooled store accepts" in str(
+        refused.value
+    )
+    with catalog.session() as session:
+        _placement, store = catalog.placement(session, catalog.tenant(session, made.slug))
+        assert store.name == target
