@@ -51,7 +51,7 @@ from ..tenancy import urls
 from ..tenancy.binding import bind
 from ..tenancy.directory import PLACEMENT_KINDS, PlacementState, StoreKind, TenantStatus
 from ..tenancy.errors import first_line
-from ..tenancy.hosts import SLUG_RE, normalize_host
+from ..tenancy.hosts import RESERVED_SLUGS, SLUG_RE, normalize_host
 from . import bootstrap, door, migrations, placement, storeadmin
 from .catalog import Catalog
 from .errors import NotFound, OperationError
@@ -63,46 +63,6 @@ log = logging.getLogger(__name__)
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
-RESERVED_SLUGS = frozenset(
-    [
-        "www",
-        "admin",
-        "api",
-        "app",
-        "static",
-        "assets",
-        "media",
-        "mail",
-        "smtp",
-        "imap",
-        "pop",
-        "ftp",
-        "ns",
-        "ns1",
-        "ns2",
-        "dns",
-        "mx",
-        "help",
-        "support",
-        "status",
-        "docs",
-        "blog",
-        "public",
-        "login",
-        "auth",
-        "account",
-        "accounts",
-        "billing",
-        "dashboard",
-        "cdn",
-        "test",
-        "dev",
-        "staging",
-        "root",
-        "postgres",
-        "localhost",
-    ]
-)
 DEFAULT_SEED = "salesapp.operations.workspace:seed"
 
 #: set to ``create:STEP`` to have ``tenant create`` kill itself with SIGKILL right after

@@ -35,7 +35,7 @@ from ..accounts.models import User
 from ..accounts.passwords import check_password_policy
 from ..mail import check_address
 from ..tenancy import urls
-from ..tenancy.hosts import SLUG_RE, normalize_host
+from ..tenancy.hosts import RESERVED_SLUGS, SLUG_RE, normalize_host
 from .models import SignupStatus, signups, tenants
 
 #: how long a verification link works
@@ -48,15 +48,6 @@ MAX_PER_CLIENT_PER_HOUR = 10
 MAX_PER_HOUR = 200
 #: the username the signer's Admin account gets (they sign in with their e-mail too)
 ADMIN_USERNAME = "admin"
-
-#: subdomains no workspace may have: those of the platform's own services. The same
-#: list as `salesapp tenant create` refuses (salesapp.operations.provisioning, which
-#: the web may not import; tests/public/test_signup.py checks that they agree).
-RESERVED_SLUGS = frozenset(
-    "www admin api app static assets media mail smtp imap pop ftp ns ns1 ns2 dns mx help "
-    "support status docs blog public login auth account accounts billing dashboard cdn test "
-    "dev staging root postgres localhost".split()
-)
 
 
 #: why a link cannot be used (the verification page and SignupService.verify say the same)

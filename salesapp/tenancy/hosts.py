@@ -10,6 +10,14 @@ from dataclasses import dataclass
 
 #: a tenant's subdomain label: what a workspace's name may be (one DNS label)
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+#: subdomains no workspace may have: those of the platform's own services, and words the
+#: operator console's paths use (/operator/tenants/new). `salesapp tenant create`, the
+#: console, the operator API and the public sign-up all refuse them.
+RESERVED_SLUGS = frozenset(
+    "www admin api app static assets media mail smtp imap pop ftp ns ns1 ns2 dns mx help "
+    "support status docs blog public login auth account accounts billing dashboard cdn test "
+    "dev staging root postgres localhost operator operators new".split()
+)
 
 _LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _PORT_RE = re.compile(r"^[0-9]{0,5}$")  # "host:" is allowed an empty port

@@ -15,7 +15,7 @@ from salesapp.operations import signups as processing
 from salesapp.operations.models import Tenant
 from salesapp.public import signups as signup_module
 from salesapp.public.models import SignupStatus, signups
-from salesapp.public.signups import RESERVED_SLUGS, token_hash
+from salesapp.public.signups import token_hash
 from tests.conftest import BASE_DOMAIN, sign_in, wait_for
 
 from .conftest import PASSWORD, fill_in, link_in, new_client, unique
@@ -76,8 +76,12 @@ def test_the_check_says_a_workspaces_subdomain_is_taken(public, tenant_a):
     }
 
 
-def test_the_reserved_names_are_those_tenant_create_refuses():
-    assert RESERVED_SLUGS == provisioning.RESERVED_SLUGS
+@pytest.mark.parametrize("slug", ["www", "operator", "new"])
+def test_a_reserved_name_is_refused_by_the_sign_up_and_by_tenant_create(public, catalog, slug):
+    assert public.get("/signup/check", {"subdomain": slug}).json["status"] == "reserved"
+    request = provisioning.TenantRequest(name="Shop", slug=slug, admin_email="a@b.example.org")
+    with pytest.raises(provisioning.ProvisioningError, match=f"subdomain '{slug}' is reserved"):
+        provisioning.create_tenant(catalog, request)
 
 
 def test_the_form_runs_its_check_from_a_static_script(public):
