@@ -31,7 +31,8 @@ def make_app(settings: Settings):
         config.add_settings(
             {
                 "jinja2.filters": "qty = salesapp.formatting:quantity\n"
-                "plural = salesapp.formatting:plural\n" + JINJA2_FILTERS
+                "plural = salesapp.formatting:plural\n"
+                "size = salesapp.formatting:size\n" + JINJA2_FILTERS
             }
         )
         config.include("pyramid_jinja2")

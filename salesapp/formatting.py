@@ -18,3 +18,15 @@ def plural(count, singular: str, many: str | None = None) -> str:
     (``many`` where adding "s" is wrong: plural(2, "category", "categories"))."""
     noun = singular if count == 1 else (many or singular + "s")
     return f"{count} {noun}"
+
+
+def size(n: float | None) -> str:
+    """Bytes for a person: "812 B", "3.4 MB" ("-" for unknown); also the ``size``
+    template filter."""
+    if n is None:
+        return "-"
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"

@@ -14,6 +14,8 @@ from pyramid.response import Response
 
 #: the JSON API's paths: refusals there are JSON, as every answer of the API is
 API_PREFIX = "/api"
+#: the operator API on the main domain (salesapp.console.api)
+OPERATOR_API_PREFIX = "/operator/api"
 #: the API's answer to an error nobody foresaw (its details go to the log, never out)
 SERVER_ERROR_MESSAGE = (
     "Internal error: nothing was changed. It was logged; try again, or report it "
@@ -44,11 +46,21 @@ def json_error(status: int, message: str, errors: dict | None = None, headers=No
     return response
 
 
+def is_operator_api(request) -> bool:
+    """Under /operator/api, the operator API (salesapp.console.api): JSON answers too."""
+    raw = request.environ.get("PATH_INFO", "")
+    return raw == OPERATOR_API_PREFIX or raw.startswith(OPERATOR_API_PREFIX + "/")
+
+
 def refusal(request, status: int, message: str, errors: dict | None = None) -> Response:
     """A refusal made before any view or page can render: the API's JSON under /api,
-    plain text elsewhere."""
+    the operator API's (``{"error": ...}``) under /operator/api, plain text elsewhere."""
     if is_api(request):
         return json_error(status, message, errors)
+    if is_operator_api(request):
+        response = Response(json={"error": message}, status=status, charset="utf-8")
+        response.headers["Cache-Control"] = "no-store"
+        return response
     return Response(message + "\n", status=status, content_type="text/plain", charset="utf-8")
 
 

@@ -188,7 +188,7 @@ def init(obj):
     click.echo("catalog, default pooled store and template database are at head")
 
 
-from . import deploy, doctor, operator, rotate, signup, store, tenant, tenant_data  # noqa: E402, F401  (commands register on import)
+from . import deploy, doctor, operator, rotate, signup, store, tenant, tenant_data, worker  # noqa: E402, F401  (commands register on import)
 
 cli.add_command(tenant.tenant)
 cli.add_command(store.store)
@@ -199,6 +199,7 @@ cli.add_command(doctor.doctor)
 cli.add_command(rotate.rotate)
 cli.add_command(operator.operator)
 cli.add_command(signup.signup)
+cli.add_command(worker.worker)
 
 
 def main(argv=None):

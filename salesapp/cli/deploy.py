@@ -140,13 +140,16 @@ def check(obj, probe, as_json):
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def stats(obj, as_json):
-    """Per tenant: rows, approximate size, users, last activity; flags pooled tenants
-    that are candidates for a dedicated store.
+    """Per tenant: rows, approximate size, new rows a day, users, last activity; flags
+    pooled tenants that are candidates for a dedicated store, with the figures the
+    advice rests on (rows and size against salesapp.dedicated_threshold_rows / _mb; new
+    rows a day and the share of the store beside them).
 
     \b
     Example:
       salesapp stats --json
     """
+    from ..formatting import size
     from ..operations.stats import tenant_stats
 
     with progress(0, "Counting") as bar:
@@ -171,8 +174,22 @@ def stats(obj, as_json):
             ("where", "STORE"),
             ("total_rows", "ROWS"),
             ("size", "SIZE"),
+            ("new_rows_per_day", "NEW/DAY"),
             ("users", "USERS"),
             ("last_activity", "LAST ACTIVITY"),
             ("flag", ""),
         ],
     )
+    settings = obj.catalog.settings
+    candidates = [r for r in rows if r.get("dedicated_candidate")]
+    click.echo(
+        f"\nPromotion advice: a pooled tenant with {settings.dedicated_threshold_rows:,} rows "
+        f"or {size(settings.dedicated_threshold_mb * 2**20)} "
+        "(salesapp.dedicated_threshold_rows / _mb) is a candidate for a dedicated store; "
+        + (f"{len(candidates)} found." if candidates else "none is past them.")
+    )
+    for r in candidates:
+        click.echo(f"  {r['slug']}: {r['advice']['summary']}")
+        for reason in r["advice"]["reasons"]:
+            click.echo(f"      {reason['text']}")
+        click.echo(f"      run: {r['advice']['command']}")

@@ -202,3 +202,129 @@ def reset_password(obj, name, reset_two_factor, show_qr):
     credentials = operators.reset_password(obj.catalog, name, reset_two_factor=reset_two_factor)
     click.echo(f"New credentials for operator {credentials.name}; their sessions have ended")
     _print_credentials(credentials, show_qr)
+
+
+@operator.group("token")
+def token():
+    """Operator API tokens: for scripts calling the operator API (/operator/api).
+
+    A token is shown once when made and stored only hashed. Scope read: GET only;
+    write: every call (operators only; a viewer holds read tokens). It stops working
+    when revoked, when it expires, and while its operator is disabled.
+
+    \b
+    Example:
+      salesapp operator token create maria --scope write --label "provisioning bot"
+    """
+
+
+@token.command("create")
+@click.argument("name")
+@click.option(
+    "--scope",
+    type=click.Choice(("read", "write")),
+    required=True,
+    help="read: GET only; write: every call (not for a viewer).",
+)
+@click.option("--label", default="", help="What or who will use it (shown in lists).")
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, 3650),
+    help="It stops working N days from now (default: never; revoke it instead).",
+)
+@click.pass_obj
+def token_create(obj, name, scope, label, expires_days):
+    """Make an API token for operator NAME: printed once, stored hashed.
+
+    \b
+    Examples:
+      salesapp operator token create maria --scope write --label "provisioning bot"
+      salesapp operator token create auditor1 --scope read --expires-days 30
+    """
+    from ..operations import operator_tokens
+
+    issued = operator_tokens.create_token(
+        obj.catalog, name, scope, label=label, expires_days=expires_days
+    )
+    expires = (
+        f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC" if issued.expires_at else "never expires"
+    )
+    shown = f" {issued.label!r}" if issued.label else ""
+    click.echo(
+        f"API token {issued.id}{shown} for operator {issued.operator} "
+        f"(scope {issued.scope}, {expires}):"
+    )
+    click.echo(f"  {issued.plaintext}")
+    click.echo(
+        "Shown once: copy it now. Send it to /operator/api as `Authorization: Bearer <token>`."
+    )
+    click.echo(f"Revoke it with `salesapp operator token revoke {issued.id}`.")
+
+
+TOKEN_COLUMNS = [
+    ("id", "ID"),
+    ("operator", "OPERATOR"),
+    ("prefix_text", "TOKEN"),
+    ("scope", "SCOPE"),
+    ("label_text", "LABEL"),
+    ("state", "STATE"),
+    ("created", "CREATED"),
+    ("last_used", "LAST USED"),
+    ("expires", "EXPIRES"),
+]
+
+
+def _token_row(row: dict) -> dict:
+    def day(value):
+        return value[:16].replace("T", " ") if value else None
+
+    return {
+        **row,
+        "prefix_text": row["prefix"] + "…",
+        "label_text": row["label"] or "-",
+        "created": day(row["created_at"]),
+        "last_used": day(row["last_used_at"]) or "never",
+        "expires": day(row["expires_at"]) or "never",
+    }
+
+
+@token.command("list")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def token_list(obj, name, as_json):
+    """List API tokens (of operator NAME only, if given), newest first; revoked and
+    expired ones too, marked.
+
+    \b
+    Example:
+      salesapp operator token list maria
+    """
+    from ..operations import operator_tokens
+
+    rows = operator_tokens.list_tokens(obj.catalog, name)
+    if as_json:
+        emit_json(rows)
+    elif not rows:
+        click.echo("No API tokens. Make one with `salesapp operator token create NAME --scope`.")
+    else:
+        print_table([_token_row(row) for row in rows], TOKEN_COLUMNS)
+
+
+@token.command("revoke")
+@click.argument("token_id", metavar="ID", type=click.IntRange(1))
+@click.pass_obj
+def token_revoke(obj, token_id):
+    """Revoke API token ID (see `token list`): it stops working at once.
+
+    \b
+    Example:
+      salesapp operator token revoke 12
+    """
+    from ..operations import operator_tokens
+
+    info = operator_tokens.revoke_token(obj.catalog, token_id)
+    click.echo(
+        f"Revoked API token {info['id']} ({info['prefix']}…) of operator {info['operator']}; "
+        "it no longer works."
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from ..formatting import plural
+from ..formatting import plural, size
 from ..tenancy.directory import StoreKind
 from . import emit_json, print_table
 
@@ -59,15 +59,6 @@ def add(obj, name, url, kind):
         click.echo(f"  Database identity (system identifier/oid): {result['identity']}")
 
 
-def _size(n):
-    if n is None:
-        return "-"
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-
-
 @store.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
@@ -91,7 +82,7 @@ def list_(obj, as_json):
         [
             {
                 **r,
-                "size": _size(r["size_bytes"]),
+                "size": size(r["size_bytes"]),
                 "reach": "yes" if r["reachable"] else f"NO: {r['error']}",
                 "name_d": r["name"] + (" (default)" if r["default"] else ""),
                 "placement_d": r["placement"] or "-",

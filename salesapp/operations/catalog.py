@@ -155,7 +155,8 @@ class Catalog:
         return store
 
     # -- operations log --------------------------------------------------------------
-    def _actor(self) -> str:
+    def actor_name(self) -> str:
+        """Who the operations log names: the operator (acting_as), else the OS user."""
         if self.actor:
             return self.actor
         try:
@@ -172,7 +173,7 @@ class Catalog:
         with self.session() as session:
             session.add(
                 Operation(
-                    actor=self._actor(),
+                    actor=self.actor_name(),
                     action=action,
                     tenant_slug=tenant_slug,
                     store_name=store_name,
@@ -188,7 +189,7 @@ class Catalog:
             "%s %s actor=%s tenant=%s store=%s %s",
             action,
             outcome,
-            self._actor(),
+            self.actor_name(),
             tenant_slug,
             store_name,
             detail,
@@ -210,7 +211,7 @@ class Catalog:
         record = OperationRecord(action, tenant_slug, store_name, dict(detail))
         with self.session() as session:
             row = Operation(
-                actor=self._actor(),
+                actor=self.actor_name(),
                 action=action,
                 tenant_slug=tenant_slug,
                 store_name=store_name,

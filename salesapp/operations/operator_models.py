@@ -6,7 +6,8 @@ name them. They sign in with a password and a TOTP code, both required
 may only look. Failed sign-ins are counted in ``operator_failed_sign_ins``, apart from
 the tenants' ``failed_sign_ins`` (whose rows name a tenant). Migration c0006 creates
 both tables; the app role is granted neither (a web request of a tenant never reads an
-operator's hash).
+operator's hash). Operators' API tokens (``operator_tokens``, migration c0010) are
+here too; salesapp.operations.operator_tokens makes, checks and revokes them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -97,3 +99,36 @@ class OperatorFailedSignIn(CatalogBase):
     address: Mapped[str] = mapped_column(Text)
     login: Mapped[str] = mapped_column(Text)
     failed_at: Mapped[dt.datetime] = _now_column()
+
+
+class OperatorTokenScope(enum.StrEnum):
+    """What an operator API token may do: READ only reads (GET), WRITE makes every call.
+    A viewer holds READ tokens only."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+class OperatorToken(CatalogBase):
+    """One operator API token, stored as its SHA-256 hash (the token itself is shown
+    once, when made). ``prefix`` keeps its first characters in clear, to tell tokens
+    apart. It works while not revoked, not expired and its operator is not disabled:
+    all three are checked at every call (salesapp.operations.operator_tokens)."""
+
+    __tablename__ = "operator_tokens"
+    __table_args__ = (
+        CheckConstraint(f"scope in {tuple(s.value for s in OperatorTokenScope)}", name="scope"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    operator_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("operators.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(Text, default="", server_default="")
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    prefix: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _now_column()
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # None: never
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

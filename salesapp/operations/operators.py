@@ -28,7 +28,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,7 +58,7 @@ from ..tenancy.hosts import normalize_host
 from .catalog import Catalog
 from .errors import NotFound, OperationError
 from .models import Operation, OperationOutcome
-from .operator_models import Operator, OperatorFailedSignIn, OperatorRole
+from .operator_models import Operator, OperatorFailedSignIn, OperatorRole, OperatorToken
 from .provisioning import USERNAME_RE, generate_password
 
 log = logging.getLogger("salesapp.operations")
@@ -283,6 +283,21 @@ def create_operator(
     return Credentials(login, role.value, display_name, password, secret, uri)
 
 
+#: development's operator (salesapp.startup): new credentials printed at every start
+DEMO_OPERATOR = "demo-operator"
+
+
+def ensure_demo_operator(catalog: Catalog) -> Credentials:
+    """Development only: the demo operator, with a new one-time password and a new
+    two-factor secret at every start (printed by pserve beside the demo workspaces), as
+    an operator given credentials by `salesapp operator create` would have them."""
+    with catalog.session() as session:
+        exists = _find(session, DEMO_OPERATOR) is not None
+    if not exists:
+        return create_operator(catalog, DEMO_OPERATOR, "operator", "Demo operator")
+    return reset_password(catalog, DEMO_OPERATOR, reset_two_factor=True)
+
+
 def list_operators(catalog: Catalog, *, include_disabled: bool = True) -> list[dict]:
     """Every operator (by name), as :func:`describe` gives them."""
     with catalog.session() as session:
@@ -293,8 +308,9 @@ def list_operators(catalog: Catalog, *, include_disabled: bool = True) -> list[d
 
 
 def disable_operator(catalog: Catalog, name: str, reason: str) -> dict:
-    """Stop an operator signing in, and end their sessions at once; the account and its
-    history stay. ``reason`` is required: it is shown in `operator list`."""
+    """Stop an operator signing in, end their sessions and revoke their API tokens at
+    once; the account and its history stay (enabling it again brings back neither the
+    sessions nor the tokens). ``reason`` is required: it is shown in `operator list`."""
     reason = (reason or "").strip()
     if not reason:
         raise OperationError("say why the operator is disabled: --reason TEXT")
@@ -308,9 +324,20 @@ def disable_operator(catalog: Catalog, name: str, reason: str) -> dict:
         operator.disabled_at = _now()
         operator.disabled_reason = reason
         operator.session_generation += 1
+        revoked = session.execute(
+            update(OperatorToken)
+            .where(OperatorToken.operator_id == operator.id, OperatorToken.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+        ).rowcount
         session.flush()
         info = describe(operator)
-    catalog.record("operator.disable", OperationOutcome.OK, operator=info["name"], reason=reason)
+    catalog.record(
+        "operator.disable",
+        OperationOutcome.OK,
+        operator=info["name"],
+        reason=reason,
+        tokens_revoked=revoked,
+    )
     return info
 
 
