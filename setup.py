@@ -32,11 +32,18 @@ embedded_requires = [
     "aiosmtpd>=1.4",  # development's local SMTP server (salesapp.mail)
 ]
 
+#: every core of a machine: a pre-fork server that loads the paste ini (docs/deployment.md)
+prefork_requires = [
+    "gunicorn>=23",
+]
+
 testing_requires = [
     "aiosmtpd>=1.4",  # the tests' SMTP server: e-mail is received, not mocked
+    *prefork_requires,  # tests/deployment: the multi-process recipe; scripts/bench.py --processes
     "hypothesis>=6.100",  # tests/properties
     "import-linter>=2.1",  # .importlinter: the direction of imports, checked in CI
     "playwright>=1.40",
+    "py-spy>=0.3.14",  # scripts/bench.py --profile: a sampling profile of the running server
     "pytest>=8",
     "ruff>=0.6",
     "schemathesis==4.32.5",  # scripts/api_fuzz.py: pinned, so CI's fuzzing is repeatable
@@ -63,7 +70,11 @@ setup(
     include_package_data=True,
     zip_safe=False,
     install_requires=requires,
-    extras_require={"embedded": embedded_requires, "testing": testing_requires},
+    extras_require={
+        "embedded": embedded_requires,
+        "testing": testing_requires,
+        "prefork": prefork_requires,
+    },
     entry_points={
         "paste.app_factory": ["main = salesapp:main"],
         "console_scripts": ["salesapp = salesapp.cli:main"],

@@ -18,7 +18,11 @@ What one run does:
    127.0.0.1 and drives it with wrk (scripts/bench.lua rotates Host and token over the
    tenants): a warm-up, then READ (GET /api/products?limit=20) and MIXED (90% READ, 10%
    POST /api/sales of one line). It reads the server's RSS and counts the database
-   connections the server holds.
+   connections the server holds, and takes the CPU time (user + system, /proc) the
+   server's processes and PostgreSQL's (the postmaster, its backends and helpers) spent
+   during each load: per request, the figure that moves least on a shared machine.
+   --processes N serves with gunicorn's N workers (docs/deployment.md) instead of
+   waitress alone; --processes 1,2 runs the pooled loads with each in every round.
 4. At one tenant, runs the same loads against the same code with ``salesapp.tenancy =
    off`` (one database, as a role that row-level security does not apply to; no host
    resolution, no tween, no tenant setting per transaction), alternating with tenancy on,
@@ -48,7 +52,12 @@ and checks that every sale the clients completed is in the store. Writes its own
 section of docs/benchmarks.md and the "till" entry of docs/benchmarks.json. --quick
 runs a small one too (10 workspaces, with the header only; about 7 s more).
 
-Needs wrk (apt-get install wrk) and, for --pgbouncer, pgbouncer.
+With --profile it runs only a sampling profile: --profile-tenants pooled workspaces,
+one server, py-spy sampling it (and its workers) during READ and then MIXED, and the top
+functions by own and total time written to their own section of docs/benchmarks.md.
+
+Needs wrk (apt-get install wrk), for --pgbouncer pgbouncer, for --processes gunicorn and
+for --profile py-spy (both in the testing extra).
 """
 
 from __future__ import annotations
@@ -86,7 +95,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
 
+import bench_profile  # noqa: E402
 from psycopg import sql  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
@@ -176,6 +187,15 @@ class Run:
     rss_mb: float
     db_connections: dict
     pgbouncer: bool = False
+    #: CPU milliseconds per request of the server's processes (the server, its workers)
+    app_cpu_ms: float | None = None
+    #: the same of PostgreSQL's processes (the postmaster, its backends and helpers),
+    #: None on a server whose processes are not on this machine
+    db_cpu_ms: float | None = None
+    #: the same of PgBouncer's process (runs behind it)
+    pgbouncer_cpu_ms: float | None = None
+    #: the server's processes: 0 is waitress alone (pserve), N gunicorn's N workers
+    processes: int = 0
 
     @property
     def failed(self) -> int:
@@ -192,6 +212,8 @@ class Bench:
     shops: list[Shop] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
     notes: dict = field(default_factory=dict)
+    #: the server that server() starts: 0 waitress alone, N gunicorn with N workers
+    processes: int = 0
 
     # -- tenants -------------------------------------------------------------------
     def pooled(self) -> list[Shop]:
@@ -249,11 +271,15 @@ class Bench:
                 shop.register_id, shop.shift_id = str(register.id), shift.id
 
     def postmaster_pid(self) -> int | None:
-        """The embedded PostgreSQL's postmaster (None on --database-url's server)."""
-        pid_file = self.work / "pgdata" / "postmaster.pid"
-        if self.args.database_url or not pid_file.exists():
-            return None
-        return int(pid_file.read_text().split()[0])
+        """The PostgreSQL server's postmaster: the embedded one's from its data directory;
+        on --database-url's server, the parent of a backend if that runs on this machine
+        (None if not: its CPU is not measured then)."""
+        if not self.args.database_url:
+            pid_file = self.work / "pgdata" / "postmaster.pid"
+            return int(pid_file.read_text().split()[0]) if pid_file.exists() else None
+        with bootstrap.admin_connection(self.admin_url) as conn:
+            backend = conn.execute("select pg_backend_pid()").fetchone()[0]
+        return bench_profile.parent_of(backend)
 
     def sales_in_shifts(self, shops: list[Shop]) -> int:
         """The sales the stores hold in the shops' till shifts."""
@@ -303,13 +329,23 @@ class Bench:
 
     @contextlib.contextmanager
     def server(self, name: str, extra: dict | None = None):
+        """The server on a free port, as production runs it: waitress (pserve) alone, or
+        with --processes N gunicorn's recipe of docs/deployment.md (N workers of
+        --threads threads each, the app made once and forked). Yields (process, port)."""
         self.settle()
         port = free_port()
         ini = self.ini(name, port, extra or {})
         log = open(self.work / f"{name}.log", "w")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [str(BIN / "pserve"), str(ini)], stdout=log, stderr=subprocess.STDOUT, cwd=REPO
-        )
+        if self.processes:
+            command = [
+                str(BIN / "gunicorn"), "--paste", str(ini), "--preload",
+                "--workers", str(self.processes), "--worker-class", "gthread",
+                "--threads", str(self.args.threads), "--bind", f"127.0.0.1:{port}",
+                "--no-control-socket",
+            ]  # fmt: skip
+        else:
+            command = [str(BIN / "pserve"), str(ini)]
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         try:
             wait_for_health(port, proc, self.work / f"{name}.log")
             yield proc, port
@@ -352,11 +388,32 @@ class Bench:
         line = next(x for x in out.splitlines() if x.startswith("BENCH "))
         return json.loads(line[6:])
 
+    def cpu(self, proc) -> tuple[float | None, ...]:
+        """CPU seconds so far of the server's processes, PostgreSQL's and PgBouncer's."""
+        bouncers = bench_profile.named_children(os.getpid(), "pgbouncer")
+        return (
+            bench_profile.tree_cpu_seconds(proc.pid),
+            bench_profile.tree_cpu_seconds(
+                self.notes.setdefault("postmaster", self.postmaster_pid())
+            ),
+            sum(bench_profile.cpu_seconds(pid) for pid in bouncers) if bouncers else None,
+        )
+
     def measure(self, label, proc, port, shops, *, tenancy=True, pgbouncer=False):
         """Warm up, then READ and MIXED; one Run each."""
+        label += processes_label(self.processes)
         self.load(port, shops, "WARMUP", self.args.warmup)
         for workload in ("READ", "MIXED"):
+            before = self.cpu(proc)
             result = self.load(port, shops, workload, self.args.duration)
+            after = self.cpu(proc)
+            used = [
+                None if a is None or b is None else a - b
+                for a, b in zip(after, before, strict=True)
+            ]
+            app_ms, db_ms, bouncer_ms = (
+                bench_profile.per_request_ms(u, result["requests"]) for u in used
+            )
             seconds = result["duration_us"] / 1e6
             run = Run(
                 label=label,
@@ -371,15 +428,20 @@ class Bench:
                 p50_ms=result["latency_us"]["p50"] / 1000,
                 p99_ms=result["latency_us"]["p99"] / 1000,
                 errors={k: v for k, v in result["errors"].items() if v},
-                rss_mb=round(rss_mb(proc.pid), 1),
+                rss_mb=round(tree_rss_mb(proc.pid), 1),
                 db_connections=self.connections(),
                 pgbouncer=pgbouncer,
+                app_cpu_ms=app_ms,
+                db_cpu_ms=db_ms,
+                pgbouncer_cpu_ms=bouncer_ms,
+                processes=self.processes,
             )
             self.runs.append(run)
             print(
                 f"  {label:<28} {workload:<5} {run.rps:8.1f} req/s  p50 {run.p50_ms:6.1f} ms  "
-                f"p99 {run.p99_ms:6.1f} ms  RSS {run.rss_mb:6.1f} MB  "
-                f"db conns {sum(run.db_connections.values()):3d}"
+                f"p99 {run.p99_ms:6.1f} ms  CPU/req app {cpu_ms(app_ms)} PG {cpu_ms(db_ms)}"
+                + (f" PgBouncer {cpu_ms(bouncer_ms)}" if bouncer_ms is not None else "")
+                + f"  RSS {run.rss_mb:6.1f} MB  db conns {sum(run.db_connections.values()):3d}"
                 + (f"  ERRORS {run.errors}" if run.errors else ""),
                 flush=True,
             )
@@ -480,6 +542,16 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def tree_rss_mb(pid: int) -> float:
+    """The RSS of a server and its workers, summed (pages a fork shares are counted in
+    each process: an upper bound)."""
+    return rss_mb(pid) + sum(rss_mb(child) for child in bench_profile.children(pid))
+
+
+def cpu_ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} ms"
+
+
 def median_ms(values) -> float:
     return round(statistics.median(values) * 1000, 1)
 
@@ -562,6 +634,7 @@ def collect(bench: Bench, counts: list[int], seconds: float, argv) -> dict:
         "machine": machine(),
         "versions": versions(bench.admin_url),
         "server_threads": bench.args.threads,
+        "processes": bench.args.process_counts,
         "connections": bench.args.connections,
         "counts": counts,
         "settings": {
@@ -583,8 +656,11 @@ def collect(bench: Bench, counts: list[int], seconds: float, argv) -> dict:
 
 
 def assess(report: dict) -> dict:
-    """The ratios and the targets, from what was measured."""
-    runs, counts = report["runs"], report["counts"]
+    """The ratios and the targets, from what was measured (with several --processes, by
+    the runs of the first, which every configuration ran with)."""
+    first = report.get("processes", [0])[0]
+    runs = [r for r in report["runs"] if r.get("processes", 0) == first]
+    counts = report["counts"]
     top = counts[-1]
     pooled_on = {"tenancy": True, "kind": "pooled", "pgbouncer": False}
     on1 = {w: _median(runs, **pooled_on, tenants=1, workload=w) for w in WORKLOADS}
@@ -663,6 +739,7 @@ def assess(report: dict) -> dict:
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 ABUSE_BEGIN, ABUSE_END = "<!-- bench:abuse:begin -->", "<!-- bench:abuse:end -->"
 TILL_BEGIN, TILL_END = "<!-- bench:till:begin -->", "<!-- bench:till:end -->"
+PROFILE_BEGIN, PROFILE_END = "<!-- bench:profile:begin -->", "<!-- bench:profile:end -->"
 
 
 def markdown(report: dict) -> str:
@@ -697,15 +774,17 @@ def markdown(report: dict) -> str:
         f"of the {report['counts'][0]}-tenant medians. The worst p99 of any single run was "
         f"{w['p99_ms']:.1f} ms ({w['label']}, {w['workload']}).",
         "",
-        "| run | workload | req/s | p50 ms | p99 ms | errors | RSS MB | db connections |",
-        "|---|---|---|---|---|---|---|---|",
+        *cpu_table(report["runs"]),
+        "| run | workload | req/s | p50 ms | p99 ms | app CPU ms/req | PostgreSQL CPU ms/req "
+        "| errors | RSS MB | db connections |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["runs"]:
         errors = sum(r["errors"].values())
         lines.append(
             f"| {r['label']} | {r['workload']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | "
-            f"{r['p99_ms']:.1f} | {errors} | {r['rss_mb']:.0f} | "
-            f"{sum(r['db_connections'].values())} |"
+            f"{r['p99_ms']:.1f} | {cpu_cell(r.get('app_cpu_ms'))} | {db_cpu_cell(r)} | "
+            f"{errors} | {r['rss_mb']:.0f} | {sum(r['db_connections'].values())} |"
         )
     c, g = report["creation_ms"], report["migrate"]
     lines += [
@@ -723,6 +802,44 @@ def markdown(report: dict) -> str:
         END,
     ]
     return "\n".join(lines) + "\n"
+
+
+def cpu_cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def db_cpu_cell(run: dict) -> str:
+    """PostgreSQL's CPU per request, and PgBouncer's beside it on a run behind it."""
+    cell = cpu_cell(run.get("db_cpu_ms"))
+    if run.get("pgbouncer_cpu_ms") is not None:
+        cell += f" (+ PgBouncer {run['pgbouncer_cpu_ms']:.2f})"
+    return cell
+
+
+def cpu_table(runs: list[dict]) -> list[str]:
+    """The medians over the rounds of each configuration's CPU per request: the figure
+    that moves least on a shared machine (req/s moves with whatever else runs)."""
+    measured = [r for r in runs if r.get("app_cpu_ms") is not None]
+    if not measured:
+        return []
+    lines = [
+        "CPU time per request (user + system, of the server's processes and of PostgreSQL's, "
+        "over the load, divided by its requests; medians over the rounds). It moves far "
+        "less than req/s when other work shares the machine.",
+        "",
+        "| run | workload | app CPU ms/req | PostgreSQL CPU ms/req | rounds |",
+        "|---|---|---|---|---|",
+    ]
+    for label in dict.fromkeys(r["label"] for r in measured):
+        for workload in WORKLOADS:
+            mine = [r for r in measured if r["label"] == label and r["workload"] == workload]
+            if not mine:
+                continue
+            app = statistics.median(r["app_cpu_ms"] for r in mine)
+            dbs = [r["db_cpu_ms"] for r in mine if r.get("db_cpu_ms") is not None]
+            db = cpu_cell(statistics.median(dbs)) if dbs else "-"
+            lines.append(f"| {label} | {workload} | {app:.2f} | {db} | {len(mine)} |")
+    return [*lines, ""]
 
 
 def write_markdown(path: Path, section: str, begin=BEGIN, end=END) -> None:
@@ -1235,28 +1352,6 @@ def in_threads(port: int, groups: list[list[Cashier]], job, seconds: float | Non
     return [e for loop in loops for e in loop.errors], time.perf_counter() - started
 
 
-def _cpu_seconds(pid: int, reaped: bool = False) -> float:
-    """A process's CPU time (all its threads); with ``reaped``, its exited children's
-    too. 0 for a process that is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    used = int(fields[11]) + int(fields[12])  # utime, stime
-    if reaped:
-        used += int(fields[13]) + int(fields[14])  # cutime, cstime
-    return used / os.sysconf("SC_CLK_TCK")
-
-
-def _children(parent: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError, IndexError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
-                found.append(int(stat.parent.name))
-    return found
-
-
 @dataclass
 class CpuWatch:
     """How much of the machine other work took while a phase ran: its busy CPU time
@@ -1273,9 +1368,8 @@ class CpuWatch:
         cpu = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
         user, nice, system, _idle, _iowait, irq, softirq = map(int, cpu[:7])
         busy = (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
-        own = _cpu_seconds(os.getpid()) + _cpu_seconds(self.server_pid)
-        own += _cpu_seconds(self.postmaster_pid, reaped=True)
-        own += sum(_cpu_seconds(pid) for pid in _children(self.postmaster_pid))
+        own = bench_profile.cpu_seconds(os.getpid()) + bench_profile.cpu_seconds(self.server_pid)
+        own += bench_profile.tree_cpu_seconds(self.postmaster_pid)
         return time.monotonic(), busy, own
 
     @staticmethod
@@ -1577,14 +1671,37 @@ def arguments(argv) -> argparse.Namespace:
         "--till-tenants", type=int, default=100, help="workspaces of the till (--quick: 10)"
     )
     parser.add_argument("--till-clients", type=int, default=4, help="client threads of the till")
+    parser.add_argument(
+        "--processes",
+        default="0",
+        metavar="N[,N...]",
+        help="serve with gunicorn's N worker processes (docs/deployment.md) instead of "
+        "waitress alone (0); several, e.g. 1,2: the pooled loads run with each in turn "
+        "in every round, the others with the first",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only a sampling profile (py-spy) of the server during READ and MIXED at "
+        "--profile-tenants pooled tenants, written to --out",
+    )
+    parser.add_argument("--profile-tenants", type=int, default=100, help="tenants of --profile")
     args = parser.parse_args(argv)
     if args.till_tenants < 1 or args.till_clients < 1:
         parser.error("--till-tenants and --till-clients must be at least 1")
+    try:
+        args.process_counts = [int(n) for n in args.processes.split(",")]
+    except ValueError:
+        parser.error(f"--processes takes numbers separated by commas, not {args.processes!r}")
+    if min(args.process_counts) < 0 or args.profile_tenants < 1:
+        parser.error("--processes must be 0 or more and --profile-tenants at least 1")
     if args.quick and not args.render:
         args.tenants, args.dedicated, args.creations = "1,10", 2, 3
         args.duration, args.warmup, args.rounds = 2, 1, 1
         if args.till_tenants == parser.get_default("till_tenants"):
             args.till_tenants = 10
+        if args.profile_tenants == parser.get_default("profile_tenants"):
+            args.profile_tenants = 10
         if args.out == parser.get_default("out"):
             args.out = str(REPO / "var" / "bench" / "quick.md")
             args.json = str(REPO / "var" / "bench" / "quick.json")
@@ -1621,12 +1738,14 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     print(f"benchmark deployment {prefix} on {mask_url(admin_url)}", flush=True)
     settings = bootstrap.init_deployment(settings)
-    bench = Bench(args, admin_url, settings, work)
+    bench = Bench(args, admin_url, settings, work, processes=args.process_counts[0])
     bench.catalog = Catalog(settings)
     till, till_errors = None, []
     try:
         if args.abuse:
             rows = run_abuse(bench)
+        elif args.profile:
+            profiles = run_profile(bench, command_line(argv))
         elif args.till:
             till, till_errors = run_till_only(bench, command_line(argv))
         else:
@@ -1644,6 +1763,12 @@ def main(argv=None) -> int:
         failed_till(till_errors)
     if args.abuse:
         write_markdown(Path(args.out), abuse_markdown(rows, args), ABUSE_BEGIN, ABUSE_END)
+        print(f"wrote {args.out}")
+        return 0
+    if args.profile:
+        section = "\n".join(bench_profile.profile_markdown(p) for p in profiles)
+        section = f"{PROFILE_BEGIN}\n{section}{PROFILE_END}\n"
+        write_markdown(Path(args.out), section, PROFILE_BEGIN, PROFILE_END)
         print(f"wrote {args.out}")
         return 0
     if args.till:
@@ -1686,6 +1811,59 @@ def render(path: str, out: str) -> int:
     Path(path).write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out} and {path}")
     return 0
+
+
+def run_profile(bench: Bench, command: str) -> list[dict]:
+    """A sampling profile of the server during READ, then MIXED, at --profile-tenants
+    pooled tenants (one server, after a warm-up): the top functions of each."""
+    args = bench.args
+    print(f"creating {args.profile_tenants} pooled tenants", flush=True)
+    shops = bench.create("pooled", args.profile_tenants)
+    profiles = []
+    with bench.server("profile") as (proc, port):
+        bench.load(port, shops, "WARMUP", args.warmup)
+        for workload in WORKLOADS:
+            out = bench.work / f"profile-{workload}.txt"
+            spy = bench_profile.record(proc.pid, args.duration, out)
+            time.sleep(0.5)  # py-spy attaches before the load begins
+            before = bench.cpu(proc)[0]
+            result = bench.load(port, shops, workload, args.duration)
+            used = bench.cpu(proc)[0] - before
+            _, errors = spy.communicate(timeout=60)
+            if spy.returncode or not out.exists():
+                raise SystemExit(f"py-spy failed ({spy.returncode}): {errors.decode()[-2000:]}")
+            summary = bench_profile.summarize(bench_profile.parse_collapsed(out.read_text()))
+            seconds = result["duration_us"] / 1e6
+            profiles.append(
+                {
+                    "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                    "command": command,
+                    "server": server_name(args),
+                    "workload": workload,
+                    "tenants": len(shops),
+                    "seconds": args.duration,
+                    "rps": result["requests"] / seconds,
+                    "app_cpu_ms": bench_profile.per_request_ms(used, result["requests"]),
+                    **summary,
+                }
+            )
+            top = ", ".join(f"{name} {pct}%" for name, pct in summary["packages"][:5])
+            print(f"  {workload}: {summary['samples']} samples; own time by package: {top}")
+    return profiles
+
+
+def server_name(args) -> str:
+    processes = args.process_counts[0]
+    if processes:
+        return f"gunicorn, {processes} workers of {args.threads} threads"
+    return f"waitress, {args.threads} threads"
+
+
+def processes_label(processes: int) -> str:
+    """What a run's label says of its server (nothing for waitress alone)."""
+    if not processes:
+        return ""
+    return f", gunicorn {processes} process" + ("es" if processes > 1 else "")
 
 
 def run_all(bench: Bench, counts: list[int]) -> None:
@@ -1736,8 +1914,11 @@ def run_all(bench: Bench, counts: list[int]) -> None:
             bench.create("pooled", missing)
             print(f"  {time.perf_counter() - t0:.0f} s", flush=True)
         for round_ in range(args.rounds):
-            with bench.server(f"on-{n}-{round_}") as (proc, port):
-                bench.measure(f"tenancy on, {n} pooled", proc, port, bench.pooled()[:n])
+            for processes in args.process_counts:
+                bench.processes = processes
+                with bench.server(f"on-{n}-{round_}-{processes}") as (proc, port):
+                    bench.measure(f"tenancy on, {n} pooled", proc, port, bench.pooled()[:n])
+        bench.processes = args.process_counts[0]
     last = bench.pooled()[-args.creations :]
     bench.notes["pooled_create_ms_last"] = median_ms(s.create_seconds for s in last)
     bench.notes["pooled_create_last_range"] = (

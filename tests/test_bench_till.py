@@ -6,8 +6,10 @@ whole page and from the cart fragment)."""
 import importlib.util
 import json
 import socket
+import subprocess
 import sys
 import threading
+import time
 import types
 from pathlib import Path
 
@@ -247,3 +249,58 @@ def test_the_cart_fragment_carries_what_complete_sale_posts(bench, shopfront):
     assert total == "12.90"
     done = till.post("/pos/complete", {**fields, "pay_cash": total}, status=303)
     assert bench.RECEIPT_PATH.fullmatch(bench.urllib.parse.urlsplit(done.location).path)
+
+
+# -- the CPU figures and the profile (issue 20) -----------------------------------------
+def test_a_server_trees_cpu_counts_its_workers(bench):
+    """CPU per request sums a server and its worker processes (gunicorn's workers burn
+    the CPU, not its master)."""
+    burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    spawn = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {burn!r}]); input()"
+    parent = subprocess.Popen([sys.executable, "-c", spawn], stdin=subprocess.PIPE)
+    try:
+        profile = bench.bench_profile
+        deadline = time.monotonic() + 10
+        while profile.tree_cpu_seconds(parent.pid) < 0.3:  # the worker's, reaped
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert profile.cpu_seconds(parent.pid) < 0.25  # the parent's own is not it
+    finally:
+        parent.communicate(b"\n", timeout=10)
+
+
+def test_the_profile_sums_own_and_total_time_across_workers(bench):
+    raw = (
+        'process 11:"gunicorn: worker";run (waitress/task.py);view (salesapp/api/views.py);'
+        "execute (sqlalchemy/engine/base.py) 6\n"
+        'process 12:"gunicorn: worker";run (waitress/task.py);view (salesapp/api/views.py) 3\n'
+        "run (waitress/task.py);dumps (json/__init__.py) 4\n"
+        "garbage line\n"
+    )
+    stacks = bench.bench_profile.parse_collapsed(raw)
+    assert [count for _, count in stacks] == [6, 3, 4]
+    summary = bench.bench_profile.summarize(stacks)
+    assert summary["samples"] == 13
+    assert summary["own"][0] == ["execute (sqlalchemy/engine/base.py)", 46.2]
+    assert summary["packages"] == [["sqlalchemy", 46.2], ["json", 30.8], ["salesapp", 23.1]]
+    # the server's frame is on every sample: it says nothing, and is left out
+    assert summary["total"][0] == ["view (salesapp/api/views.py)", 69.2]
+    assert "run (waitress/task.py)" not in dict(summary["total"])
+    assert summary["app"] == [["view (salesapp/api/views.py)", 69.2]]
+
+
+def test_the_run_table_shows_cpu_per_request_and_reads_runs_without_it(bench):
+    run = {
+        "label": "tenancy on, 100 pooled", "workload": "READ", "rps": 400.0, "p50_ms": 9.0,
+        "p99_ms": 30.0, "errors": {}, "rss_mb": 100.0, "db_connections": {"x": 6},
+    }  # fmt: skip
+    measured = [
+        {**run, "app_cpu_ms": ms, "db_cpu_ms": 1.0, "pgbouncer_cpu_ms": None}
+        for ms in (2.0, 2.4, 3.0)
+    ]
+    table = "\n".join(bench.cpu_table([run, *measured]))
+    assert "| tenancy on, 100 pooled | READ | 2.40 | 1.00 | 3 |" in table  # the median
+    assert bench.cpu_table([run]) == []  # a run of before the figures: no table
+    assert bench.db_cpu_cell(run) == "-"
+    bounced = {**run, "db_cpu_ms": 0.8, "pgbouncer_cpu_ms": 0.3}
+    assert bench.db_cpu_cell(bounced) == "0.80 (+ PgBouncer 0.30)"

@@ -16,6 +16,12 @@ the mover is gone and the move no longer pauses the tenant's writes (the store's
 fence, held by the mover's connection, went with it). Heartbeats do not notify (one a
 second would reload every process), so a snapshot whose heartbeat looks too old is
 re-read before a write is let through (:meth:`Directory.current_move`).
+
+A pre-fork server (gunicorn ``--preload``) makes the app once and forks its workers: a
+thread does not survive a fork, and a connection must not be shared by two processes.
+So in a forked child the directory forgets its parent's listener, lock and pooled
+connections (:func:`os.register_at_fork`), and the child's first look-up starts a
+listener of its own: every process that serves requests listens (docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ import enum
 import hashlib
 import logging
 import math
+import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 import psycopg
@@ -193,13 +201,17 @@ class Directory:
         self._loaded_at: float | None = None
         self._stale_ids: set[int] = set()
         self._stale_all = True
+        self._reloading = False  # a thread holds _lock to load (_refresh_if_stale)
         self._move_rechecked: dict[int, float] = {}  # tenant id -> monotonic time
         self._failed_at: float | None = None  # the last load failed: the catalog is down
         self._stop = threading.Event()
         self._wake = threading.Event()  # the catalog answers again: the listener retries now
         self._listener: threading.Thread | None = None
+        self._listener_lock = threading.Lock()
+        self._listen_wanted = False  # start_listener() was called, close() was not
         self.listening = threading.Event()
         self.reloads = 0  # full and partial catalog loads, for tests and metrics
+        _forget_parent_after_fork(self)
 
     # -- lookups ---------------------------------------------------------------------
     def lookup(self, match: HostMatch) -> TenantSnapshot | None:
@@ -269,7 +281,12 @@ class Directory:
         )
 
     def _refresh_if_stale(self) -> None:
-        if not (self._expired() or self._stale_all or self._stale_ids):
+        if self._listener is None and self._listen_wanted:
+            self._start_listener_thread()  # the first look-up of a forked process
+        # _reloading: another thread has taken the stale marks and is loading; wait for
+        # it (below), or a request that came after a change was heard would be answered
+        # from the maps of before it
+        if not (self._expired() or self._stale_all or self._stale_ids or self._reloading):
             return
         failed_at = self._failed_at
         if failed_at is not None:
@@ -281,6 +298,7 @@ class Directory:
                 return
         else:
             self._lock.acquire()
+        self._reloading = True
         try:
             if self._expired() or self._stale_all:
                 self._stale_all = False
@@ -290,6 +308,7 @@ class Directory:
                 ids, self._stale_ids = set(self._stale_ids), set()
                 self._try_load(ids)
         finally:
+            self._reloading = False
             self._lock.release()
 
     def _try_load(self, ids: set[int] | None) -> None:
@@ -402,13 +421,35 @@ class Directory:
 
     # -- LISTEN/NOTIFY ---------------------------------------------------------------
     def start_listener(self) -> None:
-        """Listen for catalog changes in a daemon thread (reconnects with back-off)."""
-        if self._listener is not None:
-            return
-        self._listener = threading.Thread(
-            target=self._listen_forever, name="salesapp-catalog-listener", daemon=True
-        )
-        self._listener.start()
+        """Listen for catalog changes in a daemon thread (reconnects with back-off), in
+        this process now and in every process forked from it at its first look-up."""
+        self._listen_wanted = True
+        self._start_listener_thread()
+
+    def _start_listener_thread(self) -> None:
+        with self._listener_lock:
+            if self._listener is not None or not self._listen_wanted:
+                return
+            self._listener = threading.Thread(
+                target=self._listen_forever, name="salesapp-catalog-listener", daemon=True
+            )
+            self._listener.start()
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: the parent's listener thread is not here (the child has only
+        the thread that forked), its locks may have been held by threads that are not here
+        either, and its pooled connections are the parent's. Start afresh; the next
+        look-up starts this process's listener. The parent's connections are dropped
+        without closing them (psycopg closes a connection only in the process that made
+        it), so the parent goes on using them."""
+        self._lock = threading.Lock()
+        self._reloading = False
+        self._listener_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.listening = threading.Event()
+        self._listener = None
+        self.engine.dispose(close=False)
 
     def _listen_forever(self) -> None:
         delay = 0.5
@@ -437,9 +478,23 @@ class Directory:
         self.listening.clear()
 
     def close(self) -> None:
+        self._listen_wanted = False
         self._stop.set()
         self._wake.set()
         if self._listener is not None:
             self._listener.join(timeout=5)
             self._listener = None
         self.engine.dispose()
+
+
+def _forget_parent_after_fork(directory: Directory) -> None:
+    """Have a forked child reset ``directory`` (a weak reference: a hook cannot be
+    removed, and a directory closed and dropped must not be kept alive by it)."""
+    ref = weakref.ref(directory)
+
+    def after_in_child() -> None:
+        found = ref()
+        if found is not None:
+            found._after_fork_in_child()
+
+    os.register_at_fork(after_in_child=after_in_child)

@@ -11,8 +11,10 @@ engine serves again by itself, the connections of before the outage dropped unus
 
 from __future__ import annotations
 
+import os
 import select
 import threading
+import weakref
 from collections import OrderedDict
 
 from sqlalchemy import create_engine, event
@@ -51,6 +53,16 @@ class StoreEngines:
         self._lock = threading.Lock()
         self._pooled: dict[tuple, Engine] = {}
         self._dedicated: OrderedDict[tuple, Engine] = OrderedDict()
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (found := ref()) and found._after_fork())
+
+    def _after_fork(self) -> None:
+        """In a forked child (gunicorn --preload): the pooled connections are the
+        parent's; drop them unclosed (the parent goes on using them) and a lock a thread
+        of the parent held."""
+        self._lock = threading.Lock()
+        for engine in list(self._pooled.values()) + list(self._dedicated.values()):
+            engine.dispose(close=False)
 
     def _create(self, store: StoreRef) -> Engine:
         engine = create_engine(
