@@ -13,18 +13,22 @@ tests/browser/artifacts/ (``sideways-<who>-<width>-<route>.png``).
 from __future__ import annotations
 
 import re
+import secrets
 from decimal import Decimal
 
 import pytest
 
 from salesapp.customers.services import CustomerService
+from salesapp.operations import jobs, operators
 from salesapp.operations.workspace import tenant_accounts
 from salesapp.products.services import ProductService
 from salesapp.reports.definitions import REPORTS
 from tests.badinput.conftest import FilledWorkspace
 from tests.badinput.test_query_sweep import get_routes
 from tests.browser.conftest import ARTIFACTS
+from tests.browser.test_operator_console import console_server  # noqa: F401 (a fixture)
 from tests.browser.test_selling import sign_in
+from tests.console.conftest import code_for
 
 VIEWPORTS = {"phone": (390, 844), "tablet": (768, 1024), "laptop": (1366, 768)}
 PLACEHOLDER = re.compile(r"\{(\w+)(?::[^}]*)?\}")
@@ -148,7 +152,11 @@ def test_no_stranger_page_scrolls_sideways(browser, app, url_for, live_server, w
     """The sign-in page, a workspace's pages seen signed out, and the public site."""
     ARTIFACTS.mkdir(exist_ok=True)
     tenant_pages = [("accounts.login", "/login"), ("home", "/")]
-    public_pages = page_paths(app.registry, workspace, "public")
+    public_pages = [
+        (name, path)
+        for name, path in page_paths(app.registry, workspace, "public")
+        if not name.startswith("console.")  # the operator console: walked below
+    ]
     assert [name for name, _ in public_pages] == ["public.find", "public.home"], public_pages
     failures = walk(
         browser, url_for(workspace.tenant, ""), tenant_pages, "stranger", VIEWPORTS[viewport]
@@ -156,4 +164,63 @@ def test_no_stranger_page_scrolls_sideways(browser, app, url_for, live_server, w
     failures |= walk(
         browser, f"http://localhost:{live_server}", public_pages, "public", VIEWPORTS[viewport]
     )
+    assert failures == {}, failures
+
+
+#: the console's GET routes that are not pages: the API, JSON, a download, sign-out
+CONSOLE_NOT_PAGES = re.compile(r"^console\.(api\.|logout$|job\.status$|job\.download$)")
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_no_console_page_scrolls_sideways(
+    browser, app, catalog, console_server, workspace, viewport
+):  # noqa: F811
+    """Every page of the operator console (on the main domain), signed in as an operator
+    with two factors, a tenant, a store and a finished job filling the placeholders."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    port, _settings = console_server
+    tenant = workspace.tenant
+    made = operators.create_operator(catalog, f"walk{secrets.token_hex(4)}", "operator")
+    job_id = jobs.enqueue(
+        catalog.acting_as(made.name), "backup", {"slug": tenant.slug}, tenant_slug=tenant.slug
+    )
+    jobs.work(catalog, once=True)  # the job's page shows a finished backup
+    fill = {"slug": tenant.slug, "name": tenant.store_name, "id": str(job_id)}
+    pages = [
+        (name, PLACEHOLDER.sub(lambda m: fill[m.group(1)], pattern))
+        for name, pattern, _site in get_routes(app.registry)
+        if name.startswith("console.") and not CONSOLE_NOT_PAGES.match(name)
+    ]
+    assert len(pages) >= 10, pages
+    width, height = VIEWPORTS[viewport]
+    base = f"http://localhost:{port}"
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(base + "/operator/login")
+        page.fill("input[name=name]", made.name)
+        page.fill("input[name=password]", made.password)
+        page.fill("input[name=code]", code_for(made.secret))
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        new_password = f"Walk-{secrets.token_urlsafe(12)}"
+        page.fill("input[name=current_password]", made.password)
+        page.fill("input[name=new_password]", new_password)
+        page.fill("input[name=confirm_password]", new_password)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert page.url.endswith("/operator/tenants"), page.url
+        failures = {}
+        for name, path in pages:
+            answer = page.goto(base + path)
+            assert answer.status == 200, (name, path, answer.status)
+            page.screenshot(
+                path=str(ARTIFACTS / f"sideways-operator-{width}-{name}.png"), full_page=True
+            )
+            culprits = overflows(page)
+            if culprits:
+                failures[f"{name} {path}"] = culprits
+    finally:
+        context.close()
     assert failures == {}, failures
