@@ -118,7 +118,8 @@ def bearer_token(request) -> str | None:
 def user_for_request(request):
     """``request.user``: the user of this tenant the request acts for, or None.
 
-    Under /api only an API token counts: a bad, unknown or revoked token is no user,
+    Under /api only an API token counts (the user is then an ApiUser, read with the
+    token in one statement): a bad, unknown or revoked token is no user,
     and a browser's cookie can never act there (so CSRF cannot apply). The token is
     looked up in the request's tenant only: another tenant's is unknown. Elsewhere only
     the signed-in user of the tenant-bound session counts; an Authorization header is
@@ -129,7 +130,7 @@ def user_for_request(request):
     if tenant is None:
         return None
     if is_api(request):
-        return request.find_service(ApiTokenService).user_for_token(bearer_token(request))
+        return request.find_service(ApiTokenService).authenticate(bearer_token(request))
     session = request.session
     if session.get("tenant_id") != tenant.id or not session.get("user_id"):
         return None

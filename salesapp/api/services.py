@@ -19,17 +19,18 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, true, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import joinedload
 
-from ..accounts.models import User
+from ..accounts.models import Role, TwoFactor, User, UserRole
+from ..preferences.models import SignInPolicy
 from ..services import TenantService
 from ..tenancy.errors import is_fence_error
 from .grants import LIFETIMES, NEVER, SCOPE_NAMES, Scope, choices_text, expiry
-from .models import ApiToken
+from .models import ApiToken, expired
 
 TOKEN_PREFIX = "sa_"
 #: what a token can look like; anything else is refused before the database is asked
@@ -59,6 +60,78 @@ class TokenCheck:
 
     scope: str | None = None
     expired_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiUser:
+    """The user an API token acts for, read with the token in one statement: what a
+    request under /api asks of its user (the security policy: roles, the steps it may
+    owe; the services: who acts; the audit trail: id and username). Not an ORM object:
+    loading one (and its roles) for every call was most of an API read's CPU
+    (docs/benchmarks.md, "Read path"). Immutable: a change to the user is made on the
+    ORM ``User``, and the next request reads it."""
+
+    tenant_id: int
+    id: uuid.UUID
+    username: str
+    full_name: str
+    email: str | None
+    must_change_password: bool
+    two_factor_due: bool
+    role_names: frozenset[str]
+    session_generation: int
+    is_active: bool = True  # only an active user's token authenticates
+
+
+def _authentication_query():
+    """The token (by its hash), its user and the user's role names, in one statement,
+    built once (SQLAlchemy Core: its compiled form is cached, no ORM loading). A revoked
+    token or an inactive user is not found; expiry is judged by the caller, which
+    names the moment in its 401."""
+    t, u = ApiToken.__table__, User.__table__
+    ur, r = UserRole.__table__, Role.__table__
+    policy, factor = SignInPolicy.__table__, TwoFactor.__table__
+    roles = (
+        select(func.array_agg(r.c.name))
+        .select_from(ur.join(r, and_(r.c.tenant_id == ur.c.tenant_id, r.c.id == ur.c.role_id)))
+        .where(ur.c.tenant_id == u.c.tenant_id, ur.c.user_id == u.c.id)
+        .scalar_subquery()
+    )
+    two_factor_due = and_(
+        exists().where(policy.c.tenant_id == u.c.tenant_id, policy.c.admins_need_two_factor),
+        ~exists().where(
+            factor.c.tenant_id == u.c.tenant_id,
+            factor.c.user_id == u.c.id,
+            factor.c.enabled_at.is_not(None),
+        ),
+    )
+    return (
+        select(
+            t.c.id,
+            t.c.scope,
+            t.c.expires_at,
+            t.c.last_used_at,
+            u.c.tenant_id,
+            u.c.id,
+            u.c.username,
+            u.c.full_name,
+            u.c.email,
+            u.c.must_change_password,
+            two_factor_due,
+            roles,
+            u.c.session_generation,
+        )
+        .select_from(t.join(u, and_(u.c.tenant_id == t.c.tenant_id, u.c.id == t.c.user_id)))
+        .where(
+            t.c.token_hash == bindparam("token_hash"),
+            t.c.revoked_at.is_(None),
+            u.c.is_active == true(),
+        )
+    )
+
+
+#: built once: SQLAlchemy keeps a statement's cache key and compiled form with it
+AUTHENTICATE = _authentication_query()
 
 
 def token_hash(plaintext: str) -> str:
@@ -158,10 +231,11 @@ class ApiTokenService(TenantService):
     def _remember(self, check: TokenCheck) -> None:
         self.db.info[CHECK_KEY] = check
 
-    def user_for_token(self, plaintext: str | None) -> User | None:
-        """The active user a token belongs to, or None (malformed, unknown, revoked,
-        expired, or its user deactivated). Records the use at most once a minute, and
-        what was found for :meth:`last_check`.
+    def authenticate(self, plaintext: str | None) -> ApiUser | None:
+        """The active user a token belongs to, as an :class:`ApiUser`, or None
+        (malformed, unknown, revoked, expired, or its user deactivated): one statement,
+        on current data (no cache). Records the use at most once a minute, and what was
+        found for :meth:`last_check`.
 
         The use is written in the request's transaction: a request answered with an
         error rolls it back with everything else, so ``last_used_at`` is the last call
@@ -170,49 +244,47 @@ class ApiTokenService(TenantService):
         self._remember(TokenCheck())
         if not plaintext or not TOKEN_PATTERN.match(plaintext):
             return None
-        # the token, its user and the user's roles in one query (every /api request
-        # asks this first; three round trips were a third of a short GET's time)
-        found = (
-            self.db.execute(
-                select(ApiToken, User)
-                .join(User, and_(User.tenant_id == ApiToken.tenant_id, User.id == ApiToken.user_id))
-                .where(ApiToken.token_hash == token_hash(plaintext))
-                .options(joinedload(User.roles))
-            )
-            .unique()
-            .first()
-        )
+        found = self.db.execute(AUTHENTICATE, {"token_hash": token_hash(plaintext)}).first()
         if found is None:
             return None
-        token, user = found
-        if token.revoked_at is not None or not user.is_active:
-            return None
+        token_id, scope, expires_at, last_used_at, *user = found
         now = _now()
-        if token.is_expired(now):
-            self._remember(TokenCheck(expired_at=token.expires_at))
+        if expired(expires_at, now):
+            self._remember(TokenCheck(expired_at=expires_at))
             return None
-        self._remember(TokenCheck(scope=token.scope))
-        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-            # conditional, so concurrent calls with one token write once
-            # (in a savepoint: while the tenant moves its writes are fenced, and this
-            # bookkeeping must not turn a read into an error; it is skipped instead)
-            stale = func.now() - LAST_USED_RESOLUTION
-            try:
-                with self.db.begin_nested():
-                    self.db.execute(
-                        update(ApiToken)
-                        .where(
-                            ApiToken.tenant_id == self.tenant_id,
-                            ApiToken.id == token.id,
-                            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale),
-                        )
-                        .values(last_used_at=func.now()),
-                        execution_options={"synchronize_session": False},
+        self._remember(TokenCheck(scope=scope))
+        if last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION:
+            self._touch(token_id)
+        *fields, roles, generation = user
+        return ApiUser(*fields, frozenset(roles or ()), generation)  # no role: NULL
+
+    def _touch(self, token_id) -> None:
+        """Set the token's ``last_used_at`` to now unless another call did within the
+        last minute (conditional, so concurrent calls with one token write once). In a
+        savepoint: while the tenant moves its writes are fenced, and this bookkeeping
+        must not turn a read into an error; it is skipped instead."""
+        stale = func.now() - LAST_USED_RESOLUTION
+        try:
+            with self.db.begin_nested():
+                self.db.execute(
+                    update(ApiToken)
+                    .where(
+                        ApiToken.tenant_id == self.tenant_id,
+                        ApiToken.id == token_id,
+                        or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale),
                     )
-            except DBAPIError as exc:
-                if not is_fence_error(exc):
-                    raise
-        return user
+                    .values(last_used_at=func.now()),
+                    execution_options={"synchronize_session": False},
+                )
+        except DBAPIError as exc:
+            if not is_fence_error(exc):
+                raise
+
+    def user_for_token(self, plaintext: str | None) -> User | None:
+        """:meth:`authenticate`, answered with the ORM ``User`` (for callers that
+        change or relate it; a web request's /api path uses the ApiUser)."""
+        found = self.authenticate(plaintext)
+        return None if found is None else self.db.get(User, (found.tenant_id, found.id))
 
     def revoke_all_of(self, user: User) -> int:
         """Revoke every token of ``user`` still in force (the user was deactivated:

@@ -37,9 +37,11 @@ from ..sessions import SESSION_SECONDS
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 VIEWER_REFUSAL = "Viewers can look but not change; ask an operator."
+#: methods that change nothing: no CSRF token needed
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_REFUSAL = (
-    "This form's security token is missing or out of date; nothing was changed. "
-    "Reload the page and send the form again."
+    "This form has expired (its security token is missing or out of date); nothing was "
+    "changed. Reload the page and send the form again."
 )
 #: seconds between reissues of the operator's cookie (its idle timeout is SESSION_SECONDS)
 REISSUE_SECONDS = 300
@@ -168,7 +170,10 @@ def _login_url(request) -> str:
 def require(request, write: bool = False) -> Operator:
     """The signed-in operator, or raise what the request gets instead: a redirect to
     the sign-in (no operator), to the change of password (a one-time password), 403 (a
-    viewer wants to change something), 400 (a change without its CSRF token)."""
+    viewer wants to change something), 400 (a change without its CSRF token: checked
+    first, signed in or not, as every form post of the app is)."""
+    if request.method not in SAFE_METHODS and not _csrf_ok(request):
+        raise ConsoleRefusal(400, CSRF_REFUSAL)
     operator = request.operator
     if operator is None:
         raise HTTPSeeOther(location=_login_url(request))
@@ -176,8 +181,6 @@ def require(request, write: bool = False) -> Operator:
         raise HTTPSeeOther(location=request.route_url("console.password"))
     if write and not operator.can_change:
         raise ConsoleRefusal(403, VIEWER_REFUSAL)
-    if write and request.method == "POST" and not _csrf_ok(request):
-        raise ConsoleRefusal(400, CSRF_REFUSAL)
     return operator
 
 
@@ -271,11 +274,11 @@ def password_form(request):
 def password_submit(request):
     """An operator's own new password: the current one, then the new one twice. The
     session goes on under the new session generation; every other one ends."""
+    if not _csrf_ok(request):
+        raise ConsoleRefusal(400, CSRF_REFUSAL)
     operator = _signed_in(request)
     forced = operator.must_change_password
     params = request.POST
-    if not _csrf_ok(request):
-        raise ConsoleRefusal(400, CSRF_REFUSAL)
     new = params.get("new_password", "")
     try:
         if new != params.get("confirm_password", ""):

@@ -23,8 +23,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import formatting
@@ -32,7 +32,7 @@ from ..accounts.places import may_sell_at
 from ..customers.models import Customer
 from ..forms import CENT, FormError, money
 from ..ids import uuid7
-from ..inventory.services import InventoryService, StockError
+from ..inventory.services import InventoryService
 from ..localization import Local
 from ..preferences.services import SettingsService
 from ..products.models import Product
@@ -47,17 +47,20 @@ from .models import (
     SaleCompletion,
     SaleLine,
 )
+from .writing import (
+    LINE_COLUMNS,
+    NUMBER,
+    PAYMENT_COLUMNS,
+    SALE_COLUMNS,
+    SaleWrite,
+    audit_rows,
+    write_sale,
+)
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
 MAX_LINES = 50
 MAX_QUANTITY = Decimal("100000")
-
-NEXT_INVOICE_NUMBER = text(
-    "insert into invoice_counters (tenant_id, last_number) values (:tenant_id, 1) "
-    "on conflict (tenant_id) do update set last_number = invoice_counters.last_number + 1 "
-    "returning last_number"
-)
 
 
 MAX_KEY = 100
@@ -127,6 +130,11 @@ class KeyReused(SaleError):
                 "sale; a retry must send the same sale, a new sale needs a new key"
             }
         )
+
+
+def _columns(row, columns) -> dict:
+    """{column: value} of an ORM object not yet written."""
+    return {column: getattr(row, column) for column in columns}
 
 
 def fingerprint(data) -> str:
@@ -385,6 +393,51 @@ class DiscountOverCap(SaleError):
         self.needed, self.cap = needed, cap
 
 
+def _checked_payments(payments: list[PaymentInput], total: Decimal):
+    """(the payments with an amount, paid, change) for a sale of ``total``; SaleError
+    saying what is wrong: an unknown method, a negative amount, too little paid, or
+    change from anything but cash."""
+    payments = [p for p in payments if p.amount]
+    errors = {}
+    for i, payment in enumerate(payments):
+        if payment.method not in PAYMENT_METHODS:
+            errors[f"payment:{i}"] = f"payment method must be one of {', '.join(PAYMENT_METHODS)}"
+        elif payment.amount < 0:
+            errors[f"payment:{i}"] = f"the {payment.method} amount must not be negative"
+    if errors:
+        raise SaleError(errors)
+    paid = sum((p.amount for p in payments), ZERO)
+    cash = sum((p.amount for p in payments if p.method == "cash"), ZERO)
+    if paid < total:
+        raise SaleError(
+            {"payments": f"{total - paid} is still due: payments total {paid}, the sale is {total}"}
+        )
+    change = paid - total
+    if change > cash:
+        raise SaleError(
+            {
+                "payments": "card and mobile money payments may not exceed the amount due; "
+                "only cash gives change"
+            }
+        )
+    return payments, paid, change
+
+
+def _shortage(quote, short) -> SaleError:
+    """The refusal of a sale whose lines want more than is on hand: ``short`` holds
+    (product id, wanted, on hand) for each such product of ``quote``."""
+    products = {p.product.id: p.product for p in quote.lines}
+    return SaleError(
+        {
+            f"product:{product_id}": (
+                f"only {have.normalize():f} of {products[product_id].name} "
+                f"({products[product_id].sku}) on hand, {want.normalize():f} wanted"
+            )
+            for product_id, want, have in short
+        }
+    )
+
+
 class SaleService:
     def __init__(self, dbsession, tenant_id: int, user, *, sees_all: bool):
         self.db = dbsession
@@ -566,11 +619,17 @@ class SaleService:
         cart_discount: CartDiscount = CartDiscount(),
         approver=None,
         approved_up_to: Decimal | None = None,
-    ) -> Sale:
+        key: str | None = None,
+        asked: str | None = None,
+    ) -> Sale | None:
         """Write the sale, lines, payments and stock movements; all or nothing.
         ``register_id`` and ``shift_id``: where it was rung (salesapp.sales.till);
         ``approver``: who approved a discount over the seller's cap (their PIN, at the
-        till), recorded with the sale."""
+        till), recorded with the sale. ``key`` and ``asked``: see :meth:`complete_once`
+        (None: the key was taken by another completion, and nothing was written).
+
+        After the products are locked, one statement checks their stock, takes the
+        invoice number and writes every row (salesapp.sales.writing)."""
         location = self.inventory.location(location_id)
         if location is None or not location.is_active:
             raise SaleError({"location_id": "choose an active location to sell from"})
@@ -591,50 +650,15 @@ class SaleService:
             lock=True,
         )
 
-        payments = [p for p in payments if p.amount]
-        errors = {}
-        for i, payment in enumerate(payments):
-            if payment.method not in PAYMENT_METHODS:
-                errors[f"payment:{i}"] = (
-                    f"payment method must be one of {', '.join(PAYMENT_METHODS)}"
-                )
-            elif payment.amount < 0:
-                errors[f"payment:{i}"] = f"the {payment.method} amount must not be negative"
-        if errors:
-            raise SaleError(errors)
-        paid = sum((p.amount for p in payments), ZERO)
-        cash = sum((p.amount for p in payments if p.method == "cash"), ZERO)
-        if paid < quote.total:
-            raise SaleError(
-                {
-                    "payments": f"{quote.total - paid} is still due: payments total {paid}, "
-                    f"the sale is {quote.total}"
-                }
-            )
-        change = paid - quote.total
-        if change > cash:
-            raise SaleError(
-                {
-                    "payments": "card and mobile money payments may not exceed the amount due; "
-                    "only cash gives change"
-                }
-            )
+        payments, paid, change = _checked_payments(payments, quote.total)
 
         wanted: dict[uuid.UUID, Decimal] = {}
         for priced in quote.lines:
             wanted[priced.product.id] = wanted.get(priced.product.id, ZERO) + priced.quantity
-        try:
-            self.inventory.require_available(
-                {p.product.id: p.product for p in quote.lines}, wanted, location.id
-            )
-        except StockError as exc:
-            raise SaleError(exc.errors) from None
-
-        number = self.db.execute(NEXT_INVOICE_NUMBER, {"tenant_id": self.tenant_id}).scalar_one()
         sale = Sale(
             tenant_id=self.tenant_id,
             id=uuid7(),
-            number=number,
+            number=NUMBER,  # the counter's, given by the statement that writes the sale
             location_id=location.id,
             user_id=self.user.id,
             customer_id=customer_id,
@@ -647,15 +671,18 @@ class SaleService:
             total=quote.total,
             paid_total=paid,
             change_due=change,
+            refunded_total=ZERO,
             cart_discount=quote.cart_discount,
             discount_approved_by=quote.approved_by.id if quote.approved_by else None,
             discount_percent=quote.discount_percent if quote.approved_by else None,
             prices_include_tax=quote.pricing.inclusive,
             tax_rounding=quote.pricing.rounding,
+            receipt_prints=0,
+            voided_at=None,
+            voided_by=None,
+            void_reason=None,
         )
-        self.db.add(sale)
-        self.db.flush()  # the sale row before its children (composite foreign keys)
-        sale_lines, sale_payments = [], []
+        sale_lines, sale_payments, movements = [], [], []
         for position, priced in enumerate(quote.lines):
             product = priced.product
             sale_lines.append(
@@ -675,10 +702,21 @@ class SaleService:
                     tax_name=priced.tax_name,
                     tax_amount=priced.tax,
                     line_total=priced.total,
+                    refunded_quantity=ZERO,
+                    refunded_amount=ZERO,
                 )
             )
-            self.inventory.record(
-                "sale", product.id, location.id, -priced.quantity, reference=sale.id
+            movements.append(
+                {
+                    "id": uuid7(),
+                    "product_id": product.id,
+                    "location_id": location.id,
+                    "quantity": -priced.quantity,
+                    "kind": "sale",
+                    "reason": "",
+                    "reference": sale.id,
+                    "user_id": self.user.id,
+                }
             )
         for position, payment in enumerate(payments):
             sale_payments.append(
@@ -692,9 +730,32 @@ class SaleService:
                     reference=payment.reference[:100],
                 )
             )
-        self.db.add_all(sale_lines + sale_payments)
-        self.db.flush()
-        # the rows just written, in position order: what reading them back would give
+        written = write_sale(
+            self.db,
+            SaleWrite(
+                tenant_id=self.tenant_id,
+                location_id=location.id,
+                sale=_columns(sale, SALE_COLUMNS),
+                lines=[_columns(line, LINE_COLUMNS) for line in sale_lines],
+                payments=[_columns(payment, PAYMENT_COLUMNS) for payment in sale_payments],
+                movements=movements,
+                audit=audit_rows(self.db, sale),
+                wanted=wanted,
+                key=key,
+                fingerprint=asked,
+            ),
+        )
+        if written.short:
+            raise _shortage(quote, written.short)
+        if not written.claimed:
+            return None
+        sale.number, sale.created_at = written.number, written.created_at
+        # the rows just written, as reading them back would give them: the sale, its
+        # lines and payments join the session as loaded rows (no INSERT: the statement
+        # wrote them), so a later look-up by key answers these very objects
+        for row in (sale, *sale_lines, *sale_payments):
+            make_transient_to_detached(row)
+            self.db.add(row)
         set_committed_value(sale, "lines", sale_lines)
         set_committed_value(sale, "payments", sale_payments)
         return sale
@@ -704,24 +765,14 @@ class SaleService:
         first time; (the first sale, False) on a retry that asks the same (``asked``,
         a :func:`fingerprint`); KeyReused if it asks something else.
 
-        The key is claimed (inserted) before the sale is written, in the same
-        transaction: a concurrent completion with the same key waits on the primary
-        key until the first commits, then finds its sale; if the first fails and rolls
-        back, the second goes ahead and is the first."""
-        claimed = self.db.execute(
-            insert(SaleCompletion)
-            .values(tenant_id=self.tenant_id, key=key, fingerprint=asked)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
-            .returning(SaleCompletion.key)
-        ).first()
-        if claimed is None:
+        The key is claimed (inserted) by the statement that writes the sale
+        (salesapp.sales.writing): a concurrent completion with the same key waits on the
+        primary key until the first commits, then finds it taken, writes nothing and
+        answers the first sale; if the first fails and rolls back, the second goes ahead
+        and is the first."""
+        sale = self.complete(*args, key=key, asked=asked, **kwargs)
+        if sale is None:
             return self.completed_with(key, asked), False
-        sale = self.complete(*args, **kwargs)
-        self.db.execute(
-            SaleCompletion.__table__.update()
-            .where(SaleCompletion.key == key)
-            .values(sale_id=sale.id)
-        )
         return sale, True
 
     def completed_with(self, key: str, asked: str) -> Sale | None:

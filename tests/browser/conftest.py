@@ -5,6 +5,7 @@ Debian's Chromium (/usr/bin/chromium; no browser download). Tenant hosts are
 Run with `pytest -m browser` (the default run leaves them out: they need chromium,
 which .ci/run installs)."""
 
+import dataclasses
 import os
 import shutil
 import threading
@@ -82,3 +83,24 @@ def url_for(live_server):
 def shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def console_server(settings, smtp_session_server):
+    """The app served with ``localhost`` as the main domain: the console at
+    http://localhost:PORT/operator, tenants at <slug>.localhost:PORT."""
+    from waitress.server import create_server
+
+    console_settings = dataclasses.replace(
+        settings,
+        base_domains=("localhost", *[d for d in settings.base_domains if d != "localhost"]),
+        mail=smtp_session_server.mail_settings(),
+    )
+    app = make_app(console_settings)
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    port = server.socket.getsockname()[1]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield port, console_settings
+    server.close()
+    close_app(app)

@@ -26,7 +26,6 @@ from salesapp.reports.definitions import REPORTS
 from tests.badinput.conftest import FilledWorkspace
 from tests.badinput.test_query_sweep import get_routes
 from tests.browser.conftest import ARTIFACTS
-from tests.browser.test_operator_console import console_server  # noqa: F401 (a fixture)
 from tests.browser.test_selling import sign_in
 from tests.console.conftest import code_for
 
@@ -174,7 +173,7 @@ CONSOLE_NOT_PAGES = re.compile(r"^console\.(api\.|logout$|job\.status$|job\.down
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_no_console_page_scrolls_sideways(
     browser, app, catalog, console_server, workspace, viewport
-):  # noqa: F811
+):
     """Every page of the operator console (on the main domain), signed in as an operator
     with two factors, a tenant, a store and a finished job filling the placeholders."""
     ARTIFACTS.mkdir(exist_ok=True)

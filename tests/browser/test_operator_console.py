@@ -6,40 +6,17 @@ scrolling sideways."""
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import threading
 
 import pytest
 from playwright.sync_api import expect
 
-from salesapp import close_app, make_app
 from salesapp.operations import jobs, operators
 from tests.browser.conftest import shot
 from tests.console.conftest import code_for
 
 SIZES = {"desktop": (1366, 768), "tablet": (768, 1024), "phone": (390, 844)}
-
-
-@pytest.fixture(scope="module")
-def console_server(settings, smtp_session_server):
-    """The app served with ``localhost`` as the main domain: the console at
-    http://localhost:PORT/operator, tenants at <slug>.localhost:PORT."""
-    from waitress.server import create_server
-
-    console_settings = dataclasses.replace(
-        settings,
-        base_domains=("localhost", *[d for d in settings.base_domains if d != "localhost"]),
-        mail=smtp_session_server.mail_settings(),
-    )
-    app = make_app(console_settings)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    port = server.socket.getsockname()[1]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield port, console_settings
-    server.close()
-    close_app(app)
 
 
 @pytest.fixture

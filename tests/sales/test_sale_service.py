@@ -142,21 +142,22 @@ def test_invoice_numbers_are_per_tenant_and_gapless(seller, make_tenant, app_eng
 
 
 def test_a_failure_mid_sale_writes_nothing_and_keeps_the_number(seller, monkeypatch):
-    from salesapp.inventory.services import InventoryService
+    """The sale is written by one statement (salesapp.sales.writing): a failure in its
+    last part (the audit row, after the sale, its lines, payments and movements) leaves
+    none of them, and the invoice number is not taken."""
+    from salesapp.sales import services as sale_services
 
     a = seller.add_product("A", "1.00", stock="10")
     b = seller.add_product("B", "1.00", stock="10")
-    calls = []
-    original = InventoryService.record
+    original = sale_services.audit_rows
 
-    def fail_on_second(self, *args, **kw):
-        calls.append(args)
-        if len(calls) == 2:
-            raise RuntimeError("disk full")
-        return original(self, *args, **kw)
+    def broken_audit(session, row):
+        rows = original(session, row)
+        assert rows, "a sale is audited"
+        return [{**rows[0], "detail": "not json"}]
 
-    monkeypatch.setattr(InventoryService, "record", fail_on_second)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(sale_services, "audit_rows", broken_audit)
+    with pytest.raises(Exception, match="json"):
         sell(seller, [(a, D("1")), (b, D("1"))], [("cash", D("2"))])
     monkeypatch.undo()
     assert counts(seller) == {"sales": 0, "sale_lines": 0, "payments": 0, "stock_movements": 2}

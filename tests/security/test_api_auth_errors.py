@@ -70,7 +70,7 @@ def test_a_prepared_statement_clash_during_authentication_is_a_json_500(
             psycopg.errors.DuplicatePreparedStatement('prepared statement "_pg3_0" already exists'),
         )
 
-    monkeypatch.setattr(ApiTokenService, "user_for_token", clash)
+    monkeypatch.setattr(ApiTokenService, "authenticate", clash)
     assert_json_500(client.get("/api/products", headers=auth, status=500))
     assert_json_500(client.post_json("/api/customers", {"name": "X"}, headers=auth, status=500))
     caplog.clear()

@@ -26,7 +26,8 @@ def site_of(route) -> str:
 
 def unsafe_views(registry, site="tenant"):
     """(route name, path, method, params) for each view that changes state: a route's
-    view taking an unsafe method (or any method), on ``site``, outside /api."""
+    view taking an unsafe method (or any method), on ``site``, outside /api and the
+    operator API (/operator/api), which take no cookie."""
     introspector = registry.introspector
     found = set()
     for item in introspector.get_category("views"):
@@ -35,8 +36,12 @@ def unsafe_views(registry, site="tenant"):
             continue
         route = introspector.get("routes", view["route_name"])
         pattern = route["pattern"]
-        if pattern == "/api" or pattern.startswith("/api/") or route["object"].predicates == []:
-            continue  # the API (token-authenticated, no cookie) and the static files
+        if (
+            pattern in ("/api", "/operator/api")
+            or pattern.startswith(("/api/", "/operator/api/"))
+            or route["object"].predicates == []
+        ):
+            continue  # the APIs (token-authenticated, no cookie) and the static files
         if site_of(route["object"]) != site:
             continue
         methods = view["request_methods"]
