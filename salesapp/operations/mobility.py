@@ -362,6 +362,9 @@ def _resolve(catalog: Catalog, request: MoveRequest) -> _Plan:
     """Check the request against the catalog; nothing is changed."""
     if request.to not in PLACEMENT_KINDS:
         raise MoveError(f"--to must be pooled or dedicated, not {request.to!r}")
+    chosen = None  # with no --store, the policy's pooled store: chosen before the session
+    if request.to == StoreKind.POOLED and not request.store_name and not request.database_url:
+        chosen = _roomiest_pooled(catalog, request.slug)
     with catalog.session() as session:
         tenant = catalog.tenant(session, request.slug)
         _placement, source = catalog.placement(session, tenant)
@@ -371,11 +374,7 @@ def _resolve(catalog: Catalog, request: MoveRequest) -> _Plan:
                 raise MoveError(
                     "--database-url is for --to dedicated; a pooled target is a --store"
                 )
-            store = (
-                catalog.pooled_store(session, request.store_name)
-                if request.store_name
-                else _roomiest_pooled(catalog, session, tenant.slug, source)
-            )
+            store = catalog.pooled_store(session, request.store_name or chosen)
             if store is None:
                 raise MoveError("no pooled store exists; add one with `salesapp store add`")
             if store.kind != StoreKind.POOLED:
@@ -404,20 +403,23 @@ def _resolve(catalog: Catalog, request: MoveRequest) -> _Plan:
     return plan
 
 
-def _roomiest_pooled(catalog: Catalog, session, slug: str, source: Store) -> Store | None:
-    """With no --store: the accepting pooled store with the most room
+def _roomiest_pooled(catalog: Catalog, slug: str) -> str:
+    """With no --store: the name of the accepting pooled store with the most room
     (salesapp.operations.placement), the tenant's own store aside. (A store named with
     --store is the operator's choice, draining or not: a drain's mark keeps the policy
-    from choosing it.)"""
+    from choosing it.) Its catalog sessions are opened one after another, never inside
+    another: behind a small transaction-mode pool, nested ones could wait for ever."""
     from .placement import PlacementError, choose_pooled_store
 
-    own = (source.name,) if source.kind == StoreKind.POOLED else ()
+    with catalog.session() as session:
+        _placement, source = catalog.placement(session, catalog.tenant(session, slug))
+        own = (source.name,) if source.kind == StoreKind.POOLED else ()
     try:
-        return catalog.store_by_name(session, choose_pooled_store(catalog, exclude=own))
+        return choose_pooled_store(catalog, exclude=own)
     except PlacementError as exc:
         if own:
             raise MoveError(
-                f"tenant {slug!r} is already in pooled store {source.name!r} and no other "
+                f"tenant {slug!r} is already in pooled store {own[0]!r} and no other "
                 "pooled store accepts new tenants; name one with --store, or mark one "
                 "accepting with `salesapp store accept NAME`"
             ) from None

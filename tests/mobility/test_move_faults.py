@@ -20,7 +20,7 @@ from salesapp.operations import door, fence, mobility
 from salesapp.operations.door import As
 from salesapp.operations.models import Store, TenantMove
 from salesapp.tenancy import urls
-from tests.conftest import REPO, form_with, host_of, sign_in
+from tests.conftest import REPO, form_with, host_of, sign_in, wait_for
 from tests.mobility.conftest import fingerprint, placement_of, store_url, tenant_rows
 from tests.mobility.test_moves import api, directory_sees, sale, stock_product
 
@@ -111,9 +111,11 @@ def test_in_flight_writes_finish_before_the_copy(catalog, make_tenant, move):
     with door.tenant_connection(catalog, tenant, As.APP) as writer:
         writer.execute("update users set full_name = 'Written in flight'")
         mover.start()
-        time.sleep(1.0)
-        assert mover.is_alive()  # waiting for the writer
-        assert placement_of(catalog, tenant.slug)[2] == "moving"
+        # fenced (the placement "moving") and waiting for the writer: however long the
+        # mover takes to get there on a busy machine, it cannot go past this point
+        assert wait_for(lambda: placement_of(catalog, tenant.slug)[2] == "moving", timeout=30)
+        time.sleep(0.5)
+        assert mover.is_alive()  # still waiting for the writer
     # committed: the move goes on
     mover.join(30)
     with door.tenant_connection(catalog, tenant.slug) as conn:  # wherever it is now
