@@ -34,6 +34,18 @@ LONG_AGO = TODAY - dt.timedelta(days=40)
 LAST_30 = {"from": (TODAY - dt.timedelta(days=29)).isoformat(), "to": TODAY.isoformat()}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def today():
+    """The day as it is when this module's books are made, not when the suite was
+    collected: a suite running across midnight would date the sales a day after
+    TODAY. (Autouse and module-scoped: it runs before the module's other fixtures.)"""
+    global TODAY, LONG_AGO, LAST_30
+    TODAY = UTC.today()
+    LONG_AGO = TODAY - dt.timedelta(days=40)
+    LAST_30 = {"from": (TODAY - dt.timedelta(days=29)).isoformat(), "to": TODAY.isoformat()}
+    return TODAY
+
+
 def report(client, name, status=200, **query):
     return client.get(f"/reports/{name}", params=query, status=status)
 

@@ -21,6 +21,15 @@ from tests.reports.test_reports import LAST_30, assert_csv_matches_page, report
 TODAY = dt.datetime.now(dt.UTC).date()  # the workspace's zone is UTC
 
 
+@pytest.fixture(scope="module", autouse=True)
+def today():
+    """The day as it is when this module's sales are made, not when the suite was
+    collected (a suite running across midnight)."""
+    global TODAY
+    TODAY = dt.datetime.now(dt.UTC).date()
+    return TODAY
+
+
 def write_shifts(drawer, make_user):
     """Two registers. Till 1 (float 50): cash 20 paid with 50, card 10, mobile 5 + cash
     5, a cash refund of 10, cash out 5; counted cash 58.00 (expected 60.00: 2.00 short),
