@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Identity, Index, Text, func, text
+from sqlalchemy import BigInteger, DateTime, Identity, Index, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import CatalogBase
+from .models import CatalogBase, one_of
 
 
 class JobKind(enum.StrEnum):
@@ -38,10 +38,6 @@ class JobStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-def _one_of(column: str, values: type[enum.StrEnum]) -> CheckConstraint:
-    return CheckConstraint(f"{column} in {tuple(v.value for v in values)}", name=column)
-
-
 class Job(CatalogBase):
     """One job. ``params`` are the kind's arguments (a database URL in them is kept
     encrypted, as store URLs are); ``actor`` is the operator who queued it, whom the
@@ -50,8 +46,8 @@ class Job(CatalogBase):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        _one_of("status", JobStatus),
-        _one_of("kind", JobKind),
+        one_of("status", JobStatus),
+        one_of("kind", JobKind),
         Index("ix_jobs_queued", "id", postgresql_where=text("status = 'queued'")),
         Index("ix_jobs_tenant_slug", "tenant_slug", "status"),
         Index("ix_jobs_status", "status", "created_at"),

@@ -43,7 +43,7 @@ class MovePhase(enum.StrEnum):
     FLIPPED = "flipped"
 
 
-def _one_of(column: str, values: type[enum.StrEnum]) -> CheckConstraint:
+def one_of(column: str, values: type[enum.StrEnum]) -> CheckConstraint:
     """A CHECK that ``column`` holds one of the set's values (named like the column)."""
     return CheckConstraint(f"{column} in {tuple(v.value for v in values)}", name=column)
 
@@ -59,7 +59,7 @@ def _now_column():
 class Tenant(CatalogBase):
     __tablename__ = "tenants"
     __table_args__ = (
-        _one_of("status", TenantStatus),
+        one_of("status", TenantStatus),
         CheckConstraint("max_users > 0", name="max_users_positive"),
     )
 
@@ -93,7 +93,7 @@ class Domain(CatalogBase):
 class Store(CatalogBase):
     __tablename__ = "stores"
     __table_args__ = (
-        _one_of("kind", StoreKind),
+        one_of("kind", StoreKind),
         Index("uq_stores_identity", "system_identifier", "database_oid", unique=True),
     )
 
@@ -118,7 +118,7 @@ class Store(CatalogBase):
 
 class Placement(CatalogBase):
     __tablename__ = "placements"
-    __table_args__ = (_one_of("state", PlacementState),)
+    __table_args__ = (one_of("state", PlacementState),)
 
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
@@ -162,7 +162,7 @@ class TenantMove(CatalogBase):
     """A move in progress (see mobility.py and MovePhase)."""
 
     __tablename__ = "tenant_moves"
-    __table_args__ = (_one_of("phase", MovePhase),)
+    __table_args__ = (one_of("phase", MovePhase),)
 
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
